@@ -1,0 +1,17 @@
+import { defineConfig } from "vitest/config";
+
+/**
+ * Resolve sibling workspace packages to their TypeScript sources (the `@lenra/source` export
+ * condition), so tests run against the code in the tree without a build first.
+ */
+export const sourceConditions = ["@lenra/source"];
+
+export default defineConfig({
+  resolve: { conditions: sourceConditions },
+  ssr: { resolve: { conditions: sourceConditions, externalConditions: sourceConditions } },
+  test: {
+    include: ["test/**/*.test.{ts,tsx}"],
+    testTimeout: 20_000,
+    hookTimeout: 30_000,
+  },
+});
