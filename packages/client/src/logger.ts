@@ -1,0 +1,23 @@
+/**
+ * Receives the client's debug events. Any object with these optional methods works, so
+ * `logger: console` is fine. The client never passes tokens, codes, verifiers or view data.
+ */
+export interface LenraLogger {
+  debug?(message: string, details?: Record<string, unknown>): void;
+  warn?(message: string, details?: Record<string, unknown>): void;
+  error?(message: string, details?: Record<string, unknown>): void;
+}
+
+/** The logger the client calls internally: every level present, silent by default. */
+export type Log = Required<LenraLogger>;
+
+const silent = () => {};
+
+export function createLog(logger: LenraLogger | undefined): Log {
+  // Bind so `console` and class instances keep their `this`.
+  return {
+    debug: logger?.debug?.bind(logger) ?? silent,
+    warn: logger?.warn?.bind(logger) ?? silent,
+    error: logger?.error?.bind(logger) ?? silent,
+  };
+}

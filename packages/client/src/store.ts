@@ -1,0 +1,65 @@
+/**
+ * The one reactive primitive of the library: what auth, the connection and every view expose.
+ * `getSnapshot()` returns the same object until something changed, so React's
+ * `useSyncExternalStore` and Vue's `shallowRef` can compare snapshots by identity.
+ */
+export interface ReadableStore<T> {
+  /** Registers `listener`, called after each change; returns the function that unregisters it. */
+  subscribe(listener: () => void): () => void;
+  /** The current snapshot; a new object only when its content changed. */
+  getSnapshot(): T;
+}
+
+/** A store its owner can write to. */
+export interface WritableStore<T> extends ReadableStore<T> {
+  /** Replaces the snapshot and notifies, unless `next` is the current snapshot. */
+  set(next: T): void;
+  /**
+   * Merges `changes` into the snapshot. When every changed key already holds the same value
+   * (`Object.is`), the snapshot keeps its identity and nobody is notified.
+   */
+  update(changes: Partial<T>): void;
+}
+
+/** Creates a {@link WritableStore} holding `initial`. */
+export function createStore<T extends object>(
+  initial: T,
+  hooks: { onFirstSubscribe?: () => void; onLastUnsubscribe?: () => void } = {},
+): WritableStore<T> {
+  let snapshot = initial;
+  const listeners = new Set<() => void>();
+
+  const set = (next: T) => {
+    if (Object.is(next, snapshot)) return;
+    snapshot = next;
+    // A listener may unsubscribe others while we notify: iterate over a copy.
+    for (const listener of [...listeners]) listener();
+  };
+
+  return {
+    getSnapshot: () => snapshot,
+    subscribe(listener) {
+      // One entry per subscription: the same function subscribed twice stays subscribed until
+      // both subscriptions are released.
+      const entry = () => listener();
+      listeners.add(entry);
+      if (listeners.size === 1) hooks.onFirstSubscribe?.();
+      let active = true;
+      return () => {
+        if (!active) return;
+        active = false;
+        listeners.delete(entry);
+        if (listeners.size === 0) hooks.onLastUnsubscribe?.();
+      };
+    },
+    set,
+    update(changes) {
+      for (const key in changes) {
+        if (!Object.is(changes[key], snapshot[key])) {
+          set({ ...snapshot, ...changes });
+          return;
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,336 @@
+import type { Channel, Push } from "phoenix";
+import type { Connection } from "./connection.ts";
+import {
+  type LenraError,
+  LenraErrorCode,
+  LenraJoinError,
+  LenraListenerError,
+  LenraListenerTimeoutError,
+  LenraRouteError,
+  type ServerErrorDetail,
+} from "./errors.ts";
+import { createHydrator, type Hydrated } from "./listener.ts";
+import type { Log } from "./logger.ts";
+import { createStore, type ReadableStore } from "./store.ts";
+
+export type ViewStatus = "pending" | "success" | "error";
+
+/** What a view shows at one moment. A new object only when something in it changed. */
+export interface ViewState<T = unknown> {
+  /** `pending` until the first document arrives, `success` once there is data, `error` without data. */
+  readonly status: ViewStatus;
+  /** The document, listener objects turned into functions; `undefined` until it arrives. */
+  readonly data: Hydrated<T> | undefined;
+  /** The last error: a refused join, or an `error` event of the route (data is kept then). */
+  readonly error: LenraError | undefined;
+  /** True while the data shown may be out of date: socket down, rejoining, or resyncing. */
+  readonly isStale: boolean;
+}
+
+/** A route's live JSON document, shared by every consumer of the same path. */
+export interface LenraView<T = unknown> extends ReadableStore<ViewState<T>> {
+  readonly path: string;
+  /** Joins again now after the server refused the route too many times. */
+  retry(): void;
+}
+
+export interface ViewContext {
+  connection: Connection;
+  log: Log;
+  /** Connects the socket unless the app disconnected it on purpose. */
+  ensureConnected(): void;
+  lingerMs: number;
+  listenerTimeoutMs: number;
+  joinTimeoutMs: number;
+  /** Refused joins tried in a row before giving up until the next connection or `retry()`. */
+  maxJoinAttempts: number;
+  /** Delay before the n-th resync in a row (n >= 1). */
+  resyncDelay(attempt: number): number;
+}
+
+const PENDING: ViewState<never> = Object.freeze({
+  status: "pending",
+  data: undefined,
+  error: undefined,
+  isStale: false,
+});
+
+/**
+ * One route subscription: joins `route:<path>` on the first subscriber, leaves `lingerMs` after
+ * the last one, keeps the hydrated document and resyncs (leave + rejoin, which makes the server
+ * send a whole `ui`) whenever a patch cannot be applied.
+ */
+export class RouteView<T = unknown> implements LenraView<T> {
+  readonly path: string;
+  readonly subscribe: (listener: () => void) => () => void;
+  readonly getSnapshot: () => ViewState<T>;
+
+  readonly #context: ViewContext;
+  readonly #store = createStore<ViewState<T>>(PENDING as ViewState<T>, {
+    onFirstSubscribe: () => this.#acquire(),
+    onLastUnsubscribe: () => this.#release(),
+  });
+  #hydrator = this.#createHydrator();
+  #channel: Channel | undefined;
+  /** A whole `ui` arrived since the current join: patches can apply. */
+  #synced = false;
+  #joinFailures = 0;
+  #gaveUp = false;
+  #resyncFailures = 0;
+  #resyncTimer: ReturnType<typeof setTimeout> | undefined;
+  #resyncWhenIdle = false;
+  #lingerTimer: ReturnType<typeof setTimeout> | undefined;
+  #inFlight = new Set<Push>();
+  #stopOnOpen: (() => void) | undefined;
+
+  constructor(path: string, context: ViewContext) {
+    this.path = path;
+    this.#context = context;
+    this.subscribe = this.#store.subscribe;
+    this.getSnapshot = this.#store.getSnapshot;
+  }
+
+  #createHydrator() {
+    return createHydrator((code, event) => this.#run(code, event));
+  }
+
+  retry(): void {
+    if (!this.#stopOnOpen) return;
+    this.#joinFailures = 0;
+    this.#gaveUp = false;
+    if (!this.#channel) this.#join();
+  }
+
+  #acquire() {
+    if (this.#lingerTimer !== undefined) {
+      clearTimeout(this.#lingerTimer);
+      this.#lingerTimer = undefined;
+      return;
+    }
+    this.#context.ensureConnected();
+    // A route refused for this identity may be allowed on the next connection (after login).
+    this.#stopOnOpen = this.#context.connection.onOpen(() => {
+      if (this.#gaveUp) this.retry();
+    });
+    this.#join();
+  }
+
+  #release() {
+    this.#lingerTimer = setTimeout(() => {
+      this.#lingerTimer = undefined;
+      this.#stopOnOpen?.();
+      this.#stopOnOpen = undefined;
+      clearTimeout(this.#resyncTimer);
+      this.#resyncTimer = undefined;
+      this.#resyncWhenIdle = false;
+      this.#leave();
+      this.#joinFailures = 0;
+      this.#gaveUp = false;
+      this.#resyncFailures = 0;
+      this.#hydrator = this.#createHydrator();
+      this.#store.set(PENDING as ViewState<T>);
+    }, this.#context.lingerMs);
+  }
+
+  #join() {
+    const { connection, joinTimeoutMs, log } = this.#context;
+    const channel = connection.socket.channel(`route:${this.path}`, { mode: "json" });
+    this.#channel = channel;
+    this.#synced = false;
+    channel.on("ui", (payload: unknown) => {
+      if (channel === this.#channel) this.#onUi(payload);
+    });
+    channel.on("patchUi", (payload: unknown) => {
+      if (channel === this.#channel) this.#onPatch(payload);
+    });
+    channel.on("error", (payload: unknown) => {
+      if (channel === this.#channel) this.#onRouteError(payload);
+    });
+    // The socket dropped or the channel crashed on the server: phoenix rejoins by itself.
+    channel.onError(() => {
+      if (channel !== this.#channel) return;
+      this.#synced = false;
+      this.#markStale();
+    });
+    // The server closed the channel without our asking: join again through a resync.
+    channel.onClose(() => {
+      if (channel !== this.#channel) return;
+      this.#channel = undefined;
+      this.#synced = false;
+      log.debug("Route channel closed by the server", { route: this.path });
+      this.#resync();
+    });
+    channel
+      .join(joinTimeoutMs)
+      .receive("ok", () => {
+        if (channel !== this.#channel) return;
+        this.#joinFailures = 0;
+        log.debug("Joined route", { route: this.path });
+      })
+      .receive("error", (response: unknown) => {
+        if (channel === this.#channel) this.#onJoinRefused(response);
+      })
+      .receive("timeout", () => {
+        if (channel === this.#channel) log.debug("Join timed out; retrying", { route: this.path });
+      });
+  }
+
+  #leave() {
+    const channel = this.#channel;
+    if (!channel) return;
+    this.#channel = undefined;
+    this.#synced = false;
+    channel.leave();
+  }
+
+  #onUi(payload: unknown) {
+    this.#synced = true;
+    const data = this.#hydrator.replace(payload) as Hydrated<T>;
+    this.#store.update({ status: "success", data, error: undefined, isStale: false });
+  }
+
+  #onPatch(payload: unknown) {
+    if (!this.#synced) {
+      this.#context.log.debug("Patch before the first document of this join; resyncing", {
+        route: this.path,
+      });
+      this.#resync();
+      return;
+    }
+    const operations = (payload as { patch?: unknown } | null)?.patch;
+    let data: Hydrated<T>;
+    try {
+      data = this.#hydrator.patch(this.#store.getSnapshot().data, operations) as Hydrated<T>;
+    } catch (error) {
+      this.#context.log.warn("A patch could not be applied; resyncing the route", {
+        route: this.path,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      this.#resync();
+      return;
+    }
+    this.#resyncFailures = 0;
+    this.#store.update({ data, error: undefined });
+  }
+
+  #onRouteError(payload: unknown) {
+    const error = new LenraRouteError(this.path, readErrorDetails(payload));
+    this.#context.log.warn("The route reported an error", {
+      route: this.path,
+      reason: error.reason,
+    });
+    const { data } = this.#store.getSnapshot();
+    this.#store.update({ status: data === undefined ? "error" : "success", error });
+  }
+
+  #onJoinRefused(response: unknown) {
+    const { log, maxJoinAttempts } = this.#context;
+    const error = new LenraJoinError(this.path, readErrorDetail(response));
+    this.#joinFailures += 1;
+    log.warn("The server refused to join the route", {
+      route: this.path,
+      reason: error.reason,
+      attempt: this.#joinFailures,
+    });
+    // The data shown belonged to an identity the route no longer accepts: drop it.
+    this.#hydrator = this.#createHydrator();
+    this.#store.set({ status: "error", data: undefined, error, isStale: false });
+    if (this.#joinFailures >= maxJoinAttempts) {
+      // Phoenix would retry a refused join forever; stop until something changes.
+      this.#gaveUp = true;
+      this.#leave();
+    }
+  }
+
+  /** Leaves and rejoins to get a whole document, once pending listener calls have settled. */
+  #resync() {
+    this.#synced = false;
+    this.#markStale();
+    if (this.#resyncTimer !== undefined || this.#resyncWhenIdle) return;
+    if (this.#inFlight.size > 0) {
+      // Leaving now would drop the replies of calls already sent, turning calls that ran into
+      // "outcome unknown" errors.
+      this.#resyncWhenIdle = true;
+      return;
+    }
+    this.#resyncFailures += 1;
+    const delay = this.#context.resyncDelay(this.#resyncFailures);
+    this.#resyncTimer = setTimeout(() => {
+      this.#resyncTimer = undefined;
+      if (!this.#stopOnOpen) return;
+      this.#leave();
+      this.#join();
+    }, delay);
+  }
+
+  #markStale() {
+    if (this.#store.getSnapshot().data !== undefined) this.#store.update({ isStale: true });
+  }
+
+  #run(code: string, event: unknown): Promise<void> {
+    const channel = this.#channel;
+    const { listenerTimeoutMs } = this.#context;
+    if (!channel) {
+      return Promise.reject(
+        new LenraListenerError(
+          this.path,
+          "view_closed",
+          `A listener of "${this.path}" was called while nothing subscribed to that view: subscribe to the view before calling its listeners.`,
+          undefined,
+          LenraErrorCode.ViewClosed,
+        ),
+      );
+    }
+    return new Promise<void>((resolve, reject) => {
+      const payload = event === undefined ? { code } : { code, event };
+      const push = channel.push("run", payload, listenerTimeoutMs);
+      this.#inFlight.add(push);
+      const settle = () => {
+        this.#inFlight.delete(push);
+        if (this.#inFlight.size === 0 && this.#resyncWhenIdle) {
+          this.#resyncWhenIdle = false;
+          this.#resync();
+        }
+      };
+      push
+        .receive("ok", () => {
+          settle();
+          resolve();
+        })
+        .receive("error", (response: unknown) => {
+          settle();
+          const detail = readErrorDetail((response as { error?: unknown } | null)?.error ?? response);
+          reject(
+            new LenraListenerError(
+              this.path,
+              detail.reason,
+              `A listener of "${this.path}" failed: ${detail.message}`,
+              response,
+            ),
+          );
+        })
+        .receive("timeout", () => {
+          settle();
+          reject(new LenraListenerTimeoutError(this.path, listenerTimeoutMs));
+        });
+    });
+  }
+}
+
+function readErrorDetail(value: unknown): ServerErrorDetail {
+  if (value && typeof value === "object") {
+    const { message, reason, metadata } = value as Record<string, unknown>;
+    return {
+      message: typeof message === "string" ? message : "Unknown error",
+      reason: typeof reason === "string" ? reason : "unknown",
+      metadata,
+    };
+  }
+  return { message: typeof value === "string" ? value : "Unknown error", reason: "unknown" };
+}
+
+function readErrorDetails(payload: unknown): ServerErrorDetail[] {
+  const errors = (payload as { errors?: unknown } | null)?.errors;
+  if (Array.isArray(errors) && errors.length > 0) return errors.map(readErrorDetail);
+  return [readErrorDetail(payload)];
+}
