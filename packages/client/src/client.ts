@@ -1,4 +1,11 @@
-import { Connection, type ConnectionState, type WebSocketConstructor } from "./connection.ts";
+import { Auth, type AuthController, createGuestAuth, type LenraAuth } from "./auth/auth.ts";
+import { type LenraOAuthOptions, readAuthOptions } from "./auth/options.ts";
+import {
+  Connection,
+  type ConnectionState,
+  probeHttp,
+  type WebSocketConstructor,
+} from "./connection.ts";
 import { LenraJoinError } from "./errors.ts";
 import { createLog, type LenraLogger } from "./logger.ts";
 import type { ReadableStore } from "./store.ts";
@@ -10,6 +17,15 @@ export const DEFAULT_SOCKET_ENDPOINT = "ws://localhost:4001/socket";
 type Params = Record<string, unknown>;
 
 export interface LenraClientOptions {
+  /**
+   * The OAuth 2.0 client id registered for the app. Without it the app is guest-only and
+   * `auth.login()` is unavailable.
+   */
+  clientId?: string;
+  /** How login works; see {@link LenraOAuthOptions}. Used only with a `clientId`. */
+  oauth?: LenraOAuthOptions;
+  /** The `fetch` used for OAuth requests. Defaults to the global `fetch`. */
+  fetch?: typeof fetch;
   /**
    * The app's name, sent as the `app` socket param. Leave it out when the socket endpoint is
    * bound to one app.
@@ -30,8 +46,8 @@ export interface LenraClientOptions {
   transport?: WebSocketConstructor;
   /**
    * Returns the access token sent with each (re)connect, or nothing for a guest. Called before
-   * every connection attempt, so it can refresh an expiring token first. The login support
-   * fills this in; set it yourself only when you manage tokens elsewhere.
+   * every connection attempt, so it can refresh an expiring token first. With a `clientId` the
+   * built-in login provides it; set it only when you manage tokens elsewhere (without `clientId`).
    */
   getAccessToken?: () => string | null | undefined | Promise<string | null | undefined>;
   /** Connect as soon as a view is subscribed. Defaults to `true`. */
@@ -59,6 +75,8 @@ export interface JsonRoute {
 export interface LenraClient {
   /** The socket's state. */
   readonly connection: ReadableStore<ConnectionState>;
+  /** Login state and actions. Guest-only (no login) without a `clientId`. */
+  readonly auth: LenraAuth;
   /**
    * The live view of a JSON route, such as `/counter/me`. The same path always returns the same
    * object, and every consumer shares its single channel.
@@ -80,6 +98,25 @@ export function createLenraClient(options: LenraClientOptions = {}): LenraClient
   const settings = readOptions(options);
   const log = createLog(options.logger);
   let explicitlyDisconnected = false;
+  const views = new Map<string, RouteView>();
+
+  const auth: AuthController =
+    options.clientId === undefined
+      ? createGuestAuth()
+      : new Auth(readAuthOptions(options.clientId, options.oauth), {
+          log,
+          fetch: options.fetch,
+          onIdentityChange: ({ clearData, disconnect }) => {
+            // The previous identity's data must not stay on screen under the new one.
+            if (clearData) for (const view of views.values()) view.clearData();
+            if (disconnect) {
+              explicitlyDisconnected = true;
+              void connection.disconnect();
+            } else {
+              connection.reconnect();
+            }
+          },
+        });
 
   const connection = new Connection({
     endpoint: settings.socketEndpoint,
@@ -90,7 +127,10 @@ export function createLenraClient(options: LenraClientOptions = {}): LenraClient
       if (Object.keys(context).length > 0) params.context = context;
       return params;
     },
-    getAccessToken: options.getAccessToken,
+    getAccessToken: options.getAccessToken ?? (options.clientId === undefined ? undefined : () => auth.tokenForConnection()),
+    onTokenRejected: () => auth.onTokenRejected(),
+    onUnauthorized: () => auth.markUnauthorized(),
+    probe: (url) => probeHttp(url, options.fetch),
     transport: options.transport,
     // A little jitter keeps a crowd of clients from reconnecting in lockstep after an outage.
     reconnectDelay: (attempt) =>
@@ -114,11 +154,11 @@ export function createLenraClient(options: LenraClientOptions = {}): LenraClient
     resyncDelay: (attempt) => (attempt <= 1 ? 0 : Math.min(30_000, 500 * 2 ** (attempt - 2))),
   };
 
-  const views = new Map<string, RouteView>();
   let pendingRoutes: Promise<JsonRoute[]> | undefined;
 
   return {
     connection: connection.state,
+    auth,
     view<T>(path: string): LenraView<T> {
       if (typeof path !== "string" || !path.startsWith("/")) {
         throw new TypeError(`view(path): the path must be a string starting with "/", got ${describe(path)}.`);
@@ -205,7 +245,15 @@ function readOptions(options: LenraClientOptions) {
       throw new TypeError(`createLenraClient: \`${name}\` must be an object or a function returning one.`);
     }
   }
-  for (const name of ["transport", "getAccessToken"] as const) {
+  if (options.clientId !== undefined && options.getAccessToken !== undefined) {
+    throw new TypeError(
+      "createLenraClient: give either `clientId` (built-in login) or `getAccessToken` (your own tokens), not both.",
+    );
+  }
+  if (options.clientId === undefined && options.oauth !== undefined) {
+    throw new TypeError("createLenraClient: `oauth` needs a `clientId`.");
+  }
+  for (const name of ["transport", "getAccessToken", "fetch"] as const) {
     if (options[name] !== undefined && typeof options[name] !== "function") {
       throw new TypeError(`createLenraClient: \`${name}\` must be a function.`);
     }

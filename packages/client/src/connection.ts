@@ -8,9 +8,11 @@ import { createStore, type ReadableStore } from "./store.ts";
  * - `connecting`: the first attempt is under way;
  * - `open`: connected, views are live;
  * - `reconnecting`: the socket dropped or an attempt failed, and it is retrying;
+ * - `unauthorized`: the server kept refusing the access token, so it stopped retrying until
+ *   the identity changes (login, logout);
  * - `closed`: `disconnect()` was called.
  */
-export type ConnectionStatus = "idle" | "connecting" | "open" | "reconnecting" | "closed";
+export type ConnectionStatus = "idle" | "connecting" | "open" | "reconnecting" | "unauthorized" | "closed";
 
 export interface ConnectionState {
   readonly status: ConnectionStatus;
@@ -35,7 +37,19 @@ export interface ConnectionOptions {
   timeout: number;
   heartbeatIntervalMs: number | undefined;
   log: Log;
+  /**
+   * The server seems to refuse the token (the socket keeps closing before it opens while the
+   * server answers HTTP): returns true when a new token is ready to try.
+   */
+  onTokenRejected: () => Promise<boolean>;
+  /** The server still refused after a fresh token: the connection stopped retrying. */
+  onUnauthorized: () => void;
+  /** Checks that the socket's server answers at all, to tell a refused token from a server down. */
+  probe: (httpUrl: string) => Promise<boolean>;
 }
+
+/** Closes before the socket opened, with a token, before we suspect the token. */
+const REFUSALS_BEFORE_SUSPICION = 3;
 
 // Phoenix reads sessionStorage only to remember a long-poll fallback, which we never use; an
 // in-memory store keeps it from touching storage at all (and from throwing in sandboxed frames).
@@ -70,6 +84,12 @@ export class Connection {
   #token: string | undefined;
   #openListeners = new Set<() => void>();
   #wanted = false;
+  /** Set when the current attempt opened; reset by each attempt. */
+  #opened = false;
+  /** Consecutive attempts that closed before opening while sending a token. */
+  #refusals = 0;
+  #refreshedAfterRefusals = false;
+  #checkingRefusal = false;
 
   constructor(options: ConnectionOptions) {
     this.#options = options;
@@ -121,6 +141,8 @@ export class Connection {
   reconnect(): void {
     if (!this.#wanted) return;
     const socket = this.socket;
+    this.#refusals = 0;
+    this.#refreshedAfterRefusals = false;
     this.#store.update({ status: "reconnecting", nextRetryAt: undefined });
     socket.disconnect(() => {
       if (this.#wanted) socket.connect();
@@ -150,6 +172,7 @@ export class Connection {
             this.#preparing = false;
             // A disconnect() while the token was resolved wins over this attempt.
             if (clock !== (this as unknown as SocketInternals).connectClock || !connection.#wanted) return;
+            connection.#opened = false;
             super.connect();
           },
           (error: unknown) => {
@@ -184,15 +207,55 @@ export class Connection {
     });
     socket.onOpen(() => {
       options.log.debug("Socket open");
+      this.#opened = true;
+      this.#refusals = 0;
+      this.#refreshedAfterRefusals = false;
       this.#store.update({ status: "open", attempt: 0, nextRetryAt: undefined });
       for (const listener of [...this.#openListeners]) listener();
     });
     socket.onClose((event) => {
-      if (!this.#wanted) return;
+      if (!this.#wanted || this.#store.getSnapshot().status === "unauthorized") return;
       options.log.debug("Socket closed", { code: (event as { code?: number } | undefined)?.code });
       this.#onAttemptFailed();
+      if (!this.#opened && this.#token) {
+        this.#refusals += 1;
+        if (this.#refusals >= REFUSALS_BEFORE_SUSPICION) void this.#checkRefusal(socket);
+      }
     });
     return socket;
+  }
+
+  /**
+   * A refused websocket upgrade (HTTP 403 for a bad token) looks exactly like a server that is
+   * down: the browser reports close code 1006 either way. When the server answers plain HTTP,
+   * the token is the problem: refresh it once, and if the server still refuses, stop retrying
+   * instead of looping forever.
+   */
+  async #checkRefusal(socket: Socket) {
+    if (this.#checkingRefusal) return;
+    this.#checkingRefusal = true;
+    try {
+      const reachable = await this.#options.probe(httpUrlOf(this.#options.endpoint));
+      if (!this.#wanted || this.#opened) return;
+      if (!reachable) {
+        this.#refusals = 0;
+        return;
+      }
+      if (!this.#refreshedAfterRefusals) {
+        this.#refreshedAfterRefusals = true;
+        this.#options.log.debug("The server refuses the socket's token; refreshing it");
+        if (await this.#options.onTokenRejected()) {
+          this.#refusals = 0;
+          return;
+        }
+      }
+      this.#options.log.warn("The server refuses the access token; stopped reconnecting");
+      this.#store.update({ status: "unauthorized", nextRetryAt: undefined });
+      socket.disconnect();
+      this.#options.onUnauthorized();
+    } finally {
+      this.#checkingRefusal = false;
+    }
   }
 
   #onAttemptFailed() {
@@ -218,5 +281,28 @@ export class Connection {
     }
     if (this.#token) params.token = this.#token;
     return params;
+  }
+}
+
+/** The HTTP URL of the socket endpoint's websocket path, for a reachability check. */
+export function httpUrlOf(endpoint: string): string {
+  const base = endpoint.replace(/^ws(s?):\/\//, "http$1://");
+  return `${base}/websocket`;
+}
+
+/** Whether anything answers HTTP at `url`: a response of any status means the server is up. */
+export async function probeHttp(url: string, fetchImpl: typeof fetch | undefined): Promise<boolean> {
+  const doFetch = fetchImpl ?? globalThis.fetch;
+  if (typeof doFetch !== "function") return true;
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), 3000);
+  try {
+    // `no-cors`: only reachability matters, and the socket server need not allow our origin.
+    await doFetch(url, { mode: "no-cors", cache: "no-store", signal: controller.signal, credentials: "omit" });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -15,8 +15,22 @@ export const LenraErrorCode = {
   ListenerOutcomeUnknown: "listener_outcome_unknown",
   /** A listener was called while its view was not subscribed. */
   ViewClosed: "view_closed",
-  /** The client was used after `destroy()`. */
-  ClientDestroyed: "client_destroyed",
+  /** A login callback was refused: wrong page, unknown, expired or replayed state. */
+  AuthCallbackInvalid: "auth_callback_invalid",
+  /** The authorization server answered the login with an error (`error=` in the callback). */
+  AuthFailed: "auth_failed",
+  /** The login popup could not be opened. */
+  PopupBlocked: "popup_blocked",
+  /** The person closed the login popup before it finished. */
+  PopupClosed: "popup_closed",
+  /** The login popup did not finish in time. */
+  PopupTimeout: "popup_timeout",
+  /** A token request failed (network or server error); the session may still be valid. */
+  TokenRequestFailed: "token_request_failed",
+  /** The session ended: the refresh token was refused or the access token expired. */
+  SessionExpired: "session_expired",
+  /** The socket server kept refusing the access token. */
+  Unauthorized: "unauthorized",
 } as const;
 
 export type LenraErrorCode = (typeof LenraErrorCode)[keyof typeof LenraErrorCode];
@@ -146,5 +160,21 @@ export class LenraListenerTimeoutError extends LenraListenerError {
       undefined,
       LenraErrorCode.ListenerOutcomeUnknown,
     );
+  }
+}
+
+/** A login, token or logout step failed. Never carries a token, code, verifier or state. */
+export class LenraAuthError extends LenraError {
+  override name = "LenraAuthError";
+  /** The OAuth error code (`access_denied`, `invalid_grant`…) when the server gave one. */
+  readonly oauthError: string | undefined;
+
+  constructor(
+    code: LenraErrorCode,
+    message: string,
+    options: { oauthError?: string | undefined; cause?: unknown } = {},
+  ) {
+    super(code, message, { cause: options.cause });
+    this.oauthError = options.oauthError;
   }
 }

@@ -94,6 +94,13 @@ export class RouteView<T = unknown> implements LenraView<T> {
     return createHydrator((code, event) => this.#run(code, event));
   }
 
+  /** Forgets the document because the identity behind the socket changed; the channel stays. */
+  clearData(): void {
+    this.#hydrator = this.#createHydrator();
+    this.#synced = false;
+    this.#store.set(PENDING as ViewState<T>);
+  }
+
   retry(): void {
     if (!this.#stopOnOpen) return;
     this.#joinFailures = 0;
