@@ -1,0 +1,152 @@
+import type { IncomingHttpHeaders } from "node:http";
+import type { LenraErrorPayload } from "./errors.ts";
+import type { JsonObject, JsonValue } from "./json.ts";
+import type { QueryParams } from "./query.ts";
+
+/**
+ * The seam between the protocol layer (Phoenix socket, Lenra channels) and whatever produces
+ * views: the in-process test app today, a real `@lenra/app` runtime later. The protocol layer
+ * knows nothing of apps; a backend knows nothing of frames.
+ *
+ * Expected failures are reported by throwing a `LenraBackendError` (see errors.ts); anything
+ * else thrown is handled as a crash, the way Phoenix handles a crashing process.
+ */
+
+/** A role a session holds; Lenra gives `guest` without a token and `user` with one. */
+export type Role = "guest" | "user" | (string & {});
+
+/** The websocket upgrade request, as `authenticate` sees it before the upgrade completes. */
+export interface ConnectRequest {
+  /** The decoded query, nested like Plug's (`context[a]=1` → `{ context: { a: "1" } }`). */
+  readonly params: QueryParams;
+  /** The HTTP headers of the upgrade request. */
+  readonly headers: IncomingHttpHeaders;
+  /**
+   * The token the official client sends in `Sec-WebSocket-Protocol` when given its
+   * `authToken` option (Phoenix's `:auth_token` connect info). Lenra sends `params.token`.
+   */
+  readonly authToken: string | undefined;
+  /** Path and query of the request. */
+  readonly url: string;
+  /** Peer address, for logs. */
+  readonly remoteAddress: string | undefined;
+}
+
+/** Who a connection is, as decided by `authenticate`. */
+export interface SessionIdentity {
+  /** The user's id; absent for a guest. */
+  readonly userId?: string;
+  /** Roles used to filter routes. */
+  readonly roles: readonly Role[];
+  /** Anything else the backend wants to carry into the session (verified token claims...). */
+  readonly claims?: Readonly<Record<string, unknown>>;
+}
+
+/** A refused connection: the upgrade is answered with HTTP 403, like Phoenix's `:error`. */
+export interface ConnectionRefusal {
+  readonly refused: true;
+  /** Why, for logs and the test event log; never sent to the client. */
+  readonly reason: string;
+}
+
+/** Builds a {@link ConnectionRefusal}. */
+export function refuseConnection(reason: string): ConnectionRefusal {
+  return { refused: true, reason };
+}
+
+/** True when `authenticate` refused the connection. */
+export function isConnectionRefusal(value: unknown): value is ConnectionRefusal {
+  return (
+    typeof value === "object" && value !== null && (value as ConnectionRefusal).refused === true
+  );
+}
+
+/** What a backend learns when a session starts (one per websocket connection). */
+export interface SessionInfo {
+  /** Unique per connection: a reconnect is a new session, as on Lenra. */
+  readonly sessionId: string;
+  readonly identity: SessionIdentity;
+  /** Every decoded query parameter (including `token`, `app`, `vsn`). */
+  readonly params: QueryParams;
+  /** The `context` parameter when it is a map, else `{}`. Views receive it. */
+  readonly context: JsonObject;
+  /** The `app` parameter, absent when the client is bound to one app. */
+  readonly app: string | undefined;
+}
+
+/** One entry of the `routes` reply. */
+export interface JsonRoute {
+  path: string;
+  view: JsonValue;
+  roles?: Role[];
+}
+
+/** An `error` event a route pushes: one error, or a list (Lenra's invalid UI form). */
+export type RouteErrorPayload =
+  | LenraErrorPayload
+  | { errors: { message: string; reason: string }[] };
+
+/**
+ * How a backend delivers a route's later results. Results must be given in the order they
+ * are meant to be seen and each must be newer than the route's initial result, including
+ * results given before `openRoute` settles (they are held back until the join completes).
+ * The protocol layer diffs each result against the last one it sent.
+ */
+export interface RouteSink {
+  /** A new whole document for the route, listeners already encoded. */
+  update(document: JsonValue): void;
+  /** Pushes an `error` event on the route's channel. */
+  error(payload: RouteErrorPayload): void;
+  /** True once the channel is gone; later calls are ignored. */
+  readonly closed: boolean;
+}
+
+/** An open route, alive until the channel leaves, crashes or its socket closes. */
+export interface RouteHandle {
+  /**
+   * The first document, pushed as `ui` right after the join reply. `undefined` when the first
+   * render failed and the backend reported that through `sink.error`: the next `update` is
+   * then pushed as a whole `ui`.
+   */
+  readonly initial: JsonValue | undefined;
+  close(): void | Promise<void>;
+}
+
+/** Where a `run` came from. */
+export interface RunMeta {
+  /** The route whose channel carried the `run`. */
+  readonly route: string;
+}
+
+/** One connection's session. */
+export interface BackendSession {
+  /** The routes this session may join, already filtered by its roles. */
+  routes(): JsonRoute[] | Promise<JsonRoute[]>;
+  /**
+   * Opens a route for this session. Throw `RouteNotFoundError` (or another
+   * `LenraBackendError`) to refuse the join with `{ message, reason, metadata }`.
+   */
+  openRoute(path: string, sink: RouteSink): RouteHandle | Promise<RouteHandle>;
+  /**
+   * Runs the listener behind `code` (`event` is what the client sent, possibly undefined).
+   * Settle only once the resulting updates were handed to the sinks, so clients see the new
+   * view before the reply. Throw `UnknownListenerError` for a code this session never
+   * rendered, another `LenraBackendError` when the listener failed.
+   */
+  run(code: string, event: unknown, meta: RunMeta): void | Promise<void>;
+  /** The connection closed; release everything. */
+  close(): void | Promise<void>;
+}
+
+/** Everything the protocol layer needs from the side that runs apps. */
+export interface LenraBackend {
+  /**
+   * Decides who connects, before the websocket upgrade completes. Return a
+   * {@link ConnectionRefusal} to answer HTTP 403 (a browser sees close code 1006).
+   */
+  authenticate(
+    request: ConnectRequest,
+  ): SessionIdentity | ConnectionRefusal | Promise<SessionIdentity | ConnectionRefusal>;
+  /** Starts the session of an accepted connection, still before the upgrade completes. */
+  openSession(info: SessionInfo): BackendSession | Promise<BackendSession>;
+}

@@ -1,0 +1,169 @@
+import type { BackendSession, RouteErrorPayload, RouteHandle, SessionInfo } from "./backend.ts";
+import type { ChannelContext, ChannelHandler, ChannelReply } from "./channel.ts";
+import { diffDocuments } from "./diff.ts";
+import { ErrorReason, LenraBackendError } from "./errors.ts";
+import { isPlainObject, type JsonObject, type JsonValue, toJsonSnapshot } from "./json.ts";
+import { describeError } from "./logger.ts";
+
+/** What the Lenra channels find in a socket's assigns. */
+export interface LenraAssigns {
+  readonly session: BackendSession;
+  readonly info: SessionInfo;
+}
+
+type Held = { kind: "update"; document: JsonValue } | { kind: "error"; payload: RouteErrorPayload };
+
+/** The refusal for a join in any mode but `json`, with Lenra's reason. */
+export function incorrectViewMode(payload: unknown): ChannelReply {
+  const mode = isPlainObject(payload) ? payload.mode : undefined;
+  return {
+    status: "error",
+    response: {
+      message: "The view mode should be 'json', the only mode this server supports.",
+      reason: ErrorReason.IncorrectViewMode,
+      metadata: { mode: typeof mode === "string" ? mode : null },
+    },
+  };
+}
+
+/**
+ * `route:<path>`: joined with `{ mode: "json" }`, pushes `ui` with the whole document after
+ * the join reply, then `patchUi` with the RFC 6902 difference from the last document sent
+ * (never an empty one), and `error` events as the backend reports them. `run` calls the
+ * backend and answers `{}` or `{ error: { message, reason } }` plus an `error` push.
+ *
+ * @see PROTOCOL.md §3–4
+ */
+export class RouteChannel implements ChannelHandler {
+  readonly #context: ChannelContext<LenraAssigns>;
+  readonly #path: string;
+  #state: "joining" | "joined" | "closed" = "joining";
+  #handle: RouteHandle | undefined;
+  // The exact document the client holds, as sent: patches are computed against it.
+  #lastSent: JsonValue | undefined;
+  // Results the backend gave before the join reply went out, delivered right after `ui`.
+  #held: Held[] = [];
+
+  constructor(context: ChannelContext<LenraAssigns>) {
+    this.#context = context;
+    this.#path = context.topic.slice("route:".length);
+  }
+
+  async join(payload: unknown): Promise<ChannelReply> {
+    if (!isPlainObject(payload) || payload.mode !== "json") return incorrectViewMode(payload);
+    const self = this;
+    const sink = {
+      update: (document: JsonValue) => this.#accept({ kind: "update", document }),
+      error: (errorPayload: RouteErrorPayload) =>
+        this.#accept({ kind: "error", payload: errorPayload }),
+      get closed() {
+        return self.#state === "closed";
+      },
+    };
+    try {
+      this.#handle = await this.#context.assigns.session.openRoute(this.#path, sink);
+    } catch (error) {
+      if (error instanceof LenraBackendError) {
+        return { status: "error", response: error.toPayload() };
+      }
+      throw error;
+    }
+    if (this.#state === "closed") this.#closeHandle();
+    return { status: "ok", response: {} };
+  }
+
+  joined(): void {
+    this.#state = "joined";
+    const initial = this.#handle?.initial;
+    if (initial !== undefined) this.#deliver(initial);
+    const held = this.#held;
+    this.#held = [];
+    for (const item of held) this.#apply(item);
+  }
+
+  handleIn(event: string, payload: unknown): Promise<ChannelReply> {
+    // Lenra's channel has no clause for anything else: its process crashes, and so does this.
+    if (event !== "run") throw new Error(`Unexpected event "${event}" on a route channel.`);
+    if (!isPlainObject(payload) || typeof payload.code !== "string") {
+      throw new Error("A run needs a string `code`.");
+    }
+    return this.#run(payload.code, payload.event);
+  }
+
+  terminate(): void {
+    this.#state = "closed";
+    this.#held = [];
+    this.#closeHandle();
+  }
+
+  async #run(code: string, event: unknown): Promise<ChannelReply> {
+    const { socketId, topic, events } = this.#context;
+    events.record({ type: "run", socketId, topic, code });
+    try {
+      await this.#context.assigns.session.run(code, event, { route: this.#path });
+    } catch (error) {
+      if (!(error instanceof LenraBackendError)) throw error;
+      const payload = error.toPayload();
+      events.record({
+        type: "runResult",
+        socketId,
+        topic,
+        code,
+        status: "error",
+        reason: error.reason,
+      });
+      // Lenra pushes the error event before replying.
+      this.#context.push("error", payload);
+      return { status: "error", response: { error: payload } };
+    }
+    events.record({ type: "runResult", socketId, topic, code, status: "ok" });
+    return { status: "ok", response: {} };
+  }
+
+  #accept(item: Held): void {
+    if (this.#state === "closed") return;
+    if (this.#state === "joining") this.#held.push(item);
+    else this.#apply(item);
+  }
+
+  #apply(item: Held): void {
+    if (item.kind === "error") {
+      this.#context.push("error", toJsonSnapshot(item.payload) as JsonObject);
+    } else {
+      this.#deliver(item.document);
+    }
+  }
+
+  #deliver(document: JsonValue): void {
+    // Copied so later changes to the backend's objects cannot touch what we diff against.
+    const next = toJsonSnapshot(document);
+    if (!isPlainObject(next)) {
+      // Phoenix pushes maps only, so Lenra's server cannot send anything else either.
+      this.#context.crash(new TypeError(`The document of route ${this.#path} is not an object.`));
+      return;
+    }
+    const previous = this.#lastSent;
+    this.#lastSent = next;
+    if (previous === undefined) {
+      this.#context.push("ui", next);
+      return;
+    }
+    const patch = diffDocuments(previous, next);
+    if (patch.length > 0) this.#context.push("patchUi", { patch: patch as unknown as JsonValue });
+  }
+
+  #closeHandle(): void {
+    const handle = this.#handle;
+    this.#handle = undefined;
+    if (!handle) return;
+    const log = this.#context.log;
+    const topic = this.#context.topic;
+    try {
+      Promise.resolve(handle.close()).catch((error: unknown) =>
+        log.error("closing a route failed", { topic, error: describeError(error) }),
+      );
+    } catch (error) {
+      log.error("closing a route failed", { topic, error: describeError(error) });
+    }
+  }
+}
