@@ -1,0 +1,30 @@
+export {
+  createDataApiHandler,
+  DATA_API_PREFIX,
+  type DataApiHandler,
+  type DataApiOptions,
+  type DataApiTokenInfo,
+  type ResolveDataApiToken,
+} from "./api.ts";
+export type { DataDocument } from "./documents.ts";
+export { DataError, type DataErrorBody, DataErrorReason, DataFileError } from "./errors.ts";
+export { type DataFileContent, readDataFile, writeFileAtomic } from "./persistence.ts";
+export {
+  ME_PLACEHOLDER,
+  ROUTE_PLACEHOLDER_PREFIX,
+  substituteMe,
+  substitutePlaceholders,
+  substituteRouteParams,
+} from "./placeholders.ts";
+export {
+  createDataStore,
+  type DataChange,
+  type DataContext,
+  type DataLogger,
+  DataStore,
+  type DataStoreOptions,
+  type FindOptions,
+  type FindRequest,
+  type TransactionInfo,
+  type UpdateManyResult,
+} from "./store.ts";

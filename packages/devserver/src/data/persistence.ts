@@ -1,0 +1,170 @@
+import { randomBytes } from "node:crypto";
+import { open, readFile, rename, unlink } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import {
+  assertCollectionName,
+  assertDocumentId,
+  assertSafeJson,
+  type DataDocument,
+  isPlainObject,
+} from "./documents.ts";
+import { DataFileError } from "./errors.ts";
+
+/**
+ * The data file's format: every collection's documents in their natural (insertion) order.
+ * `{ "collections": { "counter": [ { "_id": "…", "user": "global", "count": 3 } ] } }`
+ */
+export interface DataFileContent {
+  collections: Record<string, DataDocument[]>;
+}
+
+/**
+ * Reads and checks a data file. A missing file is an empty store; anything else that is not a
+ * valid data file throws {@link DataFileError}, so a typo never turns into an overwritten file.
+ */
+export async function readDataFile(file: string): Promise<Map<string, DataDocument[]>> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return new Map();
+    throw new DataFileError(file, `it cannot be read (${(error as Error).message})`, {
+      cause: error,
+    });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new DataFileError(file, `it is not valid JSON (${(error as Error).message})`, {
+      cause: error,
+    });
+  }
+  if (!isPlainObject(parsed) || !isPlainObject(parsed.collections)) {
+    throw new DataFileError(file, 'it is not an object of the form { "collections": { … } }');
+  }
+  const collections = new Map<string, DataDocument[]>();
+  for (const [name, docs] of Object.entries(parsed.collections)) {
+    try {
+      assertCollectionName(name);
+      if (!Array.isArray(docs)) throw new Error("it is not an array of documents");
+      const ids = new Set<string>();
+      for (const doc of docs) {
+        if (!isPlainObject(doc)) throw new Error("it holds something that is not an object");
+        assertDocumentId(doc._id);
+        assertSafeJson(doc, "document");
+        if (ids.has(doc._id)) throw new Error(`the _id "${doc._id}" appears twice`);
+        ids.add(doc._id);
+      }
+      collections.set(name, docs as DataDocument[]);
+    } catch (error) {
+      throw new DataFileError(
+        file,
+        `collection "${name}" is invalid: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+  return collections;
+}
+
+/**
+ * Replaces `file` with `text` so that any reader, and the file after a crash, holds either the
+ * old or the new content and never a part of one: write a temporary file in the same directory
+ * (a rename is only atomic within one file system), flush it to the disk, then rename it over.
+ */
+export async function writeFileAtomic(file: string, text: string): Promise<void> {
+  const directory = dirname(file);
+  const temporary = join(directory, `.${basename(file)}.${randomBytes(6).toString("hex")}.tmp`);
+  try {
+    const handle = await open(temporary, "wx");
+    try {
+      await handle.writeFile(text, "utf8");
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, file);
+  } catch (error) {
+    await unlink(temporary).catch(() => {});
+    throw error;
+  }
+  // Makes the rename itself durable; some platforms cannot open a directory, which is harmless.
+  try {
+    const dir = await open(directory, "r");
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  } catch {}
+}
+
+/** Serializes the store's content in the data file format. */
+export function serializeCollections(
+  collections: Iterable<[string, Iterable<DataDocument>]>,
+): string {
+  const content: DataFileContent = { collections: {} };
+  for (const [name, docs] of collections) content.collections[name] = [...docs];
+  return `${JSON.stringify(content, null, 2)}\n`;
+}
+
+/**
+ * Saves at most once per `delayMs` whatever `read()` returns then, one write at a time, so a
+ * burst of changes costs one write and the file never lags more than one delay behind.
+ */
+export class DebouncedSaver {
+  readonly #file: string;
+  readonly #delayMs: number;
+  readonly #read: () => string;
+  readonly #onError: (error: unknown) => void;
+  #timer: NodeJS.Timeout | undefined;
+  #writing: Promise<void> | undefined;
+  #dirty = false;
+
+  constructor(
+    file: string,
+    delayMs: number,
+    read: () => string,
+    onError: (error: unknown) => void,
+  ) {
+    this.#file = file;
+    this.#delayMs = delayMs;
+    this.#read = read;
+    this.#onError = onError;
+  }
+
+  /** Notes a change; the file is written within `delayMs`. */
+  schedule(): void {
+    this.#dirty = true;
+    if (this.#timer !== undefined) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.flush().catch(this.#onError);
+    }, this.#delayMs);
+  }
+
+  /** Writes now if anything changed since the last write; resolves once the file holds it. */
+  async flush(): Promise<void> {
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    // A write in progress may have read the state before the latest change: wait, then write again.
+    while (this.#writing) await this.#writing.catch(() => {});
+    if (!this.#dirty) return;
+    this.#dirty = false;
+    const text = this.#read();
+    this.#writing = writeFileAtomic(this.#file, text).finally(() => {
+      this.#writing = undefined;
+    });
+    try {
+      await this.#writing;
+    } catch (error) {
+      this.#dirty = true;
+      throw error;
+    }
+  }
+}
