@@ -8,17 +8,17 @@ import {
 } from "./json.ts";
 
 /** A listener as an app writes it in a view. */
-export interface AppListener {
+export type AppListener = {
   _type: "listener";
   name: string;
   props?: JsonObject;
-}
+};
 
 /** A listener as the client receives it: the name and props replaced by an opaque code. */
-export interface ClientListener {
+export type ClientListener = {
   _type: "listener";
   code: string;
-}
+};
 
 /** What a code stands for on the server. */
 export interface ListenerTarget {

@@ -9,16 +9,20 @@ describe("ListenerCodes", () => {
       list: [{ b: { ...listener("set", { id: "x", n: 1 }), label: "Set" } }],
       other: { _type: "view", name: "nested" },
     };
-    const encoded = codes.encode(view) as Record<string, any>;
+    const encoded = codes.encode(view) as {
+      a: unknown;
+      list: { b: { code: string } }[];
+      other: unknown;
+    };
     expect(encoded.a).toEqual({ _type: "listener", code: listenerCode("inc", undefined) });
-    expect(encoded.list[0].b).toEqual({
+    expect(encoded.list[0]?.b).toEqual({
       _type: "listener",
       label: "Set",
       code: listenerCode("set", { id: "x", n: 1 }),
     });
     expect(encoded.other).toEqual({ _type: "view", name: "nested" });
     expect(JSON.stringify(encoded)).not.toContain('"name":"inc"');
-    expect(codes.resolve(encoded.list[0].b.code)).toEqual({
+    expect(codes.resolve(encoded.list[0]!.b.code)).toEqual({
       name: "set",
       props: { id: "x", n: 1 },
     });

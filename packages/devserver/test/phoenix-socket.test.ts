@@ -308,7 +308,9 @@ describe("Phoenix socket (serializer v2)", () => {
       // The official client sees an error and keeps retrying, never opening.
       const socket = connectPhoenix(server, { token: "bad" });
       let errors = 0;
-      socket.onError(() => errors++);
+      socket.onError(() => {
+        errors++;
+      });
       await waitFor(() => errors >= 2, 3_000, "retries");
       expect(socket.isConnected()).toBe(false);
     });
