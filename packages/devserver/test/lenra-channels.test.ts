@@ -234,6 +234,7 @@ describe("route:<path> channel", () => {
     ).toBe(1);
     await waitFor(() => route.errors.length === 1);
     expect(route.errors[0]).toEqual({ errors: [{ message: "Injected", reason: "x" }] });
+    expect(server.push("route:/not-joined", "error", {})).toBe(0);
 
     const release = app.hang("increment");
     expect((await route.run(route.code("onIncrement"), undefined, 200)).status).toBe("timeout");
