@@ -3,13 +3,7 @@ import type { IncomingMessage } from "node:http";
 import type Provider from "oidc-provider";
 import type { Interaction } from "oidc-provider";
 import type { AuthLog } from "./logger.ts";
-import {
-  DEV_USERNAME_PATTERN,
-  preparePage,
-  renderErrorPage,
-  renderLoginPage,
-  USERNAME_RULE,
-} from "./pages.ts";
+import { DEV_USERNAME_PATTERN, preparePage, renderErrorPage, renderLoginPage } from "./pages.ts";
 
 /** Where the provider sends the browser for a person to act: `/interaction/<uid>`. */
 export const INTERACTION_PREFIX = "/interaction/";
@@ -164,7 +158,7 @@ export function devInteractions(
           error:
             username === ""
               ? "Type a user name."
-              : `“${username.slice(0, 200)}” is not a valid user name. Use ${USERNAME_RULE.charAt(0).toLowerCase()}${USERNAME_RULE.slice(1)}`,
+              : `“${username.slice(0, 200)}” is not a valid user name: see the rule below the field.`,
         });
       }
       const grantId = await grantRequested(interaction, username);

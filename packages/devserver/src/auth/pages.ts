@@ -48,7 +48,7 @@ export const DEV_USERNAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 /** The same rule for the `pattern` attribute, which browsers compile with the `v` flag. */
 const USERNAME_HTML_PATTERN = "[A-Za-z0-9][A-Za-z0-9._@\\-]{0,63}";
 
-export const USERNAME_RULE =
+const USERNAME_RULE =
   "1 to 64 characters: letters, digits, dots, dashes, underscores or @, starting with a letter or a digit.";
 
 const STYLE = `
