@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { Query } from "mingo";
 import { type Modifier, updateMany as mingoUpdateMany, type PipelineStage } from "mingo/updater";
+import type { DevServerLogger } from "../logger.ts";
 import {
   assertCollectionName,
   assertDocumentId,
@@ -16,12 +17,8 @@ import { DataError, DataErrorReason } from "./errors.ts";
 import { DebouncedSaver, readDataFile, serializeCollections } from "./persistence.ts";
 import { substituteMe } from "./placeholders.ts";
 
-/** Receives the store's diagnostics; `console` fits. Document contents are never passed to it. */
-export interface DataLogger {
-  debug?(message: string, details?: Record<string, unknown>): void;
-  warn?(message: string, details?: Record<string, unknown>): void;
-  error?(message: string, details?: Record<string, unknown>): void;
-}
+/** Receives the store's and the data API's diagnostics; never document contents or tokens. */
+export type DataLogger = DevServerLogger;
 
 /** Who performs an operation, and through which transaction. */
 export interface DataContext {
