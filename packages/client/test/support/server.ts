@@ -1,0 +1,71 @@
+import {
+  createTestApp,
+  type ProtocolServer,
+  startProtocolServer,
+  type TestApp,
+  type TestAppOptions,
+} from "@lenra/devserver";
+import { WebSocket } from "ws";
+import { createLenraClient, type LenraClient, type LenraClientOptions } from "../../src/index.ts";
+import type { ReadableStore } from "../../src/store.ts";
+
+/** Resolves with the store's snapshot once `predicate` holds (checked now and on each change). */
+export function waitFor<T>(
+  store: ReadableStore<T>,
+  predicate: (snapshot: T) => boolean,
+  { timeoutMs = 5000, what = "the expected state" }: { timeoutMs?: number; what?: string } = {},
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let unsubscribe = () => {};
+    const timer = setTimeout(() => {
+      unsubscribe();
+      reject(new Error(`Timed out waiting for ${what}; last snapshot: ${JSON.stringify(store.getSnapshot())}`));
+    }, timeoutMs);
+    const check = () => {
+      const snapshot = store.getSnapshot();
+      if (!predicate(snapshot)) return false;
+      clearTimeout(timer);
+      unsubscribe();
+      resolve(snapshot);
+      return true;
+    };
+    if (check()) return;
+    unsubscribe = store.subscribe(check);
+  });
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface Harness<S> {
+  app: TestApp<S>;
+  server: ProtocolServer;
+  clients: LenraClient[];
+  client(options?: LenraClientOptions): LenraClient;
+  close(): Promise<void>;
+}
+
+/** A test app on a protocol server on a free port of 127.0.0.1, and clients connected to it. */
+export async function startHarness<S>(appOptions: TestAppOptions<S>): Promise<Harness<S>> {
+  const app = createTestApp(appOptions);
+  const server = await startProtocolServer({ backend: app });
+  const clients: LenraClient[] = [];
+  return {
+    app,
+    server,
+    clients,
+    client(options = {}) {
+      const client = createLenraClient({
+        socketEndpoint: server.socketUrl,
+        transport: WebSocket,
+        lingerMs: 50,
+        ...options,
+      });
+      clients.push(client);
+      return client;
+    },
+    async close() {
+      await Promise.all(clients.map((client) => client.disconnect()));
+      await server.close();
+    },
+  };
+}
