@@ -50,3 +50,4 @@ export type {
   ViewContext,
 } from "./test-app.ts";
 export { createTestApp, insecureTestToken } from "./test-app.ts";
+export * from "./auth/index.ts";
