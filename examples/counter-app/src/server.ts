@@ -10,7 +10,6 @@ type ExpressApp = RequestListener & { listen: (port: unknown, onListening?: () =
  */
 export default class LoopbackServer extends ExpressServer {
   override start(): void {
-    // biome-ignore lint/suspicious/noUndeclaredEnvVars: read when the app runs; no turbo task output depends on it.
     const host = process.env.HOST || "127.0.0.1";
     // The express app is private and its listen() binds every interface; replacing only listen()
     // keeps every body parser, route and error answer of the official server.
