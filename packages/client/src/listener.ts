@@ -1,0 +1,325 @@
+import {
+  applyPatchWith,
+  type JsonPatchOperation,
+  jsonEqual,
+  type PatchHooks,
+  setOwn,
+} from "./patch.ts";
+
+/**
+ * A listener as the server puts it in a view's JSON ([Lenra protocol §4](https://docs.lenra.io)):
+ * an opaque `code` to send back in a `run` push, maybe with other members.
+ */
+export type ListenerObject = {
+  readonly _type: "listener";
+  readonly code: string;
+  readonly [key: string]: unknown;
+};
+
+/**
+ * A listener object turned into a function: calling it runs the listener on the server and
+ * resolves once the server replied `ok`.
+ *
+ * When it is called with a DOM or React event (an `Event` instance, or an object with a
+ * `nativeEvent` member), no event is sent, so `<button onClick={data.onIncrement}>` works as is;
+ * any other argument is sent as the listener's event.
+ */
+export type Listener<E = unknown> = ((event?: E) => Promise<void>) & {
+  /** The server's opaque code for this listener. */
+  readonly code: string;
+  /** The listener object it was made from, so `JSON.stringify` gives the server's JSON back. */
+  toJSON(): ListenerObject;
+};
+
+/** `T` with every listener object in it, at any depth, turned into a {@link Listener}. */
+export type Hydrated<T> = T extends { readonly _type: "listener"; readonly code: string }
+  ? Listener
+  : T extends (...args: never[]) => unknown
+    ? T
+    : T extends object
+      ? { [K in keyof T]: Hydrated<T[K]> }
+      : T;
+
+/**
+ * Options for one call, handed through a listener to the view that runs it (see
+ * {@link callListener}).
+ */
+export interface ListenerRunOptions {
+  /** JSON Patch operations the view shows on top of its document while the call runs. */
+  readonly optimistic?: readonly JsonPatchOperation[];
+}
+
+/**
+ * Runs a listener on the server: receives the listener's `code`, the event to send (`undefined`
+ * when there is none) and, for calls made with {@link callListener}, their options.
+ */
+export type ListenerCall = (
+  code: string,
+  event: unknown,
+  options?: ListenerRunOptions,
+) => Promise<void>;
+
+/** Turns listener objects into functions in the documents of one view. */
+export interface Hydrator {
+  /**
+   * Hydrates a whole document (a `ui` payload). `json` is never mutated: containers holding no
+   * listener are reused as they are, the others are copied. A listener whose code and object were
+   * in the previous document keeps the very same function.
+   */
+  replace(json: unknown): unknown;
+  /**
+   * Applies a `patchUi` patch to a document this hydrator returned and returns the new document;
+   * only values new in the patch are hydrated, unchanged listeners keep their function. Throws a
+   * `LenraPatchError` and leaves `doc` untouched when the patch does not apply.
+   */
+  patch(doc: unknown, operations: unknown): unknown;
+  /** How many listener functions are cached, for tests and diagnostics. */
+  readonly size: number;
+}
+
+/** The brand of listener functions, shared by every copy of this library loaded in a page. */
+const LISTENER = Symbol.for("lenra.listener");
+
+// The brand's value runs the call with options, so `callListener` works on listeners made by any
+// copy of this library.
+type Invoke = (event: unknown, options: ListenerRunOptions | undefined) => Promise<void>;
+
+function invokerOf(value: unknown): Invoke | undefined {
+  if (typeof value !== "function") return undefined;
+  const invoke = (value as { [LISTENER]?: unknown })[LISTENER];
+  return typeof invoke === "function" ? (invoke as Invoke) : undefined;
+}
+
+/** Whether `value` is a listener function made by a hydrator. */
+export function isListener(value: unknown): value is Listener {
+  return invokerOf(value) !== undefined;
+}
+
+/**
+ * Calls a listener like calling it directly, with options for the view that runs it (for
+ * example an optimistic update). DOM and React events are dropped the same way.
+ */
+export function callListener<E>(
+  listener: Listener<E>,
+  event: E | undefined,
+  options: ListenerRunOptions,
+): Promise<void> {
+  const invoke = invokerOf(listener);
+  if (invoke === undefined) {
+    return Promise.reject(new TypeError("callListener: `listener` is not a listener function."));
+  }
+  return invoke(isUiEvent(event) ? undefined : event, options);
+}
+
+/** Whether `value` is a listener object as the server sends it. */
+export function isListenerObject(value: unknown): value is ListenerObject {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const object = value as Record<string, unknown>;
+  return (
+    object._type === "listener" &&
+    typeof object.code === "string" &&
+    Object.hasOwn(object, "_type") &&
+    Object.hasOwn(object, "code")
+  );
+}
+
+function isUiEvent(event: unknown): boolean {
+  if (typeof event !== "object" || event === null) return false;
+  const EventClass = (globalThis as { Event?: unknown }).Event;
+  return (
+    (typeof EventClass === "function" && event instanceof EventClass) || "nativeEvent" in event
+  );
+}
+
+function createListener(json: ListenerObject, call: ListenerCall): Listener {
+  const code = json.code;
+  const invoke: Invoke = (event, options) => {
+    try {
+      return Promise.resolve(
+        options === undefined ? call(code, event) : call(code, event, options),
+      );
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
+  const listener = (event?: unknown): Promise<void> =>
+    invoke(isUiEvent(event) ? undefined : event, undefined);
+  Object.defineProperties(listener, {
+    code: { value: code, enumerable: true },
+    toJSON: { value: () => json },
+    [LISTENER]: { value: invoke },
+  });
+  return listener as Listener;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> | unknown[] {
+  return typeof value === "object" && value !== null;
+}
+
+/**
+ * Creates the hydrator of one view. `call(code, event, options?)` runs a listener; `event` is
+ * `undefined` when there is none to send. Each hydrator keeps its own `code -> function` cache, rebuilt on
+ * every `replace` and compacted during long runs of patches, so it stays proportional to the
+ * listeners in the document.
+ */
+export function createHydrator(call: ListenerCall): Hydrator {
+  let cache = new Map<string, Listener>();
+  // Listeners made or reused during the current replace or patch; committed on success only, so
+  // a failed patch leaves the cache as it was.
+  let fresh: Map<string, Listener> | undefined;
+  let visited = 0;
+  // Measured by the last full walk: what a compaction would keep and what it would cost.
+  let liveAtWalk = 0;
+  let nodesAtWalk = 0;
+
+  function listenerFor(json: ListenerObject): Listener {
+    const code = json.code;
+    fresh ??= new Map();
+    let listener = fresh.get(code) ?? cache.get(code);
+    if (listener === undefined || !jsonEqual(listener.toJSON(), json)) {
+      listener = createListener(json, call);
+    }
+    fresh.set(code, listener);
+    return listener;
+  }
+
+  /** Hydrates a raw value without mutating it: only containers leading to a listener are copied. */
+  function revive(value: unknown): unknown {
+    visited++;
+    if (!isObject(value)) return value;
+    if (Array.isArray(value)) {
+      let copy: unknown[] | undefined;
+      for (let i = 0; i < value.length; i++) {
+        const item = value[i];
+        if (!isObject(item)) {
+          visited++;
+          continue;
+        }
+        const revived = revive(item);
+        if (revived !== item) {
+          copy ??= value.slice();
+          copy[i] = revived;
+        }
+      }
+      return copy ?? value;
+    }
+    if (isListenerObject(value)) return listenerFor(value);
+    let copy: Record<string, unknown> | undefined;
+    for (const key of Object.keys(value)) {
+      const member = value[key];
+      if (!isObject(member)) {
+        visited++;
+        continue;
+      }
+      const revived = revive(member);
+      if (revived !== member) {
+        copy ??= { ...value };
+        setOwn(copy, key, revived);
+      }
+    }
+    return copy ?? value;
+  }
+
+  /** The raw JSON of a live value, without mutating it. */
+  function dehydrate(value: unknown): unknown {
+    if (isListener(value)) return value.toJSON();
+    if (!isObject(value)) return value;
+    if (Array.isArray(value)) {
+      let copy: unknown[] | undefined;
+      for (let i = 0; i < value.length; i++) {
+        const item = value[i];
+        const raw = dehydrate(item);
+        if (raw !== item) {
+          copy ??= value.slice();
+          copy[i] = raw;
+        }
+      }
+      return copy ?? value;
+    }
+    let copy: Record<string, unknown> | undefined;
+    for (const key of Object.keys(value)) {
+      const member = value[key];
+      const raw = dehydrate(member);
+      if (raw !== member) {
+        copy ??= { ...value };
+        setOwn(copy, key, raw);
+      }
+    }
+    return copy ?? value;
+  }
+
+  function unwrap(node: unknown): ListenerObject | undefined {
+    return isListener(node) ? node.toJSON() : undefined;
+  }
+
+  function seal(object: Record<string, unknown>, raw: boolean): unknown {
+    const listener = isListenerObject(object);
+    // A listener object is a leaf holding raw JSON; anything else holds live values.
+    if (listener === raw) return listener ? listenerFor(object) : object;
+    const convert = raw ? revive : dehydrate;
+    for (const key of Object.keys(object)) setOwn(object, key, convert(object[key]));
+    return listener ? listenerFor(object as ListenerObject) : object;
+  }
+
+  const hooks: PatchHooks = { revive, dehydrate, unwrap, seal };
+
+  /** Keeps only the listeners present in `doc`, measuring what the next compaction will cost. */
+  function compact(doc: unknown): void {
+    const live = new Map<string, Listener>();
+    let nodes = 0;
+    const walk = (node: unknown): void => {
+      nodes++;
+      if (isListener(node)) {
+        // Two functions may share a code (different extra members): keep the cached one.
+        if (!live.has(node.code) || node === cache.get(node.code)) live.set(node.code, node);
+        return;
+      }
+      if (!isObject(node)) return;
+      const members = Array.isArray(node) ? node : Object.values(node);
+      for (const member of members) walk(member);
+    };
+    walk(doc);
+    cache = live;
+    liveAtWalk = live.size;
+    nodesAtWalk = nodes;
+  }
+
+  return {
+    replace(json) {
+      const previous = cache;
+      fresh = new Map();
+      visited = 0;
+      try {
+        const hydrated = revive(json);
+        cache = fresh;
+        liveAtWalk = cache.size;
+        nodesAtWalk = visited;
+        return hydrated;
+      } catch (error) {
+        cache = previous;
+        throw error;
+      } finally {
+        fresh = undefined;
+      }
+    },
+
+    patch(doc, operations) {
+      let result: unknown;
+      try {
+        result = applyPatchWith(doc, operations, hooks);
+        if (fresh !== undefined) for (const [code, listener] of fresh) cache.set(code, listener);
+      } finally {
+        fresh = undefined;
+      }
+      // A compaction walks the whole document: wait until enough entries piled up to pay for it,
+      // which keeps it amortized O(1) per new listener and the cache bounded.
+      const grown = cache.size - liveAtWalk;
+      if (grown > 256 && grown > liveAtWalk && grown > nodesAtWalk >>> 3) compact(result);
+      return result;
+    },
+
+    get size() {
+      return cache.size;
+    },
+  };
+}

@@ -1,0 +1,613 @@
+import { LenraPatchError, type PatchFailure } from "./errors.ts";
+
+/** Adds a value at `path`, inserting into arrays ([RFC 6902 §4.1](https://www.rfc-editor.org/rfc/rfc6902#section-4.1)). */
+export interface AddOperation {
+  readonly op: "add";
+  /** A JSON Pointer ([RFC 6901](https://www.rfc-editor.org/rfc/rfc6901)); `-` appends to an array. */
+  readonly path: string;
+  readonly value: unknown;
+}
+
+/** Removes the value at `path` ([RFC 6902 §4.2](https://www.rfc-editor.org/rfc/rfc6902#section-4.2)). */
+export interface RemoveOperation {
+  readonly op: "remove";
+  readonly path: string;
+}
+
+/** Replaces the existing value at `path` ([RFC 6902 §4.3](https://www.rfc-editor.org/rfc/rfc6902#section-4.3)). */
+export interface ReplaceOperation {
+  readonly op: "replace";
+  readonly path: string;
+  readonly value: unknown;
+}
+
+/** Removes the value at `from` and adds it at `path` ([RFC 6902 §4.4](https://www.rfc-editor.org/rfc/rfc6902#section-4.4)). */
+export interface MoveOperation {
+  readonly op: "move";
+  readonly from: string;
+  readonly path: string;
+}
+
+/** Adds a copy of the value at `from` at `path` ([RFC 6902 §4.5](https://www.rfc-editor.org/rfc/rfc6902#section-4.5)). */
+export interface CopyOperation {
+  readonly op: "copy";
+  readonly from: string;
+  readonly path: string;
+}
+
+/** Fails the whole patch unless the value at `path` equals `value` ([RFC 6902 §4.6](https://www.rfc-editor.org/rfc/rfc6902#section-4.6)). */
+export interface TestOperation {
+  readonly op: "test";
+  readonly path: string;
+  readonly value: unknown;
+}
+
+/** One operation of a JSON Patch ([RFC 6902 §4](https://www.rfc-editor.org/rfc/rfc6902#section-4)). */
+export type JsonPatchOperation =
+  | AddOperation
+  | RemoveOperation
+  | ReplaceOperation
+  | MoveOperation
+  | CopyOperation
+  | TestOperation;
+
+/**
+ * Lets another layer keep some nodes of the document opaque (listener functions stand for their
+ * JSON object) while sharing this one patch engine. "Raw" values are plain JSON as the server
+ * sees it; "live" values are what the document holds.
+ *
+ * @internal
+ */
+export interface PatchHooks {
+  /** Turns a raw value entering the live document into its live form; must not mutate it. */
+  revive(value: unknown): unknown;
+  /** Turns a live value entering an opaque node's JSON into raw JSON; must not mutate it. */
+  dehydrate(value: unknown): unknown;
+  /** The JSON object an opaque node stands for, or `undefined` when `node` is ordinary. */
+  unwrap(node: unknown): Readonly<Record<string, unknown>> | undefined;
+  /**
+   * Called with an object written in this patch whose opaqueness may have changed: `raw` tells
+   * whether its members are raw (it was unwrapped) or live. Returns what the document must hold
+   * there: an opaque node, or the object itself with its members converted in place.
+   */
+  seal(object: Record<string, unknown>, raw: boolean): unknown;
+}
+
+type JsonObject = Record<string, unknown>;
+type Container = JsonObject | unknown[];
+
+/** Carries a failure up to the operation loop, which adds the index and the operation. */
+class Fault {
+  constructor(
+    readonly failure: PatchFailure,
+    readonly detail: string,
+  ) {}
+}
+
+const ROOT: readonly string[] = Object.freeze([]);
+const hasOwn = Object.hasOwn;
+
+/**
+ * Sets an own data property even when `key` is `"__proto__"` (a key JSON.parse can produce),
+ * where plain assignment would replace the prototype instead.
+ *
+ * @internal
+ */
+export function setOwn(target: JsonObject, key: string, value: unknown): void {
+  if (key === "__proto__") {
+    Object.defineProperty(target, key, {
+      value,
+      writable: true,
+      enumerable: true,
+      configurable: true,
+    });
+  } else {
+    target[key] = value;
+  }
+}
+
+/**
+ * Deep JSON equality: object members in any order, arrays in order, numbers by value. Opaque
+ * nodes compare as their JSON object when `unwrap` is given.
+ *
+ * @internal
+ */
+export function jsonEqual(a: unknown, b: unknown, unwrap?: PatchHooks["unwrap"]): boolean {
+  if (a === b) return true;
+  if (unwrap !== undefined) {
+    if (typeof a === "function") a = unwrap(a) ?? a;
+    if (typeof b === "function") b = unwrap(b) ?? b;
+  }
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i], unwrap)) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const key of keys) {
+    if (!hasOwn(b, key)) return false;
+    if (!jsonEqual((a as JsonObject)[key], (b as JsonObject)[key], unwrap)) return false;
+  }
+  return true;
+}
+
+function unescapeToken(token: string): string {
+  // RFC 6901 §4: "~1" before "~0", so "~01" stays "~1"; any other "~" is malformed.
+  for (let i = token.indexOf("~"); i !== -1; i = token.indexOf("~", i + 1)) {
+    const next = token.charCodeAt(i + 1);
+    if (next !== 48 && next !== 49) {
+      throw new Fault("invalid_pointer", 'the pointer has a "~" not followed by 0 or 1');
+    }
+  }
+  return token.replaceAll("~1", "/").replaceAll("~0", "~");
+}
+
+function parsePointer(pointer: string): readonly string[] {
+  if (pointer === "") return ROOT;
+  if (pointer.charCodeAt(0) !== 47) {
+    throw new Fault("invalid_pointer", 'a JSON Pointer must be empty or start with "/"');
+  }
+  const tokens = pointer.slice(1).split("/");
+  for (let i = 0; i < tokens.length; i++) {
+    let token = tokens[i]!;
+    if (token.indexOf("~") !== -1) tokens[i] = token = unescapeToken(token);
+    if (token === "__proto__") {
+      throw new Fault("forbidden_path", 'the pointer has a "__proto__" segment');
+    }
+  }
+  return tokens;
+}
+
+/** RFC 6901 §4 array index: "0" or digits without a leading zero; `-` only where allowed. */
+function arrayIndex(token: string, length: number, insert: boolean): number {
+  const size = token.length;
+  if (size === 1) {
+    const digit = token.charCodeAt(0) - 48;
+    if (digit >= 0 && digit <= 9) {
+      if (insert ? digit > length : digit >= length) throw outOfBounds();
+      return digit;
+    }
+    if (token === "-") {
+      if (insert) return length;
+      throw new Fault("path_not_found", 'the "-" index names no existing array element');
+    }
+  }
+  if (size === 0 || token.charCodeAt(0) === 48) throw notAnIndex();
+  let index = 0;
+  for (let i = 0; i < size; i++) {
+    const digit = token.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) throw notAnIndex();
+    index = index * 10 + digit;
+  }
+  if (insert ? index > length : index >= length) throw outOfBounds();
+  return index;
+}
+
+function notAnIndex(): Fault {
+  return new Fault(
+    "invalid_pointer",
+    'the pointer goes into an array with a segment that is not an index (digits without leading zero, or "-")',
+  );
+}
+
+function outOfBounds(): Fault {
+  return new Fault("path_not_found", "the array index is out of bounds");
+}
+
+function missing(): Fault {
+  return new Fault("path_not_found", "the path does not exist");
+}
+
+function isContainer(value: unknown): value is Container {
+  return typeof value === "object" && value !== null;
+}
+
+function sameTokens(a: readonly string[], b: readonly string[], length: number): boolean {
+  for (let i = 0; i < length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * One patch being applied. Containers created here are "owned": they are unpublished, so later
+ * operations of the same patch write into them in place instead of copying them again.
+ */
+class Patcher {
+  root: unknown;
+  private readonly owned = new Set<object>();
+  private readonly hooks: PatchHooks | undefined;
+
+  // The last written path: its containers are all owned, so a following operation sharing a
+  // prefix (the common "/items/7/title" then "/items/9/title") starts from there.
+  private chainTokens: readonly string[] = ROOT;
+  private readonly chainNodes: Container[] = [];
+  private chainLength = 0;
+
+  // Set by `parentOf`, read by the write that follows.
+  private raw = false;
+  private sealNode: JsonObject | undefined;
+  private sealParent: Container | undefined;
+  private sealKey: string | number = "";
+  private grand: Container | undefined;
+  private grandKey: string | number = "";
+  // Whether the value returned by the last `read` or `remove` is raw JSON.
+  private valueRaw = false;
+
+  constructor(document: unknown, hooks: PatchHooks | undefined) {
+    this.root = document;
+    this.hooks = hooks;
+  }
+
+  apply(operation: unknown): void {
+    if (typeof operation !== "object" || operation === null || Array.isArray(operation)) {
+      throw new Fault("invalid_operation", "the operation is not an object");
+    }
+    const op = operation as { op?: unknown; path?: unknown; from?: unknown; value?: unknown };
+    const kind = op.op;
+    const path = op.path;
+    if (typeof path !== "string") {
+      throw new Fault("invalid_operation", 'the operation has no string "path"');
+    }
+    // Fields first, then pointers, then the document: one order for every operation.
+    switch (kind) {
+      case "add": {
+        const value = this.valueOf(op);
+        this.add(parsePointer(path), value, true);
+        return;
+      }
+      case "remove":
+        this.remove(parsePointer(path));
+        return;
+      case "replace": {
+        const value = this.valueOf(op);
+        this.replace(parsePointer(path), value);
+        return;
+      }
+      case "move": {
+        const from = parsePointer(this.fromOf(op));
+        this.move(from, parsePointer(path));
+        return;
+      }
+      case "copy": {
+        const from = parsePointer(this.fromOf(op));
+        this.copy(from, parsePointer(path));
+        return;
+      }
+      case "test": {
+        const expected = this.valueOf(op);
+        const actual = this.read(parsePointer(path));
+        if (!jsonEqual(actual, expected, this.hooks?.unwrap)) {
+          throw new Fault("test_failed", "the value differs from the expected one");
+        }
+        return;
+      }
+      default:
+        throw new Fault("invalid_operation", 'the "op" is not one of RFC 6902');
+    }
+  }
+
+  private valueOf(op: { value?: unknown }): unknown {
+    // An own member only: a polluted prototype must not supply a missing value.
+    if (!hasOwn(op, "value") || op.value === undefined) {
+      throw new Fault("invalid_operation", 'the operation has no "value"');
+    }
+    return op.value;
+  }
+
+  private fromOf(op: { from?: unknown }): string {
+    const from = hasOwn(op, "from") ? op.from : undefined;
+    if (typeof from !== "string") {
+      throw new Fault("invalid_operation", 'the operation has no string "from"');
+    }
+    return from;
+  }
+
+  private add(tokens: readonly string[], value: unknown, valueRaw: boolean): void {
+    const last = tokens.length - 1;
+    if (last < 0) {
+      this.setRoot(this.convert(value, valueRaw, false));
+      return;
+    }
+    const parent = this.parentOf(tokens);
+    const key = tokens[last]!;
+    const converted = this.convert(value, valueRaw, this.raw);
+    if (Array.isArray(parent)) {
+      const index = arrayIndex(key, parent.length, true);
+      if (index === parent.length) parent.push(converted);
+      else parent.splice(index, 0, converted);
+    } else {
+      parent[key] = converted;
+    }
+    this.settle(parent, key);
+  }
+
+  private remove(tokens: readonly string[]): unknown {
+    const last = tokens.length - 1;
+    if (last < 0) throw new Fault("invalid_operation", "the whole document cannot be removed");
+    const parent = this.parentOf(tokens);
+    const key = tokens[last]!;
+    let removed: unknown;
+    if (Array.isArray(parent)) {
+      const index = arrayIndex(key, parent.length, false);
+      removed = parent[index];
+      if (index === parent.length - 1) parent.pop();
+      else parent.splice(index, 1);
+    } else {
+      if (!hasOwn(parent, key)) throw missing();
+      removed = parent[key];
+      delete parent[key];
+    }
+    const raw = this.raw;
+    this.settle(parent, key);
+    this.valueRaw = raw;
+    return removed;
+  }
+
+  private replace(tokens: readonly string[], value: unknown): void {
+    const last = tokens.length - 1;
+    if (last < 0) {
+      this.setRoot(this.convert(value, true, false));
+      return;
+    }
+    const parent = this.parentOf(tokens);
+    const key = tokens[last]!;
+    if (Array.isArray(parent)) {
+      parent[arrayIndex(key, parent.length, false)] = this.convert(value, true, this.raw);
+    } else {
+      if (!hasOwn(parent, key)) throw missing();
+      parent[key] = this.convert(value, true, this.raw);
+    }
+    this.settle(parent, key);
+  }
+
+  private move(from: readonly string[], path: readonly string[]): void {
+    if (from.length <= path.length && sameTokens(from, path, from.length)) {
+      if (from.length < path.length) {
+        throw new Fault(
+          "invalid_operation",
+          "a value cannot be moved into one of its own children",
+        );
+      }
+      this.read(from);
+      return;
+    }
+    const value = this.remove(from);
+    this.add(path, value, this.valueRaw);
+  }
+
+  private copy(from: readonly string[], path: readonly string[]): void {
+    const value = this.read(from);
+    // The copy and the original would be one object: neither may be written in place anymore.
+    if (isContainer(value)) this.disown(value);
+    this.add(path, value, this.valueRaw);
+  }
+
+  /** Follows `tokens` without writing; opaque nodes are read as their JSON object. */
+  private read(tokens: readonly string[]): unknown {
+    let node = this.root;
+    let raw = false;
+    for (let i = 0; i < tokens.length; i++) {
+      let container: Container;
+      if (isContainer(node)) {
+        container = node;
+      } else {
+        const json = !raw && this.hooks !== undefined ? this.hooks.unwrap(node) : undefined;
+        if (json === undefined) throw missing();
+        container = json;
+        raw = true;
+      }
+      const token = tokens[i]!;
+      if (Array.isArray(container)) {
+        node = container[arrayIndex(token, container.length, false)];
+      } else {
+        if (!hasOwn(container, token)) throw missing();
+        node = container[token];
+      }
+    }
+    this.valueRaw = raw;
+    return node;
+  }
+
+  /**
+   * Returns the container that holds the last token, owned: every container on the way is copied
+   * once per patch, and an opaque node on the way is replaced by an owned copy of its JSON (to be
+   * sealed again by `settle`).
+   */
+  private parentOf(tokens: readonly string[]): Container {
+    const last = tokens.length - 1;
+    this.raw = false;
+    this.sealNode = undefined;
+    this.grand = undefined;
+
+    const chainNodes = this.chainNodes;
+    let depth = 0;
+    let node: Container;
+    const reusable = this.chainLength;
+    if (reusable > 0) {
+      const chainTokens = this.chainTokens;
+      const limit = Math.min(reusable - 1, last);
+      while (depth < limit && chainTokens[depth] === tokens[depth]) depth++;
+      node = chainNodes[depth]!;
+      if (depth > 0) {
+        this.grand = chainNodes[depth - 1];
+        this.grandKey = Array.isArray(this.grand) ? Number(tokens[depth - 1]) : tokens[depth - 1]!;
+      }
+    } else {
+      node = this.own(this.root, undefined, "");
+      chainNodes[0] = node;
+    }
+
+    for (; depth < last; depth++) {
+      const token = tokens[depth]!;
+      this.grand = node;
+      let child: unknown;
+      let key: string | number;
+      if (Array.isArray(node)) {
+        key = arrayIndex(token, node.length, false);
+        child = node[key];
+      } else {
+        if (!hasOwn(node, token)) throw missing();
+        key = token;
+        child = node[token];
+      }
+      this.grandKey = key;
+      node = this.own(child, node, key);
+      chainNodes[depth + 1] = node;
+    }
+
+    if (this.raw) {
+      // Raw containers are sealed right after the write: do not hand them to the next operation.
+      this.chainLength = 0;
+    } else {
+      this.chainTokens = tokens;
+      this.chainLength = last + 1;
+    }
+    return node;
+  }
+
+  private own(value: unknown, parent: Container | undefined, key: string | number): Container {
+    if (isContainer(value)) {
+      if (this.owned.has(value)) return value;
+      const copy: Container = Array.isArray(value) ? value.slice() : { ...value };
+      this.owned.add(copy);
+      this.store(parent, key, copy);
+      return copy;
+    }
+    if (!this.raw && this.hooks !== undefined) {
+      const json = this.hooks.unwrap(value);
+      if (json !== undefined) {
+        // Never write into the opaque node's own object: it is published, maybe shared.
+        const copy: JsonObject = { ...json };
+        this.owned.add(copy);
+        this.store(parent, key, copy);
+        this.raw = true;
+        this.sealNode = copy;
+        this.sealParent = parent;
+        this.sealKey = key;
+        return copy;
+      }
+    }
+    throw new Fault(
+      "path_not_found",
+      "the path goes through a value that is neither object nor array",
+    );
+  }
+
+  private store(parent: Container | undefined, key: string | number, value: unknown): void {
+    if (parent === undefined) this.root = value;
+    else (parent as JsonObject)[key] = value;
+  }
+
+  private setRoot(value: unknown): void {
+    this.root = value;
+    this.chainLength = 0;
+  }
+
+  /** Re-establishes the opaque nodes after a write through or into `parent`. */
+  private settle(parent: Container, key: string): void {
+    const hooks = this.hooks;
+    if (hooks === undefined) return;
+    const unwrapped = this.sealNode;
+    if (unwrapped !== undefined) {
+      this.sealNode = undefined;
+      const sealed = hooks.seal(unwrapped, true);
+      if (sealed !== unwrapped) {
+        this.disown(unwrapped);
+        this.store(this.sealParent, this.sealKey, sealed);
+      }
+      this.chainLength = 0;
+    } else if ((key === "_type" || key === "code") && !Array.isArray(parent)) {
+      // Only these two members decide whether an object is an opaque node.
+      const sealed = hooks.seal(parent, false);
+      if (sealed !== parent) {
+        this.disown(parent);
+        this.store(this.grand, this.grandKey, sealed);
+        this.chainLength = 0;
+      }
+    }
+  }
+
+  /** Marks `value` and its owned descendants as shared again (owned ones form a top subtree). */
+  private disown(value: Container): void {
+    if (!this.owned.delete(value)) return;
+    this.chainLength = 0;
+    const children = Array.isArray(value) ? value : Object.values(value);
+    for (const child of children) if (isContainer(child)) this.disown(child);
+  }
+
+  private convert(value: unknown, valueRaw: boolean, targetRaw: boolean): unknown {
+    const hooks = this.hooks;
+    if (hooks === undefined || valueRaw === targetRaw) return value;
+    return targetRaw ? hooks.dehydrate(value) : hooks.revive(value);
+  }
+}
+
+function describe(operation: unknown): string {
+  if (typeof operation !== "object" || operation === null || Array.isArray(operation)) {
+    return Array.isArray(operation) ? "array" : operation === null ? "null" : typeof operation;
+  }
+  const { op, path, from } = operation as { op?: unknown; path?: unknown; from?: unknown };
+  const name = typeof op === "string" ? clip(op, 24) : "?";
+  const where = typeof path === "string" ? ` ${JSON.stringify(clip(path, 160))}` : "";
+  const source =
+    (op === "move" || op === "copy") && typeof from === "string"
+      ? ` from ${JSON.stringify(clip(from, 160))}`
+      : "";
+  return `${name}${where}${source}`;
+}
+
+function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/**
+ * The engine behind {@link applyPatch}, with hooks for opaque nodes.
+ *
+ * @internal
+ */
+export function applyPatchWith(
+  document: unknown,
+  operations: unknown,
+  hooks: PatchHooks | undefined,
+): unknown {
+  if (!Array.isArray(operations)) {
+    throw new LenraPatchError(
+      "invalid_patch",
+      -1,
+      operations,
+      `A JSON Patch must be an array of operations, got ${operations === null ? "null" : typeof operations}.`,
+    );
+  }
+  const patcher = new Patcher(document, hooks);
+  let index = 0;
+  try {
+    for (; index < operations.length; index++) patcher.apply(operations[index]);
+  } catch (error) {
+    if (!(error instanceof Fault)) throw error;
+    const operation: unknown = operations[index];
+    throw new LenraPatchError(
+      error.failure,
+      index,
+      operation,
+      `JSON Patch operation ${index} (${describe(operation)}) failed: ${error.detail}. Nothing of the patch was applied.`,
+    );
+  }
+  return patcher.root;
+}
+
+/**
+ * Applies a JSON Patch ([RFC 6902](https://www.rfc-editor.org/rfc/rfc6902)) and returns the new
+ * document, leaving `document` and `operations` untouched: only the containers on the touched
+ * paths are copied (once per patch), every other subtree is shared with `document`, and values
+ * from the operations are inserted as they are. All or nothing: on failure it throws a
+ * {@link LenraPatchError} naming the failing operation and returns nothing. Pointers with a
+ * `__proto__` segment are refused and only own properties are followed, so no patch reaches a
+ * prototype.
+ *
+ * The result has the type of `document`: the caller vouches that the patch keeps its shape.
+ */
+export function applyPatch<T>(document: T, operations: readonly JsonPatchOperation[]): T {
+  return applyPatchWith(document, operations, undefined) as T;
+}
