@@ -127,7 +127,9 @@ export function createLenraClient(options: LenraClientOptions = {}): LenraClient
       if (Object.keys(context).length > 0) params.context = context;
       return params;
     },
-    getAccessToken: options.getAccessToken ?? (options.clientId === undefined ? undefined : () => auth.tokenForConnection()),
+    getAccessToken:
+      options.getAccessToken ??
+      (options.clientId === undefined ? undefined : () => auth.tokenForConnection()),
     onTokenRejected: () => auth.onTokenRejected(),
     onUnauthorized: () => auth.markUnauthorized(),
     probe: (url) => probeHttp(url, options.fetch),
@@ -161,7 +163,9 @@ export function createLenraClient(options: LenraClientOptions = {}): LenraClient
     auth,
     view<T>(path: string): LenraView<T> {
       if (typeof path !== "string" || !path.startsWith("/")) {
-        throw new TypeError(`view(path): the path must be a string starting with "/", got ${describe(path)}.`);
+        throw new TypeError(
+          `view(path): the path must be a string starting with "/", got ${describe(path)}.`,
+        );
       }
       let view = views.get(path);
       if (!view) {
@@ -209,7 +213,9 @@ function fetchRoutes(connection: Connection, timeoutMs: number, context: ViewCon
       })
       .receive("timeout", () => {
         channel.leave();
-        reject(new LenraJoinError("routes", { message: "No reply from the server", reason: "timeout" }));
+        reject(
+          new LenraJoinError("routes", { message: "No reply from the server", reason: "timeout" }),
+        );
       });
   });
 }
@@ -232,7 +238,9 @@ function readOptions(options: LenraClientOptions) {
   }
   const { appName, socketEndpoint = DEFAULT_SOCKET_ENDPOINT } = options;
   if (appName !== undefined && (typeof appName !== "string" || appName === "")) {
-    throw new TypeError(`createLenraClient: \`appName\` must be a non-empty string, got ${describe(appName)}.`);
+    throw new TypeError(
+      `createLenraClient: \`appName\` must be a non-empty string, got ${describe(appName)}.`,
+    );
   }
   if (typeof socketEndpoint !== "string" || !/^(wss?:\/\/|\/)/.test(socketEndpoint)) {
     throw new TypeError(
@@ -241,8 +249,14 @@ function readOptions(options: LenraClientOptions) {
   }
   for (const name of ["context", "params"] as const) {
     const value = options[name];
-    if (value !== undefined && typeof value !== "function" && (typeof value !== "object" || value === null)) {
-      throw new TypeError(`createLenraClient: \`${name}\` must be an object or a function returning one.`);
+    if (
+      value !== undefined &&
+      typeof value !== "function" &&
+      (typeof value !== "object" || value === null)
+    ) {
+      throw new TypeError(
+        `createLenraClient: \`${name}\` must be an object or a function returning one.`,
+      );
     }
   }
   if (options.clientId !== undefined && options.getAccessToken !== undefined) {
@@ -261,7 +275,9 @@ function readOptions(options: LenraClientOptions) {
   const number = (name: keyof LenraClientOptions, fallback: number, min: number) => {
     const value = options[name] ?? fallback;
     if (typeof value !== "number" || !Number.isFinite(value) || value < min) {
-      throw new TypeError(`createLenraClient: \`${name}\` must be a number >= ${min}, got ${describe(value)}.`);
+      throw new TypeError(
+        `createLenraClient: \`${name}\` must be a number >= ${min}, got ${describe(value)}.`,
+      );
     }
     return value;
   };

@@ -12,7 +12,13 @@ import { createStore, type ReadableStore } from "./store.ts";
  *   the identity changes (login, logout);
  * - `closed`: `disconnect()` was called.
  */
-export type ConnectionStatus = "idle" | "connecting" | "open" | "reconnecting" | "unauthorized" | "closed";
+export type ConnectionStatus =
+  | "idle"
+  | "connecting"
+  | "open"
+  | "reconnecting"
+  | "unauthorized"
+  | "closed";
 
 export interface ConnectionState {
   readonly status: ConnectionStatus;
@@ -30,7 +36,9 @@ export interface ConnectionOptions {
   /** The socket params of the next connect, read on every (re)connect. */
   params: () => Record<string, unknown>;
   /** Called before every (re)connect; its result is sent as the `token` param. */
-  getAccessToken: (() => string | null | undefined | Promise<string | null | undefined>) | undefined;
+  getAccessToken:
+    | (() => string | null | undefined | Promise<string | null | undefined>)
+    | undefined;
   transport: WebSocketConstructor | undefined;
   reconnectDelay: (attempt: number) => number;
   rejoinDelay: (attempt: number) => number;
@@ -151,10 +159,11 @@ export class Connection {
 
   #createSocket(): Socket {
     const options = this.#options;
-    const transport = options.transport ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    const transport =
+      options.transport ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (!transport) {
       throw new TypeError(
-        "No WebSocket implementation found: pass the `transport` option (for Node, `import { WebSocket } from \"ws\"`).",
+        'No WebSocket implementation found: pass the `transport` option (for Node, `import { WebSocket } from "ws"`).',
       );
     }
     // Phoenix reconnects by calling `this.connect()`; the override below resolves the access
@@ -171,7 +180,8 @@ export class Connection {
           () => {
             this.#preparing = false;
             // A disconnect() while the token was resolved wins over this attempt.
-            if (clock !== (this as unknown as SocketInternals).connectClock || !connection.#wanted) return;
+            if (clock !== (this as unknown as SocketInternals).connectClock || !connection.#wanted)
+              return;
             connection.#opened = false;
             super.connect();
           },
@@ -183,7 +193,10 @@ export class Connection {
             });
             const delay = connection.#scheduledDelay();
             setTimeout(() => {
-              if (clock === (this as unknown as SocketInternals).connectClock && connection.#wanted) {
+              if (
+                clock === (this as unknown as SocketInternals).connectClock &&
+                connection.#wanted
+              ) {
                 this.connect();
               }
             }, delay);
@@ -291,14 +304,22 @@ export function httpUrlOf(endpoint: string): string {
 }
 
 /** Whether anything answers HTTP at `url`: a response of any status means the server is up. */
-export async function probeHttp(url: string, fetchImpl: typeof fetch | undefined): Promise<boolean> {
+export async function probeHttp(
+  url: string,
+  fetchImpl: typeof fetch | undefined,
+): Promise<boolean> {
   const doFetch = fetchImpl ?? globalThis.fetch;
   if (typeof doFetch !== "function") return true;
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), 3000);
   try {
     // `no-cors`: only reachability matters, and the socket server need not allow our origin.
-    await doFetch(url, { mode: "no-cors", cache: "no-store", signal: controller.signal, credentials: "omit" });
+    await doFetch(url, {
+      mode: "no-cors",
+      cache: "no-store",
+      signal: controller.signal,
+      credentials: "omit",
+    });
     return true;
   } catch {
     return false;

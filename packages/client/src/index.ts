@@ -1,11 +1,12 @@
-export type {
-  AuthState,
-  AuthStatus,
-  LenraAuth,
-  LenraUser,
-  LoginOptions,
-  LogoutOptions,
-  RedirectCallbackResult,
+export {
+  type AuthState,
+  type AuthStatus,
+  type LenraAuth,
+  type LenraUser,
+  type LoginOptions,
+  type LogoutOptions,
+  type RedirectCallbackResult,
+  whenAuthReady,
 } from "./auth/auth.ts";
 export type { LenraOAuthOptions, TokenStorage, TokenStorageOption } from "./auth/options.ts";
 export { sendLoginCallbackToOpener } from "./auth/popup.ts";
@@ -29,7 +30,20 @@ export {
   type PatchFailure,
   type ServerErrorDetail,
 } from "./errors.ts";
-export { type Hydrated, isListener, type Listener, type ListenerObject } from "./listener.ts";
+export {
+  callListener,
+  type Hydrated,
+  isListener,
+  type Listener,
+  type ListenerObject,
+  type ListenerRunOptions,
+} from "./listener.ts";
+export {
+  ListenerCaller,
+  type ListenerCallOptions,
+  type ListenerCallState,
+  type ListenerConcurrency,
+} from "./listener-call.ts";
 export type { LenraLogger } from "./logger.ts";
 export {
   type AddOperation,
@@ -43,3 +57,12 @@ export {
 } from "./patch.ts";
 export type { ReadableStore } from "./store.ts";
 export type { LenraView, ViewState, ViewStatus } from "./view.ts";
+export {
+  loadView,
+  SKIP,
+  shallowEqual,
+  ViewObserver,
+  type ViewObserverOptions,
+  type ViewResult,
+} from "./view-observer.ts";
+export type { Jsonify, LenraViewData } from "./view-types.ts";

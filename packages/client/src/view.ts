@@ -11,7 +11,9 @@ import {
 } from "./errors.ts";
 import { createHydrator, type Hydrated } from "./listener.ts";
 import type { Log } from "./logger.ts";
+import type { JsonPatchOperation } from "./patch.ts";
 import { createStore, type ReadableStore } from "./store.ts";
+import { loadView } from "./view-observer.ts";
 
 export type ViewStatus = "pending" | "success" | "error";
 
@@ -32,7 +34,31 @@ export interface LenraView<T = unknown> extends ReadableStore<ViewState<T>> {
   readonly path: string;
   /** Joins again now after the server refused the route too many times. */
   retry(): void;
+  /**
+   * Resolves once the view has data or an error, keeping it subscribed meanwhile (for Suspense
+   * and route loaders). The same promise is returned while it is pending.
+   */
+  load(): Promise<ViewState<T>>;
 }
+
+/** Options of a listener call made through a view. */
+export interface RunOptions {
+  /** Applied on top of the server's document until the call settles; see {@link RouteView}. */
+  optimistic?: readonly JsonPatchOperation[];
+}
+
+/** An optimistic update shown on top of the server's document while its call runs. */
+interface OptimisticLayer {
+  readonly operations: readonly JsonPatchOperation[];
+  /** The server's document version when the call was sent. */
+  readonly version: number;
+}
+
+/**
+ * How long a confirmed optimistic update stays when the server's matching patch has not arrived
+ * yet: the server may reply before it pushes the patch.
+ */
+const CONFIRMED_LAYER_GRACE_MS = 1000;
 
 export interface ViewContext {
   connection: Connection;
@@ -82,6 +108,12 @@ export class RouteView<T = unknown> implements LenraView<T> {
   #lingerTimer: ReturnType<typeof setTimeout> | undefined;
   #inFlight = new Set<Push>();
   #stopOnOpen: (() => void) | undefined;
+  /** The server's document, without optimistic updates. */
+  #base: Hydrated<T> | undefined;
+  /** Counts the server's documents and patches, to order optimistic updates against them. */
+  #version = 0;
+  #layers: OptimisticLayer[] = [];
+  #loading: Promise<ViewState<T>> | undefined;
 
   constructor(path: string, context: ViewContext) {
     this.path = path;
@@ -91,14 +123,51 @@ export class RouteView<T = unknown> implements LenraView<T> {
   }
 
   #createHydrator() {
-    return createHydrator((code, event) => this.#run(code, event));
+    return createHydrator((code, event, options) => this.#run(code, event, options));
+  }
+
+  load(): Promise<ViewState<T>> {
+    const state = this.getSnapshot();
+    if (state.status !== "pending") return Promise.resolve(state);
+    this.#loading ??= loadView<T>(this).finally(() => {
+      this.#loading = undefined;
+    });
+    return this.#loading;
   }
 
   /** Forgets the document because the identity behind the socket changed; the channel stays. */
   clearData(): void {
-    this.#hydrator = this.#createHydrator();
+    this.#forget();
     this.#synced = false;
     this.#store.set(PENDING as ViewState<T>);
+  }
+
+  /** Drops the document, its listeners and optimistic updates. */
+  #forget() {
+    this.#hydrator = this.#createHydrator();
+    this.#base = undefined;
+    this.#layers = [];
+  }
+
+  /** The document to show: the server's, with the optimistic updates still pending on top. */
+  #shown(): Hydrated<T> | undefined {
+    let data = this.#base;
+    if (data === undefined) return undefined;
+    for (const layer of [...this.#layers]) {
+      try {
+        data = this.#hydrator.patch(data, layer.operations) as Hydrated<T>;
+      } catch {
+        // The server's document moved on and the update no longer applies: drop it.
+        this.#layers = this.#layers.filter((l) => l !== layer);
+      }
+    }
+    return data;
+  }
+
+  #dropLayer(layer: OptimisticLayer) {
+    if (!this.#layers.includes(layer)) return;
+    this.#layers = this.#layers.filter((l) => l !== layer);
+    this.#store.update({ data: this.#shown() });
   }
 
   retry(): void {
@@ -134,7 +203,7 @@ export class RouteView<T = unknown> implements LenraView<T> {
       this.#joinFailures = 0;
       this.#gaveUp = false;
       this.#resyncFailures = 0;
-      this.#hydrator = this.#createHydrator();
+      this.#forget();
       this.#store.set(PENDING as ViewState<T>);
     }, this.#context.lingerMs);
   }
@@ -192,9 +261,23 @@ export class RouteView<T = unknown> implements LenraView<T> {
 
   #onUi(payload: unknown) {
     this.#synced = true;
-    const data = this.#hydrator.replace(payload) as Hydrated<T>;
-    this.#store.update({ status: "success", data, error: undefined, isStale: false });
+    this.#base = this.#hydrator.replace(payload) as Hydrated<T>;
+    this.#serverMovedOn();
+    this.#store.update({
+      status: "success",
+      data: this.#shown(),
+      error: undefined,
+      isStale: false,
+    });
   }
+
+  /** A new server document: optimistic updates already confirmed by a reply are now in it. */
+  #serverMovedOn() {
+    this.#version += 1;
+    this.#layers = this.#layers.filter((layer) => !this.#confirmed.has(layer));
+  }
+
+  #confirmed = new WeakSet<OptimisticLayer>();
 
   #onPatch(payload: unknown) {
     if (!this.#synced) {
@@ -205,9 +288,8 @@ export class RouteView<T = unknown> implements LenraView<T> {
       return;
     }
     const operations = (payload as { patch?: unknown } | null)?.patch;
-    let data: Hydrated<T>;
     try {
-      data = this.#hydrator.patch(this.#store.getSnapshot().data, operations) as Hydrated<T>;
+      this.#base = this.#hydrator.patch(this.#base, operations) as Hydrated<T>;
     } catch (error) {
       this.#context.log.warn("A patch could not be applied; resyncing the route", {
         route: this.path,
@@ -217,7 +299,8 @@ export class RouteView<T = unknown> implements LenraView<T> {
       return;
     }
     this.#resyncFailures = 0;
-    this.#store.update({ data, error: undefined });
+    this.#serverMovedOn();
+    this.#store.update({ data: this.#shown(), error: undefined });
   }
 
   #onRouteError(payload: unknown) {
@@ -240,7 +323,7 @@ export class RouteView<T = unknown> implements LenraView<T> {
       attempt: this.#joinFailures,
     });
     // The data shown belonged to an identity the route no longer accepts: drop it.
-    this.#hydrator = this.#createHydrator();
+    this.#forget();
     this.#store.set({ status: "error", data: undefined, error, isStale: false });
     if (this.#joinFailures >= maxJoinAttempts) {
       // Phoenix would retry a refused join forever; stop until something changes.
@@ -274,7 +357,7 @@ export class RouteView<T = unknown> implements LenraView<T> {
     if (this.#store.getSnapshot().data !== undefined) this.#store.update({ isStale: true });
   }
 
-  #run(code: string, event: unknown): Promise<void> {
+  #run(code: string, event: unknown, options: RunOptions = {}): Promise<void> {
     const channel = this.#channel;
     const { listenerTimeoutMs } = this.#context;
     if (!channel) {
@@ -288,12 +371,28 @@ export class RouteView<T = unknown> implements LenraView<T> {
         ),
       );
     }
+    const layer: OptimisticLayer | undefined = options.optimistic
+      ? { operations: options.optimistic, version: this.#version }
+      : undefined;
+    if (layer && this.#base !== undefined) {
+      this.#layers = [...this.#layers, layer];
+      this.#store.update({ data: this.#shown() });
+    }
     return new Promise<void>((resolve, reject) => {
       const payload = event === undefined ? { code } : { code, event };
       const push = channel.push("run", payload, listenerTimeoutMs);
       this.#inFlight.add(push);
-      const settle = () => {
+      const settle = (ok: boolean) => {
         this.#inFlight.delete(push);
+        if (layer) {
+          if (!ok || this.#version > layer.version) {
+            // Failed: roll back. Succeeded and the server already sent its update: it shows it.
+            this.#dropLayer(layer);
+          } else {
+            this.#confirmed.add(layer);
+            setTimeout(() => this.#dropLayer(layer), CONFIRMED_LAYER_GRACE_MS);
+          }
+        }
         if (this.#inFlight.size === 0 && this.#resyncWhenIdle) {
           this.#resyncWhenIdle = false;
           this.#resync();
@@ -301,12 +400,14 @@ export class RouteView<T = unknown> implements LenraView<T> {
       };
       push
         .receive("ok", () => {
-          settle();
+          settle(true);
           resolve();
         })
         .receive("error", (response: unknown) => {
-          settle();
-          const detail = readErrorDetail((response as { error?: unknown } | null)?.error ?? response);
+          settle(false);
+          const detail = readErrorDetail(
+            (response as { error?: unknown } | null)?.error ?? response,
+          );
           reject(
             new LenraListenerError(
               this.path,
@@ -317,7 +418,7 @@ export class RouteView<T = unknown> implements LenraView<T> {
           );
         })
         .receive("timeout", () => {
-          settle();
+          settle(false);
           reject(new LenraListenerTimeoutError(this.path, listenerTimeoutMs));
         });
     });

@@ -1,6 +1,10 @@
 // @vitest-environment happy-dom
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { CALLBACK_MESSAGE_TYPE, sendLoginCallbackToOpener, waitForPopupCallback } from "../src/auth/popup.ts";
+import {
+  CALLBACK_MESSAGE_TYPE,
+  sendLoginCallbackToOpener,
+  waitForPopupCallback,
+} from "../src/auth/popup.ts";
 import { LenraAuthError, LenraErrorCode } from "../src/errors.ts";
 
 const REDIRECT_URI = "http://app.test/redirect.html";
@@ -8,19 +12,23 @@ const ORIGIN = "http://app.test";
 
 /** A stand-in for the popup's WindowProxy: only identity, `closed` and `close()` matter. */
 function fakePopup() {
-  return {
+  const popup = {
     closed: false,
-    close() {
-      this.closed = true;
+    close: () => {
+      popup.closed = true;
     },
-  } as unknown as Window & { closed: boolean };
+  };
+  return popup as unknown as Window & { closed: boolean };
 }
 
 function post(data: unknown, origin: string, source: unknown) {
   window.dispatchEvent(new MessageEvent("message", { data, origin, source: source as Window }));
 }
 
-const callback = (url = `${REDIRECT_URI}?code=abc&state=xyz`) => ({ type: CALLBACK_MESSAGE_TYPE, url });
+const callback = (url = `${REDIRECT_URI}?code=abc&state=xyz`) => ({
+  type: CALLBACK_MESSAGE_TYPE,
+  url,
+});
 
 describe("waitForPopupCallback", () => {
   beforeEach(() => {
@@ -102,7 +110,12 @@ describe("waitForPopupCallback", () => {
 
   it.each([
     ["success", (popup: Window & { closed: boolean }) => post(callback(), ORIGIN, popup)],
-    ["close", (popup: Window & { closed: boolean }) => void (popup.closed = true)],
+    [
+      "close",
+      (popup: Window & { closed: boolean }) => {
+        popup.closed = true;
+      },
+    ],
     ["timeout", () => {}],
   ])("leaves no listener or timer behind after %s", async (_name, finish) => {
     const added = vi.spyOn(window, "addEventListener");

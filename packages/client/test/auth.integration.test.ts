@@ -29,7 +29,11 @@ async function tryRefresh(refreshToken: string) {
   const response = await fetch(`${harness.auth.url}/oauth2/token`, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: refreshToken, client_id: CLIENT_ID }),
+    body: new URLSearchParams({
+      grant_type: "refresh_token",
+      refresh_token: refreshToken,
+      client_id: CLIENT_ID,
+    }),
   });
   return { status: response.status, body: (await response.json()) as { error?: string } };
 }
@@ -56,7 +60,11 @@ describe("login against the real OAuth server", () => {
     harness = await startAuthHarness();
     const client = harness.client();
     let authorizationUrl = "";
-    await client.auth.login({ openUrl: (url) => void (authorizationUrl = url) });
+    await client.auth.login({
+      openUrl: (url) => {
+        authorizationUrl = url;
+      },
+    });
     const params = new URL(authorizationUrl).searchParams;
     expect(params.get("code_challenge_method")).toBe("S256");
     expect(params.get("client_id")).toBe(CLIENT_ID);
@@ -66,7 +74,9 @@ describe("login against the real OAuth server", () => {
     await client.auth.handleRedirectCallback(callbackUrl);
     const verifier = harness.tokenRequests[0]?.body.get("code_verifier") ?? "";
     expect(verifier.length).toBeGreaterThanOrEqual(43);
-    expect(createHash("sha256").update(verifier).digest("base64url")).toBe(params.get("code_challenge"));
+    expect(createHash("sha256").update(verifier).digest("base64url")).toBe(
+      params.get("code_challenge"),
+    );
   });
 
   it("uses a fresh state of at least 128 bits for every attempt", async () => {
@@ -95,7 +105,11 @@ describe("login against the real OAuth server", () => {
     harness = await startAuthHarness();
     const client = harness.client();
     let authorizationUrl = "";
-    await client.auth.login({ openUrl: (url) => void (authorizationUrl = url) });
+    await client.auth.login({
+      openUrl: (url) => {
+        authorizationUrl = url;
+      },
+    });
     const callbackUrl = new URL(await completeDevLogin({ authorizationUrl, username: "alice" }));
     const wrongState = new URL(callbackUrl);
     wrongState.searchParams.set("state", "forged-state-value-0123456789abcdef");
@@ -105,7 +119,9 @@ describe("login against the real OAuth server", () => {
       const error = await client.auth.handleRedirectCallback(url.href).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(LenraAuthError);
       expect(error).toMatchObject({ code: LenraErrorCode.AuthCallbackInvalid });
-      expect(String((error as Error).message)).not.toContain(callbackUrl.searchParams.get("code") ?? "code");
+      expect(String((error as Error).message)).not.toContain(
+        callbackUrl.searchParams.get("code") ?? "code",
+      );
     }
     expect(harness.tokenRequests).toHaveLength(0);
     expect(client.auth.getSnapshot().status).toBe("error");
@@ -115,7 +131,11 @@ describe("login against the real OAuth server", () => {
     harness = await startAuthHarness();
     const client = harness.client();
     let authorizationUrl = "";
-    await client.auth.login({ openUrl: (url) => void (authorizationUrl = url) });
+    await client.auth.login({
+      openUrl: (url) => {
+        authorizationUrl = url;
+      },
+    });
     const callbackUrl = new URL(await completeDevLogin({ authorizationUrl, username: "alice" }));
     const elsewhere = new URL(callbackUrl);
     elsewhere.pathname = "/somewhere-else";
@@ -132,7 +152,12 @@ describe("login against the real OAuth server", () => {
     harness = await startAuthHarness();
     const client = harness.client();
     let authorizationUrl = "";
-    await client.auth.login({ openUrl: (url) => void (authorizationUrl = url), appState: { page: "/todos" } });
+    await client.auth.login({
+      openUrl: (url) => {
+        authorizationUrl = url;
+      },
+      appState: { page: "/todos" },
+    });
     const callbackUrl = await completeDevLogin({ authorizationUrl, username: "alice" });
     const [first, second] = await Promise.all([
       client.auth.handleRedirectCallback(callbackUrl),
@@ -153,7 +178,11 @@ describe("login against the real OAuth server", () => {
     harness = await startAuthHarness();
     const client = harness.client();
     let state = "";
-    await client.auth.login({ openUrl: (url) => void (state = new URL(url).searchParams.get("state") ?? "") });
+    await client.auth.login({
+      openUrl: (url) => {
+        state = new URL(url).searchParams.get("state") ?? "";
+      },
+    });
     const url = `${REDIRECT_URI}?error=access_denied&error_description=The+user+said+no&state=${state}`;
     const error = await client.auth.handleRedirectCallback(url).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: LenraErrorCode.AuthFailed, oauthError: "access_denied" });
@@ -172,7 +201,13 @@ describe("token lifecycle", () => {
     expect(before?.refreshToken).toBeTypeOf("string");
     // Refreshed a quarter of the lifetime before expiry (here 1 s ahead of 4 s).
     await waitFor(
-      { subscribe: (fn) => { const t = setInterval(fn, 50); return () => clearInterval(t); }, getSnapshot: () => storedTokens(storage) },
+      {
+        subscribe: (fn) => {
+          const t = setInterval(fn, 50);
+          return () => clearInterval(t);
+        },
+        getSnapshot: () => storedTokens(storage),
+      },
       (tokens) => tokens?.accessToken !== before?.accessToken,
       { timeoutMs: 6000, what: "a refreshed token set" },
     );
@@ -192,12 +227,17 @@ describe("token lifecycle", () => {
     // Stop the client's own early refresh from racing the test: wait past expiry with no
     // subscriber, then ask five times at once.
     await sleep(2100);
-    const refreshesBefore = harness.tokenRequests.filter((r) => r.grantType === "refresh_token").length;
+    const refreshesBefore = harness.tokenRequests.filter(
+      (r) => r.grantType === "refresh_token",
+    ).length;
     const tokens = await Promise.all(Array.from({ length: 5 }, () => client.auth.getAccessToken()));
     expect(new Set(tokens).size).toBe(1);
-    const refreshes = harness.tokenRequests.filter((r) => r.grantType === "refresh_token").length - refreshesBefore;
+    const refreshes =
+      harness.tokenRequests.filter((r) => r.grantType === "refresh_token").length - refreshesBefore;
     expect(refreshes).toBeLessThanOrEqual(1);
-    expect(await harness.auth.verifyAccessToken(tokens[0] ?? "")).toMatchObject({ userId: "alice" });
+    expect(await harness.auth.verifyAccessToken(tokens[0] ?? "")).toMatchObject({
+      userId: "alice",
+    });
   });
 
   it("ends the session cleanly at expiry without refresh tokens and reconnects as a guest", async () => {
@@ -264,11 +304,16 @@ describe("token lifecycle", () => {
     client.auth.subscribe(() => states.push(client.auth.getSnapshot().status));
     await sleep(2100);
     expect(await client.auth.getAccessToken()).toBeUndefined();
-    expect(client.auth.getSnapshot()).toMatchObject({ status: "guest", error: { code: LenraErrorCode.SessionExpired } });
+    expect(client.auth.getSnapshot()).toMatchObject({
+      status: "guest",
+      error: { code: LenraErrorCode.SessionExpired },
+    });
     const refreshes = harness.tokenRequests.filter((r) => r.grantType === "refresh_token").length;
     await sleep(1500);
     expect(await client.auth.getAccessToken()).toBeUndefined();
-    expect(harness.tokenRequests.filter((r) => r.grantType === "refresh_token")).toHaveLength(refreshes);
+    expect(harness.tokenRequests.filter((r) => r.grantType === "refresh_token")).toHaveLength(
+      refreshes,
+    );
     expect(states.filter((s) => s === "guest")).toHaveLength(1);
   });
 });
@@ -315,9 +360,14 @@ describe("socket identity", () => {
     expect(revoked.status).toBe(200);
     const view = client.view("/counter");
     view.subscribe(() => {});
-    const state = await waitFor(client.connection, (s) => s.status === "unauthorized", { timeoutMs: 15_000 });
+    const state = await waitFor(client.connection, (s) => s.status === "unauthorized", {
+      timeoutMs: 15_000,
+    });
     expect(state.status).toBe("unauthorized");
-    expect(client.auth.getSnapshot()).toMatchObject({ status: "error", error: { code: LenraErrorCode.Unauthorized } });
+    expect(client.auth.getSnapshot()).toMatchObject({
+      status: "error",
+      error: { code: LenraErrorCode.Unauthorized },
+    });
     const attempts = harness.server.count("refuse");
     expect(attempts).toBeGreaterThanOrEqual(3);
     expect(attempts).toBeLessThanOrEqual(8);

@@ -41,7 +41,10 @@ async function start() {
       "/items": {
         roles: ["guest", "user"],
         view: (state) => ({
-          items: state.items.map((item) => ({ ...item, onRemove: listener("remove", { id: item.id }) })),
+          items: state.items.map((item) => ({
+            ...item,
+            onRemove: listener("remove", { id: item.id }),
+          })),
         }),
       },
       "/fragile": {
@@ -75,7 +78,8 @@ afterEach(async () => {
 });
 
 const acceptedJoins = (topic: string) =>
-  harness.server.events.filter((e) => e.type === "join" && e.topic === topic && e.status === "ok").length;
+  harness.server.events.filter((e) => e.type === "join" && e.topic === topic && e.status === "ok")
+    .length;
 
 describe("views over a real socket", () => {
   it("joins on first subscribe and shows the document with listener functions", async () => {
@@ -83,7 +87,11 @@ describe("views over a real socket", () => {
     const client = harness.client();
     expect(client.connection.getSnapshot().status).toBe("idle");
     const view = client.view<CounterView>("/counter");
-    expect(view.getSnapshot()).toMatchObject({ status: "pending", data: undefined, isStale: false });
+    expect(view.getSnapshot()).toMatchObject({
+      status: "pending",
+      data: undefined,
+      isStale: false,
+    });
     const off = view.subscribe(() => {});
     const state = await waitFor(view, (s) => s.status === "success");
     expect(client.connection.getSnapshot().status).toBe("open");
@@ -138,7 +146,9 @@ describe("views over a real socket", () => {
     expect(harness.server.count("leave", "route:/counter")).toBe(0);
     expect(acceptedJoins("route:/counter")).toBe(1);
     off();
-    await harness.server.until(() => harness.server.events.some((e) => e.type === "leave" && e.topic === "route:/counter"));
+    await harness.server.until(() =>
+      harness.server.events.some((e) => e.type === "leave" && e.topic === "route:/counter"),
+    );
     expect(view.getSnapshot().status).toBe("pending");
     view.subscribe(() => {});
     await waitFor(view, (s) => s.status === "success");
@@ -162,8 +172,9 @@ describe("views over a real socket", () => {
     const view = harness.client().view<CounterView>("/counter");
     view.subscribe(() => {});
     const { data } = await waitFor(view, (s) => s.status === "success");
-    await (data?.onIncrement as Listener<unknown>)({ nativeEvent: {}, target: {} });
-    await (data?.onIncrement as Listener<unknown>)({ value: "kept" });
+    const onIncrement = data?.onIncrement as Listener<unknown>;
+    await onIncrement({ nativeEvent: {}, target: {} });
+    await onIncrement({ value: "kept" });
     const events = harness.app.calls.map((c) => c.event);
     expect(events).toEqual([undefined, { value: "kept" }]);
   });
@@ -175,7 +186,11 @@ describe("views over a real socket", () => {
     const { data } = await waitFor(view, (s) => s.status === "success");
     const error = await data?.onFail().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LenraListenerError);
-    expect(error).toMatchObject({ code: LenraErrorCode.ListenerFailed, reason: "listener_error", route: "/counter" });
+    expect(error).toMatchObject({
+      code: LenraErrorCode.ListenerFailed,
+      reason: "listener_error",
+      route: "/counter",
+    });
     const state = await waitFor(view, (s) => s.error !== undefined);
     expect(state.error).toBeInstanceOf(LenraRouteError);
     expect(state.status).toBe("success");
@@ -214,7 +229,9 @@ describe("views over a real socket", () => {
     const view = harness.client().view<CounterView>("/counter");
     view.subscribe(() => {});
     await waitFor(view, (s) => s.status === "success");
-    harness.server.push("route:/counter", "error", { errors: [{ message: "It broke", reason: "view_error" }] });
+    harness.server.push("route:/counter", "error", {
+      errors: [{ message: "It broke", reason: "view_error" }],
+    });
     const state = await waitFor(view, (s) => s.error !== undefined);
     expect(state.error).toBeInstanceOf(LenraRouteError);
     expect(state.error).toMatchObject({ reason: "view_error", route: "/counter" });
@@ -234,10 +251,15 @@ describe("views over a real socket", () => {
     expect(state.error).toBeInstanceOf(LenraJoinError);
     expect(state.error).toMatchObject({ reason: "route_does_not_exist", route: "/does-not-exist" });
     await harness.server.until(
-      () => harness.server.events.filter((e) => e.type === "join" && e.topic === "route:/does-not-exist").length >= 2,
+      () =>
+        harness.server.events.filter(
+          (e) => e.type === "join" && e.topic === "route:/does-not-exist",
+        ).length >= 2,
     );
     await sleep(2500);
-    expect(harness.server.events.filter((e) => e.type === "join" && e.topic === "route:/does-not-exist")).toHaveLength(2);
+    expect(
+      harness.server.events.filter((e) => e.type === "join" && e.topic === "route:/does-not-exist"),
+    ).toHaveLength(2);
     expect(harness.server.stats().channels["route:/does-not-exist"] ?? 0).toBe(0);
   });
 
@@ -248,7 +270,9 @@ describe("views over a real socket", () => {
     const refused = await waitFor(guestView, (s) => s.status === "error");
     expect(refused.error).toMatchObject({ reason: "route_does_not_exist" });
 
-    const userView = harness.client({ getAccessToken: () => insecureTestToken("alice") }).view("/me");
+    const userView = harness
+      .client({ getAccessToken: () => insecureTestToken("alice") })
+      .view("/me");
     userView.subscribe(() => {});
     const state = await waitFor(userView, (s) => s.status === "success");
     expect(state.data).toEqual({ me: "alice", value: 0 });
@@ -272,9 +296,16 @@ describe("views over a real socket", () => {
         { op: "replace", path: "/missing/deep", value: 1 },
       ],
     });
-    await harness.server.until(() => harness.server.events.filter((e) => e.type === "join" && e.status === "ok").length >= 2);
-    const after = await waitFor(view, (s) => s.status === "success" && !s.isStale && s.data?.value === 7);
-    expect(seen.every((data) => (data as { value?: number } | undefined)?.value !== 999)).toBe(true);
+    await harness.server.until(
+      () => harness.server.events.filter((e) => e.type === "join" && e.status === "ok").length >= 2,
+    );
+    const after = await waitFor(
+      view,
+      (s) => s.status === "success" && !s.isStale && s.data?.value === 7,
+    );
+    expect(seen.every((data) => (data as { value?: number } | undefined)?.value !== 999)).toBe(
+      true,
+    );
     expect(harness.server.count("leave", "route:/counter")).toBe(1);
     expect(after.data?.onIncrement.code).toBe(before.data?.onIncrement.code);
   });
@@ -288,7 +319,9 @@ describe("views over a real socket", () => {
     view.subscribe(() => {});
     // The first render fails: the join succeeds, an error arrives, and no document.
     await waitFor(view, (s) => s.error !== undefined);
-    harness.server.push("route:/fragile", "patchUi", { patch: [{ op: "add", path: "/value", value: 5 }] });
+    harness.server.push("route:/fragile", "patchUi", {
+      patch: [{ op: "add", path: "/value", value: 5 }],
+    });
     await harness.server.until(() => harness.server.count("leave", "route:/fragile") === 1);
     expect(view.getSnapshot().data).toBeUndefined();
     await harness.app.update((state) => {
@@ -314,7 +347,9 @@ describe("views over a real socket", () => {
     });
     await harness.server.listen();
     await waitFor(client.connection, (s) => s.status === "open", { timeoutMs: 10_000 });
-    const fresh = await waitFor(view, (s) => !s.isStale && s.data?.value === 12, { timeoutMs: 10_000 });
+    const fresh = await waitFor(view, (s) => !s.isStale && s.data?.value === 12, {
+      timeoutMs: 10_000,
+    });
     expect(fresh.status).toBe("success");
   });
 
@@ -322,13 +357,18 @@ describe("views over a real socket", () => {
     await start();
     const routes = await harness.client().routes();
     expect(routes.map((r) => r.path).sort()).toEqual(["/counter", "/fragile", "/items"]);
-    const userRoutes = await harness.client({ getAccessToken: () => insecureTestToken("bob") }).routes();
+    const userRoutes = await harness
+      .client({ getAccessToken: () => insecureTestToken("bob") })
+      .routes();
     expect(userRoutes.map((r) => r.path).sort()).toEqual(["/counter", "/fragile", "/items", "/me"]);
   });
 
   it("sends the app name, params and context with the socket", async () => {
     await start();
-    const client = harness.client({ appName: "my-app", context: { locale: "fr", screen: { w: 3 } } });
+    const client = harness.client({
+      appName: "my-app",
+      context: { locale: "fr", screen: { w: 3 } },
+    });
     const view = client.view("/counter");
     view.subscribe(() => {});
     await waitFor(view, (s) => s.status === "success");
@@ -345,7 +385,9 @@ describe("views over a real socket", () => {
         { id: "c", title: "C" },
       ];
     });
-    type Items = { items: { id: string; title: string; onRemove: { _type: "listener"; code: string } }[] };
+    type Items = {
+      items: { id: string; title: string; onRemove: { _type: "listener"; code: string } }[];
+    };
     const view = harness.client().view<Items>("/items");
     view.subscribe(() => {});
     const first = await waitFor(view, (s) => s.data?.items.length === 3);

@@ -4,7 +4,7 @@ import { createStore, type ReadableStore } from "../store.ts";
 import type { AuthorizationServer, FlowContext, LoginTransaction } from "./flows.ts";
 import type { AuthSettings } from "./options.ts";
 import { openPopup, waitForPopupCallback } from "./popup.ts";
-import { TokenStore, parseTokenSet, type TokenSet } from "./token-store.ts";
+import { parseTokenSet, type TokenSet, TokenStore } from "./token-store.ts";
 import { TransactionStore } from "./transactions.ts";
 
 export type AuthStatus = "loading" | "guest" | "authenticated" | "error";
@@ -100,7 +100,15 @@ const LOADING: AuthState = Object.freeze({ status: "loading", user: undefined, e
 const GUEST: AuthState = Object.freeze({ status: "guest", user: undefined, error: undefined });
 /** A login transaction older than this is refused. */
 const TRANSACTION_TTL_MS = 10 * 60 * 1000;
-const CALLBACK_PARAMS = ["code", "state", "error", "error_description", "error_uri", "iss", "session_state"];
+const CALLBACK_PARAMS = [
+  "code",
+  "state",
+  "error",
+  "error_description",
+  "error_uri",
+  "iss",
+  "session_state",
+];
 
 function isBrowser(): boolean {
   return typeof window !== "undefined" && typeof window.location !== "undefined";
@@ -115,7 +123,32 @@ function refreshLeeway(tokens: TokenSet): number {
 
 function userOf(tokens: TokenSet): LenraUser {
   const claims = tokens.claims ?? {};
-  return { sub: typeof claims.sub === "string" ? claims.sub : undefined, claims, scopes: tokens.scopes };
+  return {
+    sub: typeof claims.sub === "string" ? claims.sub : undefined,
+    claims,
+    scopes: tokens.scopes,
+  };
+}
+
+/**
+ * Resolves once the login state is known (not `loading`): stored tokens checked, a login
+ * callback handled. For route guards and loaders.
+ */
+export function whenAuthReady(auth: ReadableStore<AuthState>): Promise<AuthState> {
+  return new Promise((resolve) => {
+    let done = false;
+    let unsubscribe: (() => void) | undefined;
+    const check = () => {
+      const state = auth.getSnapshot();
+      if (done || state.status === "loading") return;
+      done = true;
+      unsubscribe?.();
+      resolve(state);
+    };
+    // Subscribing is what starts the startup checks.
+    unsubscribe = auth.subscribe(check);
+    check();
+  });
 }
 
 /** An app without a `clientId` is guest-only: login is not available. */
@@ -147,7 +180,9 @@ export class Auth implements AuthController {
 
   readonly #settings: AuthSettings;
   readonly #host: AuthHost;
-  readonly #store = createStore<AuthState>(LOADING, { onFirstSubscribe: () => void this.#initialize() });
+  readonly #store = createStore<AuthState>(LOADING, {
+    onFirstSubscribe: () => void this.#initialize(),
+  });
   readonly #tokens: TokenStore;
   readonly #transactions: TransactionStore;
   readonly #flowContext: FlowContext;
@@ -235,7 +270,10 @@ export class Auth implements AuthController {
 
   handleRedirectCallback(url?: string): Promise<RedirectCallbackResult> {
     const href = url ?? (isBrowser() ? window.location.href : undefined);
-    if (!href) return Promise.reject(new TypeError("handleRedirectCallback(url): pass the callback URL outside a browser."));
+    if (!href)
+      return Promise.reject(
+        new TypeError("handleRedirectCallback(url): pass the callback URL outside a browser."),
+      );
     // React StrictMode runs effects twice: the same URL redeems its code once.
     let result = this.#callbacks.get(href);
     if (!result) {
@@ -260,9 +298,13 @@ export class Auth implements AuthController {
       server = await this.#authorizationServer();
       const revocations: Promise<void>[] = [];
       if (tokens.refreshToken) {
-        revocations.push(flows.revokeToken(this.#flowContext, server, tokens.refreshToken, "refresh_token"));
+        revocations.push(
+          flows.revokeToken(this.#flowContext, server, tokens.refreshToken, "refresh_token"),
+        );
       }
-      revocations.push(flows.revokeToken(this.#flowContext, server, tokens.accessToken, "access_token"));
+      revocations.push(
+        flows.revokeToken(this.#flowContext, server, tokens.accessToken, "access_token"),
+      );
       const results = await Promise.allSettled(revocations);
       if (results.some((r) => r.status === "rejected")) {
         this.#host.log.warn("Token revocation failed; the tokens were forgotten anyway");
@@ -297,7 +339,11 @@ export class Auth implements AuthController {
       LenraErrorCode.Unauthorized,
       "The server refused the session's access token. Log in again.",
     );
-    this.#store.set({ status: "error", user: this.#current ? userOf(this.#current) : undefined, error });
+    this.#store.set({
+      status: "error",
+      user: this.#current ? userOf(this.#current) : undefined,
+      error,
+    });
   }
 
   #initialize(): Promise<void> {
@@ -342,15 +388,25 @@ export class Auth implements AuthController {
 
   #redirectUri(): string {
     if (this.#settings.redirectUri) return this.#settings.redirectUri;
-    if (!isBrowser()) throw new TypeError("Set `oauth.redirectUri`: there is no page origin to derive it from.");
+    if (!isBrowser())
+      throw new TypeError("Set `oauth.redirectUri`: there is no page origin to derive it from.");
     return `${window.location.origin}/redirect.html`;
   }
 
   async #redirectLogin(options: LoginOptions): Promise<void> {
     const flows = await this.#loadFlows();
     const server = await this.#authorizationServer();
-    const transaction = flows.createTransaction(this.#redirectUri(), options.appState, options.returnTo);
-    const url = await flows.authorizationUrl(this.#flowContext, server, transaction, options.extraAuthParams);
+    const transaction = flows.createTransaction(
+      this.#redirectUri(),
+      options.appState,
+      options.returnTo,
+    );
+    const url = await flows.authorizationUrl(
+      this.#flowContext,
+      server,
+      transaction,
+      options.extraAuthParams,
+    );
     // The page unloads, so the transaction must outlive it; a custom opener keeps the page alive.
     this.#transactions.save(transaction, options.openUrl ? "memory" : "session");
     await (options.openUrl ?? ((u: string) => window.location.assign(u)))(url);
@@ -372,7 +428,11 @@ export class Auth implements AuthController {
       popup.close();
       throw error;
     }
-    const callbackUrl = await waitForPopupCallback(popup, transaction.redirectUri, this.#settings.popupTimeoutMs);
+    const callbackUrl = await waitForPopupCallback(
+      popup,
+      transaction.redirectUri,
+      this.#settings.popupTimeoutMs,
+    );
     await this.#redeem(callbackUrl, transaction);
   }
 
@@ -403,7 +463,10 @@ export class Auth implements AuthController {
       const authError =
         error instanceof LenraAuthError
           ? error
-          : new LenraAuthError(LenraErrorCode.AuthCallbackInvalid, "The login callback could not be handled.");
+          : new LenraAuthError(
+              LenraErrorCode.AuthCallbackInvalid,
+              "The login callback could not be handled.",
+            );
       this.#store.set({ status: "error", user: previous.user, error: authError });
       this.#cleanAddressBar(href, undefined);
       throw authError;
@@ -478,7 +541,10 @@ export class Auth implements AuthController {
   /** The access token expired and there is no refresh token: back to guest, cleanly. */
   #expire() {
     this.#endSession(
-      new LenraAuthError(LenraErrorCode.SessionExpired, "The session expired. Log in again to continue."),
+      new LenraAuthError(
+        LenraErrorCode.SessionExpired,
+        "The session expired. Log in again to continue.",
+      ),
     );
   }
 
@@ -496,7 +562,8 @@ export class Auth implements AuthController {
       previous.status === "authenticated" &&
       previous.user?.sub === user.sub &&
       previous.user?.scopes.join(" ") === user.scopes.join(" ");
-    if (!sameUser || previous.error) this.#store.set({ status: "authenticated", user, error: undefined });
+    if (!sameUser || previous.error)
+      this.#store.set({ status: "authenticated", user, error: undefined });
     this.#schedule(tokens);
   }
 
@@ -524,7 +591,9 @@ export class Auth implements AuthController {
         return;
       }
       this.#refresh().catch(() => {
-        this.#host.log.warn("Refreshing the session ahead of expiry failed; retrying when the token is needed");
+        this.#host.log.warn(
+          "Refreshing the session ahead of expiry failed; retrying when the token is needed",
+        );
       });
     }, delay);
   }

@@ -50,7 +50,10 @@ export async function discoverServer(context: FlowContext): Promise<oauth.Author
   }
   const issuer = new URL(endpoints.issuer);
   try {
-    const response = await oauth.discoveryRequest(issuer, { ...requestOptions(context), algorithm: "oidc" });
+    const response = await oauth.discoveryRequest(issuer, {
+      ...requestOptions(context),
+      algorithm: "oidc",
+    });
     return await oauth.processDiscoveryResponse(issuer, response);
   } catch (error) {
     throw tokenRequestError("Could not read the authorization server's metadata", error);
@@ -58,7 +61,11 @@ export async function discoverServer(context: FlowContext): Promise<oauth.Author
 }
 
 /** Starts a login attempt: fresh CSPRNG state and PKCE verifier (S256 only). */
-export function createTransaction(redirectUri: string, appState: unknown, returnTo: string | undefined): LoginTransaction {
+export function createTransaction(
+  redirectUri: string,
+  appState: unknown,
+  returnTo: string | undefined,
+): LoginTransaction {
   return {
     state: oauth.generateRandomState(),
     verifier: oauth.generateRandomCodeVerifier(),
@@ -78,7 +85,10 @@ export async function authorizationUrl(
 ): Promise<string> {
   const { settings } = context;
   if (!server.authorization_endpoint) {
-    throw new LenraAuthError(LenraErrorCode.TokenRequestFailed, "The authorization server has no authorization endpoint.");
+    throw new LenraAuthError(
+      LenraErrorCode.TokenRequestFailed,
+      "The authorization server has no authorization endpoint.",
+    );
   }
   const url = new URL(server.authorization_endpoint);
   for (const [key, value] of Object.entries({ ...settings.extraAuthParams, ...extraParams })) {
@@ -89,7 +99,10 @@ export async function authorizationUrl(
   url.searchParams.set("response_type", "code");
   url.searchParams.set("scope", settings.scopes.join(settings.scopeDelimiter));
   url.searchParams.set("state", transaction.state);
-  url.searchParams.set("code_challenge", await oauth.calculatePKCECodeChallenge(transaction.verifier));
+  url.searchParams.set(
+    "code_challenge",
+    await oauth.calculatePKCECodeChallenge(transaction.verifier),
+  );
   url.searchParams.set("code_challenge_method", "S256");
   return url.href;
 }
@@ -115,9 +128,13 @@ export async function redeemCallback(
         { oauthError: error.error },
       );
     }
-    throw new LenraAuthError(LenraErrorCode.AuthCallbackInvalid, "The login callback is not valid.", {
-      oauthError: undefined,
-    });
+    throw new LenraAuthError(
+      LenraErrorCode.AuthCallbackInvalid,
+      "The login callback is not valid.",
+      {
+        oauthError: undefined,
+      },
+    );
   }
   try {
     const response = await oauth.authorizationCodeGrantRequest(
@@ -185,12 +202,16 @@ export function endSessionUrl(
   // Like Hydra, most servers honour post_logout_redirect_uri only with an id_token_hint.
   if (idToken) {
     url.searchParams.set("id_token_hint", idToken);
-    if (postLogoutRedirectUri) url.searchParams.set("post_logout_redirect_uri", postLogoutRedirectUri);
+    if (postLogoutRedirectUri)
+      url.searchParams.set("post_logout_redirect_uri", postLogoutRedirectUri);
   }
   return url.href;
 }
 
-function toTokenSet(result: oauth.TokenEndpointResponse, previousRefreshToken: string | undefined): TokenSet {
+function toTokenSet(
+  result: oauth.TokenEndpointResponse,
+  previousRefreshToken: string | undefined,
+): TokenSet {
   if (result.token_type !== "bearer") {
     throw new LenraAuthError(
       LenraErrorCode.TokenRequestFailed,

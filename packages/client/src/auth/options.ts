@@ -138,7 +138,11 @@ function checkUrl(option: string, value: unknown, allowInsecure: boolean): strin
     fail(option, "must use https:// — http:// is only allowed on a loopback host", value);
   }
   if (!allowInsecure) {
-    fail(option, "is an http:// URL: set `oauth.allowInsecureRequests: true` to allow it on localhost", value);
+    fail(
+      option,
+      "is an http:// URL: set `oauth.allowInsecureRequests: true` to allow it on localhost",
+      value,
+    );
   }
   return value;
 }
@@ -166,11 +170,20 @@ export function readAuthOptions(clientId: unknown, oauth: LenraOAuthOptions = {}
   let endpoints: AuthEndpoints;
   if (oauth.issuer !== undefined) {
     if (oauth.baseUri !== undefined) {
-      throw new TypeError("createLenraClient: give either `oauth.issuer` or `oauth.baseUri`, not both.");
+      throw new TypeError(
+        "createLenraClient: give either `oauth.issuer` or `oauth.baseUri`, not both.",
+      );
     }
-    endpoints = { kind: "discovery", issuer: checkUrl("oauth.issuer", oauth.issuer, allowInsecure) };
+    endpoints = {
+      kind: "discovery",
+      issuer: checkUrl("oauth.issuer", oauth.issuer, allowInsecure),
+    };
   } else {
-    const base = checkUrl("oauth.baseUri", oauth.baseUri ?? DEFAULT_AUTH_BASE_URI, allowInsecure).replace(/\/+$/, "");
+    const base = checkUrl(
+      "oauth.baseUri",
+      oauth.baseUri ?? DEFAULT_AUTH_BASE_URI,
+      allowInsecure,
+    ).replace(/\/+$/, "");
     const endpoint = (key: (typeof explicitKeys)[number], path: string) =>
       checkUrl(`oauth.${key}`, oauth[key] ?? `${base}${path}`, allowInsecure);
     endpoints = {
@@ -184,14 +197,20 @@ export function readAuthOptions(clientId: unknown, oauth: LenraOAuthOptions = {}
   }
 
   const redirectUri =
-    oauth.redirectUri === undefined ? undefined : checkUrl("oauth.redirectUri", oauth.redirectUri, true);
+    oauth.redirectUri === undefined
+      ? undefined
+      : checkUrl("oauth.redirectUri", oauth.redirectUri, true);
   const postLogoutRedirectUri =
     oauth.postLogoutRedirectUri === undefined
       ? undefined
       : checkUrl("oauth.postLogoutRedirectUri", oauth.postLogoutRedirectUri, true);
 
   const scopes = oauth.scopes ?? DEFAULT_SCOPES;
-  if (!Array.isArray(scopes) || scopes.length === 0 || scopes.some((s) => typeof s !== "string" || s === "" || /\s/.test(s))) {
+  if (
+    !Array.isArray(scopes) ||
+    scopes.length === 0 ||
+    scopes.some((s) => typeof s !== "string" || s === "" || /\s/.test(s))
+  ) {
     fail("oauth.scopes", "must be a non-empty array of scope names without spaces", scopes);
   }
   const scopeDelimiter = oauth.scopeDelimiter ?? " ";
@@ -236,7 +255,8 @@ export function readAuthOptions(clientId: unknown, oauth: LenraOAuthOptions = {}
     fail("oauth.popupTimeoutMs", "must be a positive number", popupTimeoutMs);
   }
   for (const key of ["popupFallbackToRedirect", "handleRedirectCallback"] as const) {
-    if (oauth[key] !== undefined && typeof oauth[key] !== "boolean") fail(`oauth.${key}`, "must be a boolean", oauth[key]);
+    if (oauth[key] !== undefined && typeof oauth[key] !== "boolean")
+      fail(`oauth.${key}`, "must be a boolean", oauth[key]);
   }
 
   return {

@@ -59,7 +59,12 @@ export function waitForPopupCallback(
       reject(error);
     };
     const onMessage = (event: MessageEvent) => {
-      if (event.origin !== expectedOrigin || event.source !== popup || !isCallbackMessage(event.data)) return;
+      if (
+        event.origin !== expectedOrigin ||
+        event.source !== popup ||
+        !isCallbackMessage(event.data)
+      )
+        return;
       let url: URL;
       try {
         url = new URL(event.data.url);
@@ -75,11 +80,22 @@ export function waitForPopupCallback(
       fail(new LenraAuthError(LenraErrorCode.PopupClosed, "The login was cancelled."));
     const closedPoll = setInterval(() => {
       if (popup.closed) {
-        fail(new LenraAuthError(LenraErrorCode.PopupClosed, "The login popup was closed before the login finished."));
+        fail(
+          new LenraAuthError(
+            LenraErrorCode.PopupClosed,
+            "The login popup was closed before the login finished.",
+          ),
+        );
       }
     }, 250);
     const timeout = setTimeout(
-      () => fail(new LenraAuthError(LenraErrorCode.PopupTimeout, `The login popup did not finish within ${timeoutMs} ms.`)),
+      () =>
+        fail(
+          new LenraAuthError(
+            LenraErrorCode.PopupTimeout,
+            `The login popup did not finish within ${timeoutMs} ms.`,
+          ),
+        ),
       timeoutMs,
     );
     window.addEventListener("message", onMessage);

@@ -35,7 +35,7 @@ export class TokenStore {
 
   /** The shared storage other tabs write to, if any. */
   get sharedStorage(): Storage | undefined {
-    return this.#option === "local" ? this.#storage() as Storage | undefined : undefined;
+    return this.#option === "local" ? (this.#storage() as Storage | undefined) : undefined;
   }
 
   read(): TokenSet | undefined {
@@ -81,9 +81,12 @@ export function parseTokenSet(raw: string | null | undefined): TokenSet | undefi
     accessToken: v.accessToken,
     refreshToken: optionalString(v.refreshToken),
     issuedAt: typeof v.issuedAt === "number" && Number.isFinite(v.issuedAt) ? v.issuedAt : 0,
-    expiresAt: typeof v.expiresAt === "number" && Number.isFinite(v.expiresAt) ? v.expiresAt : undefined,
+    expiresAt:
+      typeof v.expiresAt === "number" && Number.isFinite(v.expiresAt) ? v.expiresAt : undefined,
     idToken: optionalString(v.idToken),
-    scopes: Array.isArray(v.scopes) ? v.scopes.filter((s): s is string => typeof s === "string") : [],
+    scopes: Array.isArray(v.scopes)
+      ? v.scopes.filter((s): s is string => typeof s === "string")
+      : [],
     claims:
       v.claims && typeof v.claims === "object" && !Array.isArray(v.claims)
         ? (v.claims as Record<string, unknown>)

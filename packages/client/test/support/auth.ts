@@ -3,12 +3,12 @@ import {
   type AuthServerOptions,
   completeDevLogin,
   createTestApp,
+  listener,
   type ProtocolServer,
   refuseConnection,
   startAuthServer,
   startProtocolServer,
   type TestApp,
-  listener,
 } from "@lenra/devserver";
 import { WebSocket } from "ws";
 import { createLenraClient, type LenraClient, type LenraClientOptions } from "../../src/index.ts";
@@ -47,12 +47,22 @@ export interface AuthHarness {
  * checked against it: an invalid or expired token is refused with HTTP 403, like Lenra.
  */
 export async function startAuthHarness(
-  options: { refreshTokens?: boolean; accessTokenTtl?: number; authServer?: Partial<AuthServerOptions> } = {},
+  options: {
+    refreshTokens?: boolean;
+    accessTokenTtl?: number;
+    authServer?: Partial<AuthServerOptions>;
+  } = {},
 ): Promise<AuthHarness> {
   const auth = await startAuthServer({
     port: 0,
     accessTokenTtl: options.accessTokenTtl ?? 3600,
-    clients: [{ clientId: CLIENT_ID, redirectUris: [REDIRECT_URI], refreshTokens: options.refreshTokens ?? true }],
+    clients: [
+      {
+        clientId: CLIENT_ID,
+        redirectUris: [REDIRECT_URI],
+        refreshTokens: options.refreshTokens ?? true,
+      },
+    ],
     ...options.authServer,
   });
   const socketTokens: (string | undefined)[] = [];
@@ -64,7 +74,11 @@ export async function startAuthHarness(
         view: (state) => ({ value: state.count, onIncrement: listener("increment") }),
       },
       "/me": {
-        view: (state, { me }) => ({ me, value: state.personal[me ?? ""] ?? 0, onIncrement: listener("incrementMe") }),
+        view: (state, { me }) => ({
+          me,
+          value: state.personal[me ?? ""] ?? 0,
+          onIncrement: listener("incrementMe"),
+        }),
       },
     },
     listeners: {
@@ -110,7 +124,12 @@ export async function startAuthHarness(
         clientId: CLIENT_ID,
         fetch: recordingFetch,
         ...extra,
-        oauth: { baseUri: auth.url, allowInsecureRequests: true, redirectUri: REDIRECT_URI, ...extra.oauth },
+        oauth: {
+          baseUri: auth.url,
+          allowInsecureRequests: true,
+          redirectUri: REDIRECT_URI,
+          ...extra.oauth,
+        },
       });
       clients.push(client);
       return client;

@@ -19,7 +19,11 @@ export function waitFor<T>(
     let unsubscribe = () => {};
     const timer = setTimeout(() => {
       unsubscribe();
-      reject(new Error(`Timed out waiting for ${what}; last snapshot: ${JSON.stringify(store.getSnapshot())}`));
+      reject(
+        new Error(
+          `Timed out waiting for ${what}; last snapshot: ${JSON.stringify(store.getSnapshot())}`,
+        ),
+      );
     }, timeoutMs);
     const check = () => {
       const snapshot = store.getSnapshot();

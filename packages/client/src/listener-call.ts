@@ -1,0 +1,103 @@
+import { LenraError, LenraErrorCode, LenraListenerError } from "./errors.ts";
+import { callListener, type Listener } from "./listener.ts";
+import type { JsonPatchOperation } from "./patch.ts";
+import { createStore, type ReadableStore } from "./store.ts";
+
+/**
+ * What a second call does while one is pending: `drop` it (the default: a double click runs the
+ * listener once), `queue` it after the pending one, or run both in `parallel`.
+ */
+export type ListenerConcurrency = "drop" | "queue" | "parallel";
+
+export interface ListenerCallOptions<E> {
+  /** Defaults to `drop`. */
+  concurrency?: ListenerConcurrency;
+  /**
+   * JSON Patch operations to apply on top of the view while the call runs: shown at once,
+   * replaced by the server's next update, rolled back if the call fails.
+   */
+  optimistic?:
+    | readonly JsonPatchOperation[]
+    | ((event: E | undefined) => readonly JsonPatchOperation[]);
+}
+
+export interface ListenerCallState {
+  /** A call is running. */
+  readonly isPending: boolean;
+  /** The last call's error, until the next call or `reset()`. */
+  readonly error: LenraError | undefined;
+}
+
+const IDLE: ListenerCallState = Object.freeze({ isPending: false, error: undefined });
+
+/**
+ * Calls one listener for a UI element, tracking pending and error states. `call` is a stable
+ * function that never rejects (errors land in the state), so it can be an event handler as is.
+ * The listener may change (a new code after a patch); the latest one set is called.
+ */
+export class ListenerCaller<E = unknown> implements ReadableStore<ListenerCallState> {
+  readonly #store = createStore<ListenerCallState>(IDLE);
+  readonly subscribe = this.#store.subscribe;
+  readonly getSnapshot = this.#store.getSnapshot;
+  #listener: Listener<E> | undefined;
+  #options: ListenerCallOptions<E>;
+  #running = 0;
+  #last: Promise<void> = Promise.resolve();
+
+  constructor(listener: Listener<E> | undefined, options: ListenerCallOptions<E> = {}) {
+    this.#listener = listener;
+    this.#options = options;
+  }
+
+  /** Sets the listener and options the next call uses. No side effect. */
+  setListener(listener: Listener<E> | undefined, options: ListenerCallOptions<E> = {}): void {
+    this.#listener = listener;
+    this.#options = options;
+  }
+
+  readonly call = (event?: E): Promise<void> => {
+    const concurrency = this.#options.concurrency ?? "drop";
+    if (this.#running > 0 && concurrency === "drop") return this.#last;
+    const run =
+      concurrency === "queue" ? this.#last.then(() => this.#run(event)) : this.#run(event);
+    this.#last = run;
+    return run;
+  };
+
+  readonly reset = (): void => {
+    this.#store.update({ error: undefined });
+  };
+
+  async #run(event: E | undefined): Promise<void> {
+    const listener = this.#listener;
+    this.#running += 1;
+    this.#store.update({ isPending: true, error: undefined });
+    try {
+      if (!listener) {
+        throw new LenraListenerError(
+          "",
+          "no_listener",
+          "There is no listener to call yet: the view has not loaded it.",
+          undefined,
+          LenraErrorCode.ListenerFailed,
+        );
+      }
+      const { optimistic } = this.#options;
+      const operations = typeof optimistic === "function" ? optimistic(event) : optimistic;
+      await callListener(listener, event, operations ? { optimistic: operations } : {});
+      this.#running -= 1;
+      this.#store.update({ isPending: this.#running > 0 });
+    } catch (error) {
+      this.#running -= 1;
+      const lenraError =
+        error instanceof LenraError
+          ? error
+          : new LenraListenerError(
+              "",
+              "unknown",
+              error instanceof Error ? error.message : String(error),
+            );
+      this.#store.update({ isPending: this.#running > 0, error: lenraError });
+    }
+  }
+}
