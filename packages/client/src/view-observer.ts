@@ -102,9 +102,14 @@ export class ViewObserver<T = unknown, S = Hydrated<T>> implements ReadableStore
   readonly subscribe = (listener: () => void): (() => void) => {
     const view = this.view;
     if (!view) return () => {};
+    // Each subscriber compares with what it last saw: another subscriber may already have
+    // computed the new result.
+    let seen = this.getSnapshot();
     return view.subscribe(() => {
-      const before = this.#result;
-      if (this.getSnapshot() !== before) listener();
+      const next = this.getSnapshot();
+      if (next === seen) return;
+      seen = next;
+      listener();
     });
   };
 
