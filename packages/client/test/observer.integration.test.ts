@@ -43,16 +43,24 @@ async function start() {
       "/list": {
         roles: ["guest"],
         view: (state) => ({
-          items: state.items.map((item) => ({ ...item, onRename: listener("rename", { id: item.id }) })),
+          items: state.items.map((item) => ({
+            ...item,
+            onRename: listener("rename", { id: item.id }),
+          })),
         }),
       },
       "/items/:id": {
         roles: ["guest"],
-        view: (state, { pathParams }) => state.items.find((item) => item.id === pathParams.id) ?? {},
+        view: (state, { pathParams }) =>
+          state.items.find((item) => item.id === pathParams.id) ?? {},
       },
       "/counter": {
         roles: ["guest"],
-        view: (state) => ({ value: state.count, onIncrement: listener("increment"), onFail: listener("fail") }),
+        view: (state) => ({
+          value: state.count,
+          onIncrement: listener("increment"),
+          onFail: listener("fail"),
+        }),
       },
     },
     listeners: {
@@ -76,16 +84,20 @@ afterEach(async () => {
 });
 
 const joins = (topic: string) =>
-  harness.server.events.filter((e) => e.type === "join" && e.topic === topic && e.status === "ok").length;
+  harness.server.events.filter((e) => e.type === "join" && e.topic === topic && e.status === "ok")
+    .length;
 
 describe("ViewObserver", () => {
   it("notifies only when the selected slice changes, and keeps its identity otherwise", async () => {
     await start();
     const client = harness.client();
-    const observer = new ViewObserver<ListView, ListView["items"][number] | undefined>(client, {
-      path: "/list",
-      select: (data) => data.items[0],
-    });
+    const observer = new ViewObserver<ListView, Hydrated<ListView>["items"][number] | undefined>(
+      client,
+      {
+        path: "/list",
+        select: (data) => data.items[0],
+      },
+    );
     const notified = vi.fn();
     observer.subscribe(notified);
     const first = await waitFor(observer, (r) => r.isSuccess);
@@ -114,13 +126,21 @@ describe("ViewObserver", () => {
     off();
     observer.setOptions({ path: "/items/b", keepPreviousData: true });
     const placeholder = observer.getSnapshot();
-    expect(placeholder).toMatchObject({ data: { id: "a" }, isPreviousData: true, status: "success" });
+    expect(placeholder).toMatchObject({
+      data: { id: "a" },
+      isPreviousData: true,
+      status: "success",
+    });
     off = observer.subscribe(() => {});
     const loaded = await waitFor(observer, (r) => !r.isPreviousData && r.isSuccess);
     expect(loaded.data).toMatchObject({ id: "b", title: "B" });
 
     observer.setOptions({ path: "/items/c" });
-    expect(observer.getSnapshot()).toMatchObject({ data: undefined, isPending: true, isPreviousData: false });
+    expect(observer.getSnapshot()).toMatchObject({
+      data: undefined,
+      isPending: true,
+      isPreviousData: false,
+    });
     off();
   });
 
@@ -128,7 +148,11 @@ describe("ViewObserver", () => {
     await start();
     const observer = new ViewObserver(harness.client(), { path: SKIP });
     const off = observer.subscribe(() => {});
-    expect(observer.getSnapshot()).toMatchObject({ status: "pending", data: undefined, isPending: true });
+    expect(observer.getSnapshot()).toMatchObject({
+      status: "pending",
+      data: undefined,
+      isPending: true,
+    });
     await sleep(100);
     expect(harness.server.stats().sockets).toBe(0);
     off();

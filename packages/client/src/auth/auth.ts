@@ -30,7 +30,7 @@ export interface AuthState {
 export interface LoginOptions {
   /** Any JSON value, handed back by `handleRedirectCallback` after a redirect login. */
   appState?: unknown;
-  /** Where the address bar goes after a redirect login. Defaults to the callback URL without its parameters. */
+  /** Where the address bar goes after a redirect login. Defaults to the page where `login()` was called. */
   returnTo?: string;
   /** Overrides `oauth.loginMode` for this login. */
   mode?: "redirect" | "popup";
@@ -396,11 +396,13 @@ export class Auth implements AuthController {
   async #redirectLogin(options: LoginOptions): Promise<void> {
     const flows = await this.#loadFlows();
     const server = await this.#authorizationServer();
-    const transaction = flows.createTransaction(
-      this.#redirectUri(),
-      options.appState,
-      options.returnTo,
-    );
+    // Back where the login started, unless told otherwise.
+    const returnTo =
+      options.returnTo ??
+      (isBrowser() && !options.openUrl
+        ? window.location.pathname + window.location.search + window.location.hash
+        : undefined);
+    const transaction = flows.createTransaction(this.#redirectUri(), options.appState, returnTo);
     const url = await flows.authorizationUrl(
       this.#flowContext,
       server,
