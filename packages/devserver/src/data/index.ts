@@ -8,7 +8,13 @@ export {
 } from "./api.ts";
 export type { DataDocument } from "./documents.ts";
 export { DataError, type DataErrorBody, DataErrorReason, DataFileError } from "./errors.ts";
-export { type DataFileContent, readDataFile, writeFileAtomic } from "./persistence.ts";
+export {
+  type DataFileContent,
+  type LoadedDataFile,
+  loadDataFile,
+  readDataFile,
+  writeFileAtomic,
+} from "./persistence.ts";
 export {
   ME_PLACEHOLDER,
   ROUTE_PLACEHOLDER_PREFIX,

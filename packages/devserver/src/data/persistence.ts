@@ -11,11 +11,19 @@ import {
 import { DataFileError } from "./errors.ts";
 
 /**
- * The data file's format: every collection's documents in their natural (insertion) order.
+ * The data file's format: every collection's documents in their natural (insertion) order, and
+ * the platform's own state beside them (users who already joined) when there is any.
  * `{ "collections": { "counter": [ { "_id": "…", "user": "global", "count": 3 } ] } }`
  */
 export interface DataFileContent {
   collections: Record<string, DataDocument[]>;
+  platform?: Record<string, unknown>;
+}
+
+/** A loaded data file: the app's collections and the platform's state. */
+export interface LoadedDataFile {
+  collections: Map<string, DataDocument[]>;
+  platform: Record<string, unknown>;
 }
 
 /**
@@ -23,11 +31,18 @@ export interface DataFileContent {
  * valid data file throws {@link DataFileError}, so a typo never turns into an overwritten file.
  */
 export async function readDataFile(file: string): Promise<Map<string, DataDocument[]>> {
+  return (await loadDataFile(file)).collections;
+}
+
+/** Like {@link readDataFile}, with the platform's state as well. */
+export async function loadDataFile(file: string): Promise<LoadedDataFile> {
   let text: string;
   try {
     text = await readFile(file, "utf8");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return new Map();
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") {
+      return { collections: new Map(), platform: {} };
+    }
     throw new DataFileError(file, `it cannot be read (${(error as Error).message})`, {
       cause: error,
     });
@@ -42,6 +57,9 @@ export async function readDataFile(file: string): Promise<Map<string, DataDocume
   }
   if (!isPlainObject(parsed) || !isPlainObject(parsed.collections)) {
     throw new DataFileError(file, 'it is not an object of the form { "collections": { … } }');
+  }
+  if (parsed.platform !== undefined && !isPlainObject(parsed.platform)) {
+    throw new DataFileError(file, '"platform" is not an object');
   }
   const collections = new Map<string, DataDocument[]>();
   for (const [name, docs] of Object.entries(parsed.collections)) {
@@ -67,7 +85,7 @@ export async function readDataFile(file: string): Promise<Map<string, DataDocume
       );
     }
   }
-  return collections;
+  return { collections, platform: (parsed.platform as Record<string, unknown>) ?? {} };
 }
 
 /**
@@ -105,9 +123,11 @@ export async function writeFileAtomic(file: string, text: string): Promise<void>
 /** Serializes the store's content in the data file format. */
 export function serializeCollections(
   collections: Iterable<[string, Iterable<DataDocument>]>,
+  platform: Record<string, unknown> = {},
 ): string {
   const content: DataFileContent = { collections: {} };
   for (const [name, docs] of collections) content.collections[name] = [...docs];
+  if (Object.keys(platform).length > 0) content.platform = platform;
   return `${JSON.stringify(content, null, 2)}\n`;
 }
 

@@ -14,7 +14,7 @@ import {
   isPlainObject,
 } from "./documents.ts";
 import { DataError, DataErrorReason } from "./errors.ts";
-import { DebouncedSaver, readDataFile, serializeCollections } from "./persistence.ts";
+import { DebouncedSaver, loadDataFile, serializeCollections } from "./persistence.ts";
 import { substituteMe } from "./placeholders.ts";
 
 /** Receives the store's and the data API's diagnostics; never document contents or tokens. */
@@ -125,8 +125,10 @@ interface Transaction {
  * exists but is not a valid data file.
  */
 export async function createDataStore(options: DataStoreOptions = {}): Promise<DataStore> {
-  const initial = options.file ? await readDataFile(options.file) : new Map();
-  return new DataStore(options, initial);
+  const loaded = options.file
+    ? await loadDataFile(options.file)
+    : { collections: new Map(), platform: {} };
+  return new DataStore(options, loaded.collections, loaded.platform);
 }
 
 /**
@@ -151,13 +153,16 @@ export class DataStore {
   readonly #log: DataLogger;
   readonly #transactionTimeoutMs: number;
   readonly #newId = createIdGenerator();
+  #platform: Record<string, unknown>;
   #closed = false;
 
   /** Use {@link createDataStore}, which loads the file first. */
   constructor(
     options: DataStoreOptions = {},
     initial: ReadonlyMap<string, DataDocument[]> = new Map(),
+    platform: Record<string, unknown> = {},
   ) {
+    this.#platform = cloneJson(platform);
     this.#log = options.logger ?? {};
     this.#transactionTimeoutMs = options.transactionTimeoutMs ?? 60_000;
     const committed = new Map<string, Collection>();
@@ -171,7 +176,10 @@ export class DataStore {
         options.file,
         options.saveDelayMs ?? 100,
         () =>
-          serializeCollections([...this.#committed].map(([name, docs]) => [name, docs.values()])),
+          serializeCollections(
+            [...this.#committed].map(([name, docs]) => [name, docs.values()]),
+            this.#platform,
+          ),
         (error) =>
           this.#log.error?.("Saving the data file failed; the next change retries", {
             error: (error as Error).message,
@@ -389,6 +397,23 @@ export class DataStore {
     if (active) return { userId: active.userId, state: "active" };
     const ended = this.#ended.get(token);
     return ended ? { ...ended } : undefined;
+  }
+
+  /**
+   * A value the platform keeps beside the app's data (such as the users who already joined),
+   * saved in the same file. The data API never sees it.
+   */
+  getPlatformValue(key: string): unknown {
+    const value = Object.hasOwn(this.#platform, key) ? this.#platform[key] : undefined;
+    return value === undefined ? undefined : cloneJson(value);
+  }
+
+  /** Sets a platform value (JSON) and saves it with the data. */
+  setPlatformValue(key: string, value: unknown): void {
+    this.#assertOpen();
+    assertSafeJson(value, "platform value");
+    this.#platform = { ...this.#platform, [key]: cloneJson(value) };
+    this.#saver?.schedule();
   }
 
   /** Writes the data file now if anything changed; resolves when it is on disk. */
