@@ -28,6 +28,8 @@ export interface ChannelContext<A> {
   readonly events: EventLog;
   /** Sends an event to the client; ignored (returns false) unless the channel is joined. */
   push(event: string, payload: JsonObject): boolean;
+  /** Like {@link push}, with a payload already serialized to a JSON object's text. */
+  pushEncoded(event: string, payloadText: string): boolean;
   /** Ends the channel with `phx_error`, as when a Phoenix channel process crashes. */
   crash(error: unknown): void;
 }

@@ -7,7 +7,13 @@ import type {
   TerminateReason,
 } from "./channel.ts";
 import type { EventLog } from "./event-log.ts";
-import { decodeFrame, encodeMessage, encodeReply, type PhoenixMessage } from "./frames.ts";
+import {
+  decodeFrame,
+  encodeMessage,
+  encodeMessageWithPayloadText,
+  encodeReply,
+  type PhoenixMessage,
+} from "./frames.ts";
 import { isPlainObject, type JsonObject } from "./json.ts";
 import { describeError, type Log } from "./logger.ts";
 
@@ -359,6 +365,7 @@ export class PhoenixConnection<A> {
       log: this.#log,
       events: this.#events,
       push: (event, payload) => this.#pushOn(record, event, payload),
+      pushEncoded: (event, payloadText) => this.#pushEncodedOn(record, event, payloadText),
       crash: (error) => this.#crash(record, error),
     };
   }
@@ -367,6 +374,14 @@ export class PhoenixConnection<A> {
     if (!this.#isCurrent(record)) return false;
     this.#events.record({ type: "push", socketId: this.id, topic: record.topic, event });
     return this.#send(encodeMessage(record.joinRef, null, record.topic, event, payload));
+  }
+
+  #pushEncodedOn(record: ChannelRecord, event: string, payloadText: string): boolean {
+    if (!this.#isCurrent(record)) return false;
+    this.#events.record({ type: "push", socketId: this.id, topic: record.topic, event });
+    return this.#send(
+      encodeMessageWithPayloadText(record.joinRef, null, record.topic, event, payloadText),
+    );
   }
 
   #isCurrent(record: ChannelRecord): boolean {

@@ -84,6 +84,20 @@ export function encodeMessage(
   return JSON.stringify([joinRef, ref, topic, event, payload]);
 }
 
+/**
+ * Encodes a server message whose payload is already JSON text, so a payload pushed to many
+ * channels is serialized once.
+ */
+export function encodeMessageWithPayloadText(
+  joinRef: string | null,
+  ref: string | null,
+  topic: string | null,
+  event: string,
+  payloadText: string,
+): string {
+  return `[${JSON.stringify(joinRef)},${JSON.stringify(ref)},${JSON.stringify(topic)},${JSON.stringify(event)},${payloadText}]`;
+}
+
 /** Status of a `phx_reply`. */
 export type ReplyStatus = "ok" | "error";
 

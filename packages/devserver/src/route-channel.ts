@@ -1,14 +1,16 @@
 import type { BackendSession, RouteErrorPayload, RouteHandle, SessionInfo } from "./backend.ts";
 import type { ChannelContext, ChannelHandler, ChannelReply } from "./channel.ts";
-import { diffDocuments } from "./diff.ts";
 import { ErrorReason, LenraBackendError } from "./errors.ts";
 import { isPlainObject, type JsonObject, type JsonValue, toJsonSnapshot } from "./json.ts";
 import { describeError } from "./logger.ts";
+import type { SharedDocuments } from "./shared-documents.ts";
 
 /** What the Lenra channels find in a socket's assigns. */
 export interface LenraAssigns {
   readonly session: BackendSession;
   readonly info: SessionInfo;
+  /** Copies, diffs and payloads shared by the channels of every socket of the server. */
+  readonly documents: SharedDocuments;
 }
 
 type Held = { kind: "update"; document: JsonValue } | { kind: "error"; payload: RouteErrorPayload };
@@ -135,8 +137,9 @@ export class RouteChannel implements ChannelHandler {
   }
 
   #deliver(document: JsonValue): void {
-    // Copied so later changes to the backend's objects cannot touch what we diff against.
-    const next = toJsonSnapshot(document);
+    const documents = this.#context.assigns.documents;
+    // A JSON copy (shared with every channel given the same document): what the client gets.
+    const next = documents.snapshot(document);
     if (!isPlainObject(next)) {
       // Phoenix pushes maps only, so Lenra's server cannot send anything else either.
       this.#context.crash(new TypeError(`The document of route ${this.#path} is not an object.`));
@@ -148,8 +151,8 @@ export class RouteChannel implements ChannelHandler {
       this.#context.push("ui", next);
       return;
     }
-    const patch = diffDocuments(previous, next);
-    if (patch.length > 0) this.#context.push("patchUi", { patch: patch as unknown as JsonValue });
+    const patch = documents.patchText(previous, next);
+    if (patch !== undefined) this.#context.pushEncoded("patchUi", patch);
   }
 
   #closeHandle(): void {

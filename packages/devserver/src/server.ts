@@ -26,6 +26,7 @@ import { createLog, type DevServerLogger, describeError, type Log } from "./logg
 import { parseQuery, type QueryParams } from "./query.ts";
 import { type LenraAssigns, RouteChannel } from "./route-channel.ts";
 import { RoutesChannel } from "./routes-channel.ts";
+import { SharedDocuments } from "./shared-documents.ts";
 
 /** The only serializer version served: Phoenix's v2 JSON serializer. */
 export const SERIALIZER_VSN = "2.0.0";
@@ -150,6 +151,7 @@ class LenraProtocolServer implements ProtocolServer {
   readonly #connections = new Set<PhoenixConnection<LenraAssigns>>();
   // Upgrades waiting for the backend; destroyed when the server closes.
   readonly #pending = new Set<Duplex>();
+  readonly #documents = new SharedDocuments();
   #http: Server | undefined;
   #socketSeq = 0;
 
@@ -424,7 +426,7 @@ class LenraProtocolServer implements ProtocolServer {
     const connection = new PhoenixConnection<LenraAssigns>({
       id: `socket-${++this.#socketSeq}`,
       ws,
-      assigns: { session, info },
+      assigns: { session, info, documents: this.#documents },
       router: lenraChannelRouter,
       idleTimeoutMs: this.#idleTimeoutMs,
       log: this.#log,
