@@ -1,0 +1,232 @@
+import { Agent, request as httpRequest, STATUS_CODES } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+
+/** Why a request to the app failed. */
+export const AppRequestErrorReason = {
+  /** Nothing answers at the app's URL (refused, reset, DNS). */
+  Unreachable: "app_unreachable",
+  /** The app took longer than the timeout to answer. */
+  Timeout: "app_timeout",
+  /** The app answered a non-2xx status; `message` is what it said. */
+  Failed: "app_error",
+  /** The app answered something that is not the JSON expected. */
+  InvalidResponse: "app_invalid_response",
+  /** The answer, or the request, is larger than allowed. */
+  TooLarge: "app_payload_too_large",
+} as const;
+
+export type AppRequestErrorReason =
+  (typeof AppRequestErrorReason)[keyof typeof AppRequestErrorReason];
+
+/** A request to the app that did not succeed; `message` is fit for a client or a log. */
+export class AppRequestError extends Error {
+  override name = "AppRequestError";
+  readonly reason: AppRequestErrorReason;
+  /** The HTTP status the app answered, for {@link AppRequestErrorReason.Failed}. */
+  readonly status: number | undefined;
+
+  constructor(
+    reason: AppRequestErrorReason,
+    message: string,
+    options?: { status?: number; cause?: unknown },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.reason = reason;
+    this.status = options?.status;
+  }
+}
+
+export interface AppClientOptions {
+  /** The app's base URL; the platform POSTs everything to it. */
+  url: string;
+  /** How long one request may take. Defaults to 30 000 ms. */
+  timeoutMs?: number | undefined;
+  /** Largest answer read from the app. Defaults to 16 MiB. */
+  maxResponseBytes?: number | undefined;
+  /** Largest body sent to the app. Defaults to 16 MiB. */
+  maxRequestBytes?: number | undefined;
+  /** Requests in flight at once; more wait their turn. Defaults to 64. */
+  maxConcurrency?: number | undefined;
+}
+
+/** The Lenra app HTTP contract, one method per kind of request (PROTOCOL.md §5). */
+export interface AppClient {
+  readonly url: string;
+  /** `POST {}`: the manifest. */
+  manifest(): Promise<unknown>;
+  /** `POST { view, data, props, context }`: the view's JSON result. */
+  view(request: {
+    view: string;
+    data: unknown[];
+    props: unknown;
+    context: unknown;
+  }): Promise<unknown>;
+  /** `POST { listener, props, event, api }`: runs a listener; resolves once it answered 2xx. */
+  listener(request: {
+    listener: string;
+    props: unknown;
+    event: unknown;
+    api: { url: string; token: string };
+  }): Promise<void>;
+  /** Drops idle keep-alive connections. */
+  close(): void;
+}
+
+/**
+ * Talks to a Lenra app over HTTP with keep-alive connections, bounded bodies, a timeout and a
+ * cap on concurrent requests, so a slow, crashed or misbehaving app yields typed errors and
+ * never a hung or exhausted dev server.
+ */
+export function createAppClient(options: AppClientOptions): AppClient {
+  const url = new URL(options.url);
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new TypeError(`app: "${options.url}" is not an http(s) URL.`);
+  }
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const maxResponseBytes = options.maxResponseBytes ?? 16 * 1024 * 1024;
+  const maxRequestBytes = options.maxRequestBytes ?? 16 * 1024 * 1024;
+  const maxConcurrency = options.maxConcurrency ?? 64;
+  const secure = url.protocol === "https:";
+  const agent = secure
+    ? new HttpsAgent({ keepAlive: true, maxSockets: maxConcurrency })
+    : new Agent({ keepAlive: true, maxSockets: maxConcurrency });
+  const send = secure ? httpsRequest : httpRequest;
+  const base = url.href;
+  let active = 0;
+  const queue: (() => void)[] = [];
+
+  async function withSlot<T>(task: () => Promise<T>): Promise<T> {
+    if (active >= maxConcurrency) await new Promise<void>((resolve) => queue.push(resolve));
+    active++;
+    try {
+      return await task();
+    } finally {
+      active--;
+      queue.shift()?.();
+    }
+  }
+
+  function post(body: unknown): Promise<{ status: number; text: string }> {
+    const text = JSON.stringify(body);
+    const length = Buffer.byteLength(text);
+    if (length > maxRequestBytes) {
+      return Promise.reject(
+        new AppRequestError(
+          AppRequestErrorReason.TooLarge,
+          `The request to the app would be ${length} bytes, more than the ${maxRequestBytes} allowed.`,
+        ),
+      );
+    }
+    return withSlot(
+      () =>
+        new Promise((resolve, reject) => {
+          const req = send(base, {
+            method: "POST",
+            agent,
+            headers: {
+              "content-type": "application/json",
+              "content-length": length,
+              accept: "application/json",
+            },
+          });
+          const timer = setTimeout(() => {
+            req.destroy(
+              new AppRequestError(
+                AppRequestErrorReason.Timeout,
+                `The app did not answer within ${timeoutMs} ms.`,
+              ),
+            );
+          }, timeoutMs);
+          const fail = (error: unknown) => {
+            clearTimeout(timer);
+            reject(
+              error instanceof AppRequestError
+                ? error
+                : new AppRequestError(
+                    AppRequestErrorReason.Unreachable,
+                    `The app at ${base} cannot be reached (${(error as Error).message || (error as NodeJS.ErrnoException).code}). Is it running?`,
+                    { cause: error },
+                  ),
+            );
+          };
+          req.on("error", fail);
+          req.on("response", (res) => {
+            const chunks: Buffer[] = [];
+            let size = 0;
+            res.on("data", (chunk: Buffer) => {
+              size += chunk.length;
+              if (size > maxResponseBytes) {
+                req.destroy(
+                  new AppRequestError(
+                    AppRequestErrorReason.TooLarge,
+                    `The app's answer is larger than the ${maxResponseBytes} bytes allowed.`,
+                  ),
+                );
+                return;
+              }
+              chunks.push(chunk);
+            });
+            res.on("error", fail);
+            res.on("end", () => {
+              clearTimeout(timer);
+              resolve({
+                status: res.statusCode ?? 0,
+                text: Buffer.concat(chunks).toString("utf8"),
+              });
+            });
+          });
+          req.end(text);
+        }),
+    );
+  }
+
+  async function postOk(body: unknown): Promise<string> {
+    const { status, text } = await post(body);
+    if (status >= 200 && status < 300) return text;
+    // Express answers its own errors (a body over its limit...) with an HTML page and a stack,
+    // while @lenra/app answers a thrown error's message as is.
+    const message = /^\s*<(!doctype|html)/i.test(text) ? "" : text;
+    throw new AppRequestError(AppRequestErrorReason.Failed, failureMessage(status, message), {
+      status,
+    });
+  }
+
+  async function postJson(body: unknown, what: string): Promise<unknown> {
+    const text = await postOk(body);
+    try {
+      return JSON.parse(text);
+    } catch (cause) {
+      throw new AppRequestError(
+        AppRequestErrorReason.InvalidResponse,
+        `The app answered ${what} with something that is not JSON: ${preview(text)}`,
+        { cause },
+      );
+    }
+  }
+
+  return {
+    url: base,
+    manifest: () => postJson({}, "the manifest request"),
+    view: (request) => postJson(request, `the view "${request.view}"`),
+    async listener(request) {
+      await postOk(request);
+    },
+    close() {
+      agent.destroy();
+    },
+  };
+}
+
+/** What the app said, as `@lenra/app` answers errors: status 500 and the error's message as text. */
+function failureMessage(status: number, text: string): string {
+  const said = text.trim();
+  if (said === "")
+    return `The app answered HTTP ${status} ${STATUS_CODES[status] ?? ""}.`.replace(" .", ".");
+  return said.length > 500 ? `${said.slice(0, 500)}…` : said;
+}
+
+function preview(text: string): string {
+  const trimmed = text.trim();
+  if (trimmed === "") return "(empty)";
+  return JSON.stringify(trimmed.length > 80 ? `${trimmed.slice(0, 80)}…` : trimmed);
+}
