@@ -1,0 +1,250 @@
+#!/usr/bin/env node
+import { relative } from "node:path";
+import { parseArgs } from "node:util";
+import { DEFAULT_AUTH_PORT } from "./auth/auth-server.ts";
+import { DEFAULT_DEV_CLIENT_ID, defaultDevClient } from "./auth/dev-clients.ts";
+import { DEFAULT_DEV_SERVER_PORT, type DevServer, startDevServer } from "./dev-server.ts";
+import type { DevServerLogger } from "./logger.ts";
+
+const HELP = `Usage: lenra-devserver --app <dir|url> [options]
+
+A local Lenra for development: runs a @lenra/app app (or uses a running one), serves its JSON
+routes over the Lenra socket protocol, its data API and an OAuth server with a dev login page.
+
+Options:
+  --app <dir|url>         the app's directory (started with its own app-lenra), or its URL
+  --port <n>              port of the socket and the data API (default ${DEFAULT_DEV_SERVER_PORT})
+  --host <host>           interface to listen on (default 127.0.0.1)
+  --data <file.json>      load the data from this file and save it there (default: memory only)
+  --auth-port <n>         port of the OAuth server, always on loopback (default ${DEFAULT_AUTH_PORT})
+  --client-id <id>        id of the dev OAuth client (default ${DEFAULT_DEV_CLIENT_ID})
+  --redirect-uri <uri>    a redirect URI of the dev client; repeat for several
+                          (default /redirect.html on localhost and 127.0.0.1, ports 5173 5174 4173 4174)
+  --access-token-ttl <s>  access token lifetime in seconds (default 3600)
+  --quiet                 do not print the app's output
+  --debug                 print debug logs, and stack traces of startup errors
+  -h, --help              show this help
+
+Stop it with Ctrl+C: the app and every port it used are released.`;
+
+interface CliOptions {
+  app: string;
+  port: number;
+  host: string;
+  data: string | undefined;
+  authPort: number;
+  clientId: string | undefined;
+  redirectUris: string[];
+  accessTokenTtl: number | undefined;
+  quiet: boolean;
+  debug: boolean;
+}
+
+class UsageError extends Error {}
+
+function parse(argv: string[]): CliOptions | "help" {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      app: { type: "string" },
+      port: { type: "string" },
+      host: { type: "string" },
+      data: { type: "string" },
+      "auth-port": { type: "string" },
+      "client-id": { type: "string" },
+      "redirect-uri": { type: "string", multiple: true },
+      "access-token-ttl": { type: "string" },
+      quiet: { type: "boolean" },
+      debug: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) return "help";
+  if (positionals.length > 0) {
+    throw new UsageError(
+      `Unexpected argument "${positionals[0]}". Did you mean --app ${positionals[0]}?`,
+    );
+  }
+  if (!values.app) throw new UsageError("--app is required: the app's directory or its URL.");
+  return {
+    app: values.app,
+    port: integer(values.port, "--port", DEFAULT_DEV_SERVER_PORT, 0, 65_535),
+    host: values.host ?? "127.0.0.1",
+    data: values.data,
+    authPort: integer(values["auth-port"], "--auth-port", DEFAULT_AUTH_PORT, 0, 65_535),
+    clientId: values["client-id"],
+    redirectUris: values["redirect-uri"] ?? [],
+    accessTokenTtl:
+      values["access-token-ttl"] === undefined
+        ? undefined
+        : integer(values["access-token-ttl"], "--access-token-ttl", 3600, 1, 2 ** 31),
+    quiet: values.quiet ?? false,
+    debug: values.debug ?? false,
+  };
+}
+
+function integer(
+  text: string | undefined,
+  flag: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min || value > max) {
+    throw new UsageError(`${flag} must be a whole number from ${min} to ${max}, not "${text}".`);
+  }
+  return value;
+}
+
+function consoleLogger(debug: boolean): DevServerLogger {
+  const print =
+    (level: string, write: (line: string) => void) =>
+    (message: string, details?: Record<string, unknown>) => {
+      const extra = details && Object.keys(details).length > 0 ? ` ${JSON.stringify(details)}` : "";
+      write(`[devserver] ${level}${message}${extra}`);
+    };
+  return {
+    debug: debug ? print("", (line) => console.log(line)) : undefined,
+    info: debug ? print("", (line) => console.log(line)) : undefined,
+    warn: print("warning: ", (line) => console.warn(line)),
+    error: print("error: ", (line) => console.error(line)),
+  };
+}
+
+function prefixLines(text: string, prefix: string): string {
+  return text
+    .replace(/\n$/, "")
+    .split("\n")
+    .map((line) => `${prefix}${line}`)
+    .join("\n");
+}
+
+function banner(server: DevServer, options: CliOptions): string {
+  const client = server.auth.clients[0];
+  const where = server.app.dir
+    ? ` (${relative(process.cwd(), server.app.dir) || "."}, pid ${server.app.pid})`
+    : "";
+  const lines = [
+    "",
+    "Lenra dev server ready",
+    `  socket:         ${server.socketUrl}`,
+    `  app:            ${server.app.url}${where}`,
+    `  data:           ${options.data ?? "in memory (pass --data <file.json> to keep it)"}`,
+    `  OAuth issuer:   ${server.auth.url}`,
+  ];
+  if (client) {
+    lines.push(`  client id:      ${client.clientId}`);
+    lines.push(`  redirect URIs:  ${client.redirectUris.join("\n                  ")}`);
+  }
+  lines.push("", "Press Ctrl+C to stop.", "");
+  return lines.join("\n");
+}
+
+async function main(): Promise<number> {
+  let options: CliOptions | "help";
+  try {
+    options = parse(process.argv.slice(2));
+  } catch (error) {
+    console.error(
+      `lenra-devserver: ${(error as Error).message}\nRun lenra-devserver --help for the options.`,
+    );
+    return 2;
+  }
+  if (options === "help") {
+    console.log(HELP);
+    return 0;
+  }
+  const cli = options;
+  const clients =
+    cli.clientId !== undefined || cli.redirectUris.length > 0
+      ? [
+          {
+            ...defaultDevClient(),
+            clientId: cli.clientId ?? DEFAULT_DEV_CLIENT_ID,
+            ...(cli.redirectUris.length > 0
+              ? {
+                  redirectUris: cli.redirectUris,
+                  postLogoutRedirectUris: [
+                    ...new Set(cli.redirectUris.map((uri) => `${new URL(uri).origin}/`)),
+                  ],
+                }
+              : {}),
+          },
+        ]
+      : undefined;
+
+  let server: DevServer | undefined;
+  let signalled = false;
+  // Registered before the start, so a Ctrl+C while the app boots still stops what was started
+  // (once startDevServer returns it); a second one exits at once.
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      console.error(`lenra-devserver: ${signal} again, exiting now.`);
+      process.exit(1);
+    }
+    signalled = true;
+    console.log(`\nStopping (${signal})...`);
+    if (!server) return;
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(`lenra-devserver: stopping failed: ${(error as Error).message}`);
+        process.exit(1);
+      },
+    );
+  };
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, onSignal);
+  // Whatever ends this process (a crash, process.exit), the app's process group goes with it.
+  process.on("exit", () => {
+    const pid = server?.app.pid;
+    if (pid === undefined) return;
+    try {
+      process.kill(process.platform === "win32" ? pid : -pid, "SIGTERM");
+    } catch {}
+  });
+
+  try {
+    server = await startDevServer({
+      app: cli.app,
+      port: cli.port,
+      host: cli.host,
+      data: cli.data,
+      authPort: cli.authPort,
+      clients,
+      accessTokenTtl: cli.accessTokenTtl,
+      logger: consoleLogger(cli.debug),
+      onAppOutput: cli.quiet
+        ? undefined
+        : (text, stream) => {
+            const lines = prefixLines(text, "[app] ");
+            if (stream === "stderr") console.error(lines);
+            else console.log(lines);
+          },
+    });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`lenra-devserver: ${message}`);
+    if (cli.debug && error instanceof Error && error.stack) console.error(error.stack);
+    return 1;
+  }
+  if (signalled) {
+    await server.close();
+    return 0;
+  }
+  console.log(banner(server, cli));
+  // Runs until a signal: the open server keeps the event loop alive.
+  return await new Promise<number>(() => {});
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(`lenra-devserver: ${(error as Error).stack ?? String(error)}`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,202 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DevServerError, startDevServer } from "../src/index.ts";
+import {
+  counterAppDir,
+  guest,
+  installAppFixture,
+  isAlive,
+  occupyPort,
+  open,
+  testUser,
+} from "./dev-server-support.ts";
+import { waitFor } from "./helpers.ts";
+
+const packageDir = fileURLToPath(new URL("..", import.meta.url));
+let scratch: string;
+
+beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), "devserver-lifecycle-"));
+});
+
+afterAll(async () => {
+  await rm(scratch, { recursive: true, force: true });
+});
+
+describe("--data persistence and stopping", () => {
+  it("keeps the data and the users who joined across a restart, and stops the app", async () => {
+    const file = join(scratch, ".devserver-data.json");
+    const first = await startDevServer({
+      app: counterAppDir,
+      port: 0,
+      authPort: 0,
+      data: file,
+      insecureTestTokens: true,
+    });
+    const pid = first.app.pid as number;
+    expect(isAlive(pid)).toBe(true);
+    const counter = await open(guest(first), "/counter/global");
+    await counter.run(counter.code("onIncrement"));
+    await counter.run(counter.code("onIncrement"));
+    const mine = await open(testUser(first, "alice"), "/counter/me");
+    await mine.run(mine.code("onIncrement"));
+    await first.close();
+
+    // Gone: the app's process, and the data is on disk.
+    expect(isAlive(pid)).toBe(false);
+    const saved = JSON.parse(await readFile(file, "utf8"));
+    expect(saved.platform).toEqual({ knownUsers: ["alice"] });
+    expect(saved.collections.counter).toEqual([
+      { _id: expect.any(String), user: "global", count: 2 },
+      { _id: expect.any(String), user: "alice", count: 1 },
+    ]);
+
+    const second = await startDevServer({
+      app: counterAppDir,
+      port: 0,
+      authPort: 0,
+      data: file,
+      insecureTestTokens: true,
+    });
+    try {
+      expect((await open(guest(second), "/counter/global")).document).toMatchObject({ value: 2 });
+      // Alice is known: onUserFirstJoin does not run again, so her removed counter stays removed.
+      const alices = second.store.find("counter", { query: { user: "alice" } });
+      second.store.deleteDoc("counter", alices[0]?._id as string);
+      expect((await open(testUser(second, "alice"), "/counter/me")).document).toMatchObject({
+        value: 0,
+      });
+      expect(second.store.find("counter", { query: { user: "alice" } })).toEqual([]);
+      // Bob is new: his counter is created.
+      expect((await open(testUser(second, "bob"), "/counter/me")).document).toMatchObject({
+        value: 0,
+      });
+      expect(second.store.find("counter", { query: { user: "bob" } })).toHaveLength(1);
+    } finally {
+      await second.close();
+    }
+    expect(JSON.parse(await readFile(file, "utf8")).platform).toEqual({
+      knownUsers: ["alice", "bob"],
+    });
+  });
+});
+
+describe("startup errors", () => {
+  it("says the app directory is missing", async () => {
+    const error = await startDevServer({
+      app: join(scratch, "no-such-app"),
+      port: 0,
+      authPort: 0,
+    }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(DevServerError);
+    expect(error).toMatchObject({ reason: "app_not_found" });
+    expect((error as Error).message).toContain("does not exist");
+  });
+
+  it("shows what an app that crashes at start printed", async () => {
+    const dir = await installAppFixture(scratch, "crashing");
+    const error = await startDevServer({ app: dir, port: 0, authPort: 0 }).catch(
+      (caught: unknown) => caught,
+    );
+    expect(error).toMatchObject({ reason: "app_failed" });
+    expect((error as Error).message).toContain("exited");
+    expect((error as Error).message).toContain("boom at start: the manifest failed to load");
+    expect((error as DevServerError).output).toContain("crashing-app: loading the manifest");
+  });
+
+  it("says which port is taken, before starting the app", async () => {
+    const taken = await occupyPort();
+    const began = Date.now();
+    const error = await startDevServer({ app: counterAppDir, port: taken, authPort: 0 }).catch(
+      (caught: unknown) => caught,
+    );
+    expect(error).toMatchObject({ reason: "port_in_use" });
+    expect((error as Error).message).toContain(`Port ${taken} on 127.0.0.1 is already in use`);
+    expect((error as Error).message).toContain("--port");
+    expect(Date.now() - began).toBeLessThan(1_000);
+
+    const authError = await startDevServer({ app: counterAppDir, port: 0, authPort: taken }).catch(
+      (caught: unknown) => caught,
+    );
+    expect(authError).toMatchObject({ reason: "port_in_use" });
+    expect((authError as Error).message).toContain("--auth-port");
+  });
+
+  it("says an app URL answers nothing", async () => {
+    const port = await occupyPort();
+    const error = await startDevServer({
+      app: `http://127.0.0.1:${port}`,
+      port: 0,
+      authPort: 0,
+      appTimeoutMs: 500,
+    }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ reason: "app_unreachable" });
+    expect((error as Error).message).toContain("did not answer its manifest");
+  });
+});
+
+function runCli(args: string[]): {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+} {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", ...args], {
+    cwd: packageDir,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => resolve(code)),
+  );
+  return { child, output: () => output, exited };
+}
+
+describe("the lenra-devserver CLI", () => {
+  it("prints where to connect, and on SIGTERM stops with no process left", async () => {
+    const file = join(scratch, "cli-data.json");
+    const cli = runCli(["--app", counterAppDir, "--port", "0", "--auth-port", "0", "--data", file]);
+    try {
+      await waitFor(() => cli.output().includes("Press Ctrl+C to stop."), 30_000, "the banner");
+      const output = cli.output();
+      const socketUrl = /socket: +(ws:\/\/\S+)/.exec(output)?.[1] as string;
+      const pid = Number(/pid (\d+)/.exec(output)?.[1]);
+      expect(output).toMatch(/OAuth issuer: +http:\/\/127\.0\.0\.1:\d+/);
+      expect(output).toMatch(/client id: +lenra-dev/);
+      expect(output).toContain("http://localhost:5173/redirect.html");
+      expect(isAlive(pid)).toBe(true);
+      const route = await open(guest({ socketUrl }), "/counter/global");
+      await route.run(route.code("onIncrement"));
+
+      cli.child.kill("SIGTERM");
+      expect(await cli.exited).toBe(0);
+      expect(isAlive(pid)).toBe(false);
+      const saved = JSON.parse(await readFile(file, "utf8"));
+      expect(saved.collections.counter[0]).toMatchObject({ user: "global", count: 1 });
+    } finally {
+      cli.child.kill("SIGKILL");
+    }
+  });
+
+  it("exits non-zero with a one-paragraph message when it cannot start", async () => {
+    const cli = runCli(["--app", join(scratch, "missing"), "--port", "0", "--auth-port", "0"]);
+    expect(await cli.exited).toBe(1);
+    const output = cli.output().trim();
+    expect(output).toMatch(/^lenra-devserver: The app directory .* does not exist/);
+    expect(output.split("\n")).toHaveLength(1);
+    expect(output).not.toMatch(/\n\s+at /);
+
+    const usage = runCli([]);
+    expect(await usage.exited).toBe(2);
+    expect(usage.output()).toContain("--app is required");
+  });
+});

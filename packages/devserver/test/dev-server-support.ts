@@ -1,0 +1,113 @@
+import { cp, mkdir, realpath, symlink } from "node:fs/promises";
+import { createServer, type Socket as NetSocket, type Server } from "node:net";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Socket } from "phoenix";
+import { WebSocket } from "ws";
+import { insecureTestToken } from "../src/index.ts";
+import { connectPhoenix, type LiveRoute, onCleanup, openRoute, waitFor } from "./helpers.ts";
+
+export const counterAppDir = fileURLToPath(
+  new URL("../../../examples/counter-app", import.meta.url),
+);
+const appFixtures = fileURLToPath(new URL("./fixtures/app-process", import.meta.url));
+const lenraApp = fileURLToPath(new URL("../node_modules/@lenra/app", import.meta.url));
+
+/** A guest socket (no token), disconnected after the test. */
+export function guest(server: { socketUrl: string }, context?: Record<string, unknown>): Socket {
+  return connectPhoenix(server, context ? { context } : {});
+}
+
+/** A user socket through the dev server's test-only tokens (`insecureTestTokens: true`). */
+export function testUser(server: { socketUrl: string }, userId: string): Socket {
+  return connectPhoenix(server, { token: insecureTestToken(userId) });
+}
+
+/** A user id no other test uses, so tests sharing one dev server stay independent. */
+export function uniqueUser(prefix = "user"): string {
+  return `${prefix}-${Math.random().toString(36).slice(2, 10)}`;
+}
+
+/** Opens `path` on `socket` and waits for its first document. */
+export function open(socket: Socket, path: string): Promise<LiveRoute> {
+  return openRoute(socket, path);
+}
+
+/** Waits until `route`'s document satisfies `predicate`. */
+export async function until<T>(
+  route: LiveRoute,
+  predicate: (document: T) => boolean,
+  what = "the expected document",
+): Promise<T> {
+  await waitFor(() => predicate(route.document as T), 5_000, what);
+  return route.document as T;
+}
+
+/** The HTTP status a websocket upgrade gets (101 when it is accepted). */
+export function upgradeStatus(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.once("open", () => {
+      ws.terminate();
+      resolve(101);
+    });
+    ws.once("unexpected-response", (_request, response) => {
+      resolve(response.statusCode ?? 0);
+      ws.terminate();
+    });
+    ws.once("error", (error) => {
+      if (ws.readyState !== WebSocket.CLOSED) reject(error);
+    });
+  });
+}
+
+/** The socket endpoint URL with its query, as the official client builds it. */
+export function socketEndpoint(socketUrl: string, params: Record<string, string> = {}): string {
+  const query = new URLSearchParams({ ...params, vsn: "2.0.0" });
+  return `${socketUrl}/websocket?${query}`;
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ESRCH") return false;
+    throw error;
+  }
+}
+
+/** Holds a port on 127.0.0.1 until the test ends; what connects there gets no answer. */
+export async function occupyPort(): Promise<number> {
+  const sockets = new Set<NetSocket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.resume();
+    socket.on("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  onCleanup(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  );
+  const address = server.address();
+  return typeof address === "object" && address ? address.port : 0;
+}
+
+/** Copies an app fixture into `scratch` and installs @lenra/app in it as npm would. */
+export async function installAppFixture(scratch: string, name: string): Promise<string> {
+  const dir = join(scratch, `${name}-${Math.random().toString(16).slice(2)}`);
+  await cp(join(appFixtures, name), dir, { recursive: true });
+  await mkdir(join(dir, "node_modules", "@lenra"), { recursive: true });
+  await mkdir(join(dir, "node_modules", ".bin"));
+  const real = await realpath(lenraApp);
+  await symlink(real, join(dir, "node_modules", "@lenra", "app"));
+  await symlink(
+    join(real, "dist", "bin", "app-lenra.js"),
+    join(dir, "node_modules", ".bin", "app-lenra"),
+  );
+  return dir;
+}
