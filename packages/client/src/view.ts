@@ -113,6 +113,8 @@ export class RouteView<T = unknown> implements LenraView<T> {
   /** Counts the server's documents and patches, to order optimistic updates against them. */
   #version = 0;
   #layers: OptimisticLayer[] = [];
+  /** Layers whose call succeeded: the server's next document includes them. */
+  #confirmed = new WeakSet<OptimisticLayer>();
   #loading: Promise<ViewState<T>> | undefined;
 
   constructor(path: string, context: ViewContext) {
@@ -276,8 +278,6 @@ export class RouteView<T = unknown> implements LenraView<T> {
     this.#version += 1;
     this.#layers = this.#layers.filter((layer) => !this.#confirmed.has(layer));
   }
-
-  #confirmed = new WeakSet<OptimisticLayer>();
 
   #onPatch(payload: unknown) {
     if (!this.#synced) {
