@@ -171,14 +171,28 @@ export class Connection {
     const connection = this;
     class TokenSocket extends Socket {
       #preparing = false;
+      /** `connect()` was called again while the token was being resolved. */
+      #again = false;
 
       override connect(): void {
-        if (this.#preparing) return;
+        if (this.#preparing) {
+          this.#again = true;
+          return;
+        }
         this.#preparing = true;
         const clock = (this as unknown as SocketInternals).connectClock;
+        // A reconnect() (the identity changed) while the token was resolved needs a new
+        // attempt with a new token, or nothing connects at all.
+        const retried = () => {
+          this.#preparing = false;
+          const again = this.#again;
+          this.#again = false;
+          if (again && connection.#wanted) this.connect();
+          return again;
+        };
         connection.#resolveToken().then(
           () => {
-            this.#preparing = false;
+            if (retried()) return;
             // A disconnect() while the token was resolved wins over this attempt.
             if (clock !== (this as unknown as SocketInternals).connectClock || !connection.#wanted)
               return;
@@ -186,7 +200,7 @@ export class Connection {
             super.connect();
           },
           (error: unknown) => {
-            this.#preparing = false;
+            if (retried()) return;
             connection.#onAttemptFailed();
             options.log.warn("Could not get an access token; retrying later", {
               error: error instanceof Error ? error.name : typeof error,

@@ -1,0 +1,42 @@
+import { completeDevLogin } from "@lenra/devserver";
+import { Window } from "happy-dom";
+import { afterEach, describe, expect, it } from "vitest";
+import { type AuthHarness, startAuthHarness } from "./support/auth.ts";
+import { waitFor } from "./support/server.ts";
+
+let harness: AuthHarness;
+let page: Window | undefined;
+
+afterEach(async () => {
+  delete (globalThis as { window?: unknown }).window;
+  await page?.happyDOM.close();
+  page = undefined;
+  await harness?.close();
+});
+
+describe("a page that loads at the login callback", () => {
+  it("connects as the new user when a view starts while the callback is redeemed", async () => {
+    harness = await startAuthHarness();
+    const client = harness.client();
+    let authorizationUrl = "";
+    await client.auth.login({
+      openUrl: (url) => {
+        authorizationUrl = url;
+      },
+    });
+    const callbackUrl = await completeDevLogin({ authorizationUrl, username: "alice" });
+    // Only `window`: the rest (fetch) stays Node's.
+    page = new Window({ url: callbackUrl });
+    (globalThis as { window?: unknown }).window = page;
+
+    // The view asks for a token first: that waits for the startup checks, which redeem the
+    // callback and then reconnect for the new identity while the first attempt is prepared.
+    const me = client.view<{ me: string }>("/me");
+    me.subscribe(() => {});
+    client.auth.subscribe(() => {});
+    const state = await waitFor(me, (s) => s.data?.me === "alice", { what: "alice's view" });
+    expect(state.status).toBe("success");
+    expect(client.auth.getSnapshot().status).toBe("authenticated");
+    expect(harness.tokenRequests.map((r) => r.grantType)).toEqual(["authorization_code"]);
+  });
+});
