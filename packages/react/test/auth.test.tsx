@@ -1,0 +1,88 @@
+import { act, cleanup, render, screen, waitFor } from "@testing-library/react";
+import { StrictMode } from "react";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  Authenticated,
+  AuthLoading,
+  type LenraClient,
+  LenraProvider,
+  type Listener,
+  Unauthenticated,
+  useLenraAuth,
+  useLenraView,
+} from "../src/index.ts";
+import { type AuthHarness, REDIRECT_URI, startAuthHarness } from "./support/auth.ts";
+
+let harness: AuthHarness;
+
+afterEach(async () => {
+  cleanup();
+  await harness?.close();
+});
+
+function Me() {
+  const { data } = useLenraView<{ me: string; onPing: Listener }>("/me");
+  return <p>me:{data?.me ?? "…"}</p>;
+}
+
+function Page({ log }: { log: string[] }) {
+  const { status, logout } = useLenraAuth();
+  log.push(status);
+  return (
+    <>
+      <AuthLoading>
+        <p>checking</p>
+      </AuthLoading>
+      <Unauthenticated>
+        <p>hello guest</p>
+      </Unauthenticated>
+      <Authenticated>
+        <button type="button" onClick={() => logout()}>
+          log out
+        </button>
+      </Authenticated>
+      <Me />
+    </>
+  );
+}
+
+function app(client: LenraClient, log: string[] = []) {
+  return (
+    <LenraProvider client={client}>
+      <Page log={log} />
+    </LenraProvider>
+  );
+}
+
+describe("auth hooks and gates with a real login", () => {
+  it("goes from loading to guest, to the logged-in user, and back to guest on logout", async () => {
+    harness = await startAuthHarness();
+    const client = harness.client();
+    const log: string[] = [];
+    render(app(client, log));
+    expect(log[0]).toBe("loading");
+    await screen.findByText("hello guest");
+    await screen.findByText("me:guest");
+    const url = await harness.callbackUrl(client, "alice");
+    await act(() => client.auth.handleRedirectCallback(url));
+    expect(screen.queryByText("hello guest")).toBeNull();
+    await screen.findByText("me:alice");
+    act(() => screen.getByText("log out").click());
+    await screen.findByText("hello guest");
+    await screen.findByText("me:guest");
+    expect(log).toContain("authenticated");
+  });
+
+  it("handles the login callback in the URL once under StrictMode", async () => {
+    harness = await startAuthHarness();
+    const client = harness.client();
+    const url = await harness.callbackUrl(client, "bob");
+    (window as unknown as { happyDOM: { setURL(url: string): void } }).happyDOM.setURL(url);
+    render(<StrictMode>{app(client)}</StrictMode>);
+    await screen.findByText("log out");
+    await screen.findByText("me:bob");
+    expect(harness.tokenRequests).toEqual(["authorization_code"]);
+    // The code and state left the address bar once used.
+    await waitFor(() => expect(window.location.href).toBe(REDIRECT_URI));
+  });
+});
