@@ -177,15 +177,18 @@ async function main(): Promise<number> {
       : undefined;
 
   let server: DevServer | undefined;
-  let signalled = false;
+  let signalledAt: number | undefined;
   // Registered before the start, so a Ctrl+C while the app boots still stops what was started
-  // (once startDevServer returns it); a second one exits at once.
+  // (once startDevServer returns it).
   const onSignal = (signal: NodeJS.Signals) => {
-    if (signalled) {
+    if (signalledAt !== undefined) {
+      // pnpm, npm and turbo forward the terminal's Ctrl+C to a process that got it already:
+      // only a second Ctrl+C from a person, a moment later, means "stop waiting".
+      if (Date.now() - signalledAt < 1_000) return;
       console.error(`lenra-devserver: ${signal} again, exiting now.`);
       process.exit(1);
     }
-    signalled = true;
+    signalledAt = Date.now();
     console.log(`\nStopping (${signal})...`);
     if (!server) return;
     server.close().then(
@@ -230,7 +233,7 @@ async function main(): Promise<number> {
     if (cli.debug && error instanceof Error && error.stack) console.error(error.stack);
     return 1;
   }
-  if (signalled) {
+  if (signalledAt !== undefined) {
     await server.close();
     return 0;
   }
