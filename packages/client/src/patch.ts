@@ -145,20 +145,52 @@ function unescapeToken(token: string): string {
   return token.replaceAll("~1", "/").replaceAll("~0", "~");
 }
 
-function parsePointer(pointer: string): readonly string[] {
-  if (pointer === "") return ROOT;
+/**
+ * Splits an RFC 6901 pointer into unescaped tokens. A token spelled like the one at the same
+ * place in `previous` is that very string: no allocation, and property lookups reuse the key
+ * V8 already internalized (patches repeat "/items/…/title" a thousand times).
+ */
+function parsePointer(pointer: string, previous: readonly string[]): readonly string[] {
+  const length = pointer.length;
+  if (length === 0) return ROOT;
   if (pointer.charCodeAt(0) !== 47) {
     throw new Fault("invalid_pointer", 'a JSON Pointer must be empty or start with "/"');
   }
-  const tokens = pointer.slice(1).split("/");
-  for (let i = 0; i < tokens.length; i++) {
-    let token = tokens[i]!;
-    if (token.indexOf("~") !== -1) tokens[i] = token = unescapeToken(token);
-    if (token === "__proto__") {
-      throw new Fault("forbidden_path", 'the pointer has a "__proto__" segment');
+  // A hand-rolled scan: about three times faster than split() on the paths patches carry.
+  const tokens: string[] = [];
+  let start = 1;
+  let escaped = false;
+  for (let i = 1; i <= length; i++) {
+    const char = i === length ? 47 : pointer.charCodeAt(i);
+    if (char === 47) {
+      const known = previous[tokens.length];
+      let token: string;
+      if (!escaped && known !== undefined && sameSlice(pointer, start, i, known)) {
+        token = known;
+      } else {
+        token = pointer.slice(start, i);
+        if (escaped) {
+          token = unescapeToken(token);
+          escaped = false;
+        }
+        if (token.length === 9 && token === "__proto__") {
+          throw new Fault("forbidden_path", 'the pointer has a "__proto__" segment');
+        }
+      }
+      tokens.push(token);
+      start = i + 1;
+    } else if (char === 126) {
+      escaped = true;
     }
   }
   return tokens;
+}
+
+function sameSlice(text: string, start: number, end: number, token: string): boolean {
+  if (token.length !== end - start) return false;
+  for (let i = start; i < end; i++)
+    if (text.charCodeAt(i) !== token.charCodeAt(i - start)) return false;
+  return true;
 }
 
 /** RFC 6901 §4 array index: "0" or digits without a leading zero; `-` only where allowed. */
@@ -213,17 +245,31 @@ function sameTokens(a: readonly string[], b: readonly string[], length: number):
 /**
  * One patch being applied. Containers created here are "owned": they are unpublished, so later
  * operations of the same patch write into them in place instead of copying them again.
+ *
+ * An owned container is known as such in one of three ways, cheapest first: it is on the chain
+ * (the path of the last write), or it sits in an owned array at a slot marked in that array's
+ * bitmap, or it is in the `owned` set. A container leaves the chain for a slot mark when its
+ * parent is an array, for the set otherwise; moving it out of an array slot puts it in the set.
+ * A thousand writes to items of one array thus cost a bit each, not a set entry each.
  */
 class Patcher {
   root: unknown;
-  private readonly owned = new Set<object>();
   private readonly hooks: PatchHooks | undefined;
+  private owned: Set<object> | undefined;
+  private slots: Map<unknown[], Uint8Array> | undefined;
+  // The last array whose slots were looked up, and its bitmap.
+  private slotsArray: unknown[] | undefined;
+  private slotsBits: Uint8Array | undefined;
 
-  // The last written path: its containers are all owned, so a following operation sharing a
-  // prefix (the common "/items/7/title" then "/items/9/title") starts from there.
+  // The last written path: chainNodes[d + 1] is chainNodes[d][chainKeys[d + 1]], all owned. A
+  // following operation sharing a prefix ("/items/7/title" then "/items/9/title") starts there.
   private chainTokens: readonly string[] = ROOT;
   private readonly chainNodes: Container[] = [];
+  private readonly chainKeys: (string | number)[] = [];
   private chainLength = 0;
+
+  // The tokens of the last pointer parsed, to share equal tokens with the next one.
+  private lastTokens: readonly string[] = ROOT;
 
   // Set by `parentOf`, read by the write that follows.
   private raw = false;
@@ -232,8 +278,12 @@ class Patcher {
   private sealKey: string | number = "";
   private grand: Container | undefined;
   private grandKey: string | number = "";
-  // Whether the value returned by the last `read` or `remove` is raw JSON.
+  // Whether `own` copied a container in the current walk: nothing below a copy can be owned.
+  private copied = false;
+  // Where the value returned by the last `read` or `remove` was, and whether it is raw JSON.
   private valueRaw = false;
+  private valueParent: Container | undefined;
+  private valueKey: string | number = "";
 
   constructor(document: unknown, hooks: PatchHooks | undefined) {
     this.root = document;
@@ -254,30 +304,30 @@ class Patcher {
     switch (kind) {
       case "add": {
         const value = this.valueOf(op);
-        this.add(parsePointer(path), value, true);
+        this.add(this.parse(path), value, true);
         return;
       }
       case "remove":
-        this.remove(parsePointer(path));
+        this.remove(this.parse(path));
         return;
       case "replace": {
         const value = this.valueOf(op);
-        this.replace(parsePointer(path), value);
+        this.replace(this.parse(path), value);
         return;
       }
       case "move": {
-        const from = parsePointer(this.fromOf(op));
-        this.move(from, parsePointer(path));
+        const from = this.parse(this.fromOf(op));
+        this.move(from, this.parse(path));
         return;
       }
       case "copy": {
-        const from = parsePointer(this.fromOf(op));
-        this.copy(from, parsePointer(path));
+        const from = this.parse(this.fromOf(op));
+        this.copy(from, this.parse(path));
         return;
       }
       case "test": {
         const expected = this.valueOf(op);
-        const actual = this.read(parsePointer(path));
+        const actual = this.read(this.parse(path));
         if (!jsonEqual(actual, expected, this.hooks?.unwrap)) {
           throw new Fault("test_failed", "the value differs from the expected one");
         }
@@ -286,6 +336,12 @@ class Patcher {
       default:
         throw new Fault("invalid_operation", 'the "op" is not one of RFC 6902');
     }
+  }
+
+  private parse(pointer: string): readonly string[] {
+    const tokens = parsePointer(pointer, this.lastTokens);
+    this.lastTokens = tokens;
+    return tokens;
   }
 
   private valueOf(op: { value?: unknown }): unknown {
@@ -315,8 +371,18 @@ class Patcher {
     const converted = this.convert(value, valueRaw, this.raw);
     if (Array.isArray(parent)) {
       const index = arrayIndex(key, parent.length, true);
-      if (index === parent.length) parent.push(converted);
-      else parent.splice(index, 0, converted);
+      if (index === parent.length) {
+        parent.push(converted);
+      } else {
+        let bits = this.bitsOf(parent);
+        if (bits !== undefined) {
+          if (parent.length >= bits.length) bits = this.growBits(parent, bits, parent.length + 1);
+          // The slots after the insertion move along with their containers.
+          bits.copyWithin(index + 1, index, parent.length);
+          bits[index] = 0;
+        }
+        parent.splice(index, 0, converted);
+      }
     } else {
       parent[key] = converted;
     }
@@ -332,6 +398,14 @@ class Patcher {
     if (Array.isArray(parent)) {
       const index = arrayIndex(key, parent.length, false);
       removed = parent[index];
+      const bits = this.bitsOf(parent);
+      if (bits !== undefined && index < bits.length) {
+        // Owned through its slot, which is going away: the set keeps it owned (a move).
+        if (bits[index] === 1) this.addOwned(removed as object);
+        const end = Math.min(parent.length, bits.length);
+        bits.copyWithin(index, index + 1, end);
+        bits[end - 1] = 0;
+      }
       if (index === parent.length - 1) parent.pop();
       else parent.splice(index, 1);
     } else {
@@ -354,7 +428,10 @@ class Patcher {
     const parent = this.parentOf(tokens);
     const key = tokens[last]!;
     if (Array.isArray(parent)) {
-      parent[arrayIndex(key, parent.length, false)] = this.convert(value, true, this.raw);
+      const index = arrayIndex(key, parent.length, false);
+      parent[index] = this.convert(value, true, this.raw);
+      const bits = this.bitsOf(parent);
+      if (bits !== undefined && index < bits.length) bits[index] = 0;
     } else {
       if (!hasOwn(parent, key)) throw missing();
       parent[key] = this.convert(value, true, this.raw);
@@ -380,7 +457,7 @@ class Patcher {
   private copy(from: readonly string[], path: readonly string[]): void {
     const value = this.read(from);
     // The copy and the original would be one object: neither may be written in place anymore.
-    if (isContainer(value)) this.disown(value);
+    if (isContainer(value)) this.disown(value, this.valueParent, this.valueKey);
     this.add(path, value, this.valueRaw);
   }
 
@@ -388,25 +465,30 @@ class Patcher {
   private read(tokens: readonly string[]): unknown {
     let node = this.root;
     let raw = false;
+    let parent: Container | undefined;
+    let key: string | number = "";
     for (let i = 0; i < tokens.length; i++) {
-      let container: Container;
       if (isContainer(node)) {
-        container = node;
+        parent = node;
       } else {
         const json = !raw && this.hooks !== undefined ? this.hooks.unwrap(node) : undefined;
         if (json === undefined) throw missing();
-        container = json;
+        parent = json;
         raw = true;
       }
       const token = tokens[i]!;
-      if (Array.isArray(container)) {
-        node = container[arrayIndex(token, container.length, false)];
+      if (Array.isArray(parent)) {
+        key = arrayIndex(token, parent.length, false);
+        node = parent[key];
       } else {
-        if (!hasOwn(container, token)) throw missing();
-        node = container[token];
+        if (!hasOwn(parent, token)) throw missing();
+        key = token;
+        node = parent[token];
       }
     }
     this.valueRaw = raw;
+    this.valueParent = parent;
+    this.valueKey = key;
     return node;
   }
 
@@ -420,8 +502,10 @@ class Patcher {
     this.raw = false;
     this.sealNode = undefined;
     this.grand = undefined;
+    this.copied = false;
 
     const chainNodes = this.chainNodes;
+    const chainKeys = this.chainKeys;
     let depth = 0;
     let node: Container;
     const reusable = this.chainLength;
@@ -432,11 +516,15 @@ class Patcher {
       node = chainNodes[depth]!;
       if (depth > 0) {
         this.grand = chainNodes[depth - 1];
-        this.grandKey = Array.isArray(this.grand) ? Number(tokens[depth - 1]) : tokens[depth - 1]!;
+        this.grandKey = chainKeys[depth]!;
       }
+      // The rest of the chain leaves it, still owned.
+      for (let d = depth + 1; d < reusable; d++) this.keepOwned(d);
+      this.chainLength = depth + 1;
     } else {
       node = this.own(this.root, undefined, "");
       chainNodes[0] = node;
+      this.chainLength = 1;
     }
 
     for (; depth < last; depth++) {
@@ -455,23 +543,26 @@ class Patcher {
       this.grandKey = key;
       node = this.own(child, node, key);
       chainNodes[depth + 1] = node;
+      chainKeys[depth + 1] = key;
+      this.chainLength = depth + 2;
     }
 
     if (this.raw) {
       // Raw containers are sealed right after the write: do not hand them to the next operation.
-      this.chainLength = 0;
+      this.dropChain();
     } else {
       this.chainTokens = tokens;
-      this.chainLength = last + 1;
     }
     return node;
   }
 
+  /** Returns `value` owned, as the chain's next container (not yet recorded as owned). */
   private own(value: unknown, parent: Container | undefined, key: string | number): Container {
     if (isContainer(value)) {
-      if (this.owned.has(value)) return value;
+      // Chain containers are never met again below the reused prefix.
+      if (!this.copied && this.ownedAt(value, parent, key)) return value;
       const copy: Container = Array.isArray(value) ? value.slice() : { ...value };
-      this.owned.add(copy);
+      this.copied = true;
       this.store(parent, key, copy);
       return copy;
     }
@@ -480,7 +571,7 @@ class Patcher {
       if (json !== undefined) {
         // Never write into the opaque node's own object: it is published, maybe shared.
         const copy: JsonObject = { ...json };
-        this.owned.add(copy);
+        this.copied = true;
         this.store(parent, key, copy);
         this.raw = true;
         this.sealNode = copy;
@@ -495,14 +586,79 @@ class Patcher {
     );
   }
 
+  /** Whether `value`, found at `parent[key]`, is owned (chain aside). */
+  private ownedAt(value: object, parent: Container | undefined, key: string | number): boolean {
+    if (Array.isArray(parent)) {
+      const bits = this.bitsOf(parent);
+      if (bits !== undefined && (key as number) < bits.length && bits[key as number] === 1) {
+        return true;
+      }
+    }
+    return this.owned?.has(value) === true;
+  }
+
+  private isOwned(value: object, parent: Container | undefined, key: string | number): boolean {
+    const nodes = this.chainNodes;
+    for (let i = 0; i < this.chainLength; i++) if (nodes[i] === value) return true;
+    return this.ownedAt(value, parent, key);
+  }
+
+  private addOwned(container: object): void {
+    if (this.owned === undefined) this.owned = new Set();
+    this.owned.add(container);
+  }
+
+  /** Records chain node `d` as owned the way that outlives the chain. */
+  private keepOwned(d: number): void {
+    const node = this.chainNodes[d]!;
+    const parent = d === 0 ? undefined : this.chainNodes[d - 1];
+    if (Array.isArray(parent)) {
+      const index = this.chainKeys[d] as number;
+      let bits = this.bitsOf(parent);
+      if (bits === undefined || index >= bits.length) {
+        bits = this.growBits(parent, bits, Math.max(parent.length, index + 1));
+      }
+      bits[index] = 1;
+    } else {
+      this.addOwned(node);
+    }
+  }
+
+  /** Forgets the chain; its containers stay owned. */
+  private dropChain(): void {
+    for (let d = 0; d < this.chainLength; d++) this.keepOwned(d);
+    this.chainLength = 0;
+  }
+
+  private bitsOf(array: unknown[]): Uint8Array | undefined {
+    if (array === this.slotsArray) return this.slotsBits;
+    const bits = this.slots?.get(array);
+    if (bits !== undefined) {
+      this.slotsArray = array;
+      this.slotsBits = bits;
+    }
+    return bits;
+  }
+
+  private growBits(array: unknown[], bits: Uint8Array | undefined, length: number): Uint8Array {
+    // Room to grow, so pushes and inserts rarely reallocate.
+    const grown = new Uint8Array(Math.max(16, length + (length >>> 1)));
+    if (bits !== undefined) grown.set(bits);
+    if (this.slots === undefined) this.slots = new Map();
+    this.slots.set(array, grown);
+    this.slotsArray = array;
+    this.slotsBits = grown;
+    return grown;
+  }
+
   private store(parent: Container | undefined, key: string | number, value: unknown): void {
     if (parent === undefined) this.root = value;
     else (parent as JsonObject)[key] = value;
   }
 
   private setRoot(value: unknown): void {
+    this.dropChain();
     this.root = value;
-    this.chainLength = 0;
   }
 
   /** Re-establishes the opaque nodes after a write through or into `parent`. */
@@ -514,27 +670,53 @@ class Patcher {
       this.sealNode = undefined;
       const sealed = hooks.seal(unwrapped, true);
       if (sealed !== unwrapped) {
-        this.disown(unwrapped);
+        this.disown(unwrapped, this.sealParent, this.sealKey);
         this.store(this.sealParent, this.sealKey, sealed);
       }
-      this.chainLength = 0;
     } else if ((key === "_type" || key === "code") && !Array.isArray(parent)) {
       // Only these two members decide whether an object is an opaque node.
       const sealed = hooks.seal(parent, false);
       if (sealed !== parent) {
-        this.disown(parent);
+        this.disown(parent, this.grand, this.grandKey);
         this.store(this.grand, this.grandKey, sealed);
-        this.chainLength = 0;
       }
     }
   }
 
-  /** Marks `value` and its owned descendants as shared again (owned ones form a top subtree). */
-  private disown(value: Container): void {
-    if (!this.owned.delete(value)) return;
-    this.chainLength = 0;
-    const children = Array.isArray(value) ? value : Object.values(value);
-    for (const child of children) if (isContainer(child)) this.disown(child);
+  /**
+   * Marks `value` (found at `parent[key]`) and its owned descendants as shared again: owned
+   * containers form a subtree at the top, so the walk stops at the first one not owned.
+   */
+  private disown(value: Container, parent: Container | undefined, key: string | number): void {
+    if (!this.isOwned(value, parent, key)) return;
+    this.dropChain();
+    this.disownAt(value, parent, key);
+  }
+
+  private disownAt(value: Container, parent: Container | undefined, key: string | number): void {
+    let owned = false;
+    if (Array.isArray(parent)) {
+      const bits = this.bitsOf(parent);
+      if (bits !== undefined && (key as number) < bits.length && bits[key as number] === 1) {
+        bits[key as number] = 0;
+        owned = true;
+      }
+    }
+    if (this.owned?.delete(value)) owned = true;
+    if (!owned) return;
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        const child = value[i];
+        if (isContainer(child)) this.disownAt(child, value, i);
+      }
+      this.slots?.delete(value);
+      if (this.slotsArray === value) this.slotsArray = this.slotsBits = undefined;
+    } else {
+      for (const name of Object.keys(value)) {
+        const child = value[name];
+        if (isContainer(child)) this.disownAt(child, value, name);
+      }
+    }
   }
 
   private convert(value: unknown, valueRaw: boolean, targetRaw: boolean): unknown {

@@ -137,3 +137,72 @@ describe("hydrator.patch against the reference applier on the JSON", () => {
     });
   }
 });
+
+describe("applyPatch on arrays written many times in one patch", () => {
+  // Long patches of inserts, removals, moves and copies inside arrays of objects, with writes
+  // into the items between them: the slot bookkeeping of owned arrays must follow every shift.
+  const itemArb = fc.record(
+    { id: fc.integer({ min: 0, max: 9 }), tags: fc.array(fc.integer(), { maxLength: 2 }) },
+    { noNullPrototype: true },
+  );
+  const docArb = fc.record(
+    { a: fc.array(itemArb, { maxLength: 6 }), b: fc.array(itemArb, { maxLength: 3 }) },
+    { noNullPrototype: true },
+  );
+  const index = fc.constantFrom("0", "1", "2", "3", "-");
+  const list = fc.constantFrom("/a", "/b");
+  const where = fc.tuple(list, index).map(([l, i]) => `${l}/${i}`);
+  const opArb = fc.oneof(
+    fc.record(
+      { op: fc.constant("replace"), path: where.map((p) => `${p}/id`), value: fc.integer() },
+      { noNullPrototype: true },
+    ),
+    fc.record(
+      { op: fc.constant("add"), path: where.map((p) => `${p}/tags/-`), value: fc.integer() },
+      { noNullPrototype: true },
+    ),
+    fc.record({ op: fc.constant("add"), path: where, value: itemArb }, { noNullPrototype: true }),
+    fc.record({ op: fc.constant("remove"), path: where }, { noNullPrototype: true }),
+    fc.record(
+      { op: fc.constant("replace"), path: where, value: itemArb },
+      { noNullPrototype: true },
+    ),
+    fc.record({ op: fc.constant("move"), from: where, path: where }, { noNullPrototype: true }),
+    fc.record({ op: fc.constant("copy"), from: where, path: where }, { noNullPrototype: true }),
+    fc.record(
+      { op: fc.constant("copy"), from: list, path: fc.constantFrom("/c", "/a/0/tags/-") },
+      { noNullPrototype: true },
+    ),
+  );
+  const caseArb = fc.tuple(docArb, fc.gen()).map(([doc, g]) => {
+    const patch: unknown[] = [];
+    let current: unknown = doc;
+    const length = g(fc.integer, { min: 1, max: 40 });
+    for (let i = 0; i < length; i++) {
+      const op = g(() => opArb);
+      const result = referenceApply(current, [op]);
+      // Keep only operations that apply, so long patches reach deep states.
+      if (result.ok) {
+        patch.push(op);
+        current = result.doc;
+      }
+    }
+    return [doc, patch] as const;
+  });
+
+  it("matches the reference and leaves the input alone", () => {
+    fc.assert(
+      fc.property(caseArb, ([doc, patch]) => {
+        const expected = referenceApply(doc, patch);
+        const before = clone(doc);
+        const actual = outcome(() =>
+          applyPatch(deepFreeze(doc), deepFreeze(patch) as JsonPatchOperation[]),
+        );
+        expect(actual.ok && expected.ok).toBe(true);
+        if (actual.ok && expected.ok) assertSameJson(actual.doc, expected.doc);
+        assertSameJson(doc, before);
+      }),
+      { numRuns: 1500 },
+    );
+  });
+});
