@@ -1,18 +1,8 @@
 "use client";
-import type { AuthState, ConnectionState, LenraAuth, ReadableStore } from "@lenra/client";
-import {
-  createElement,
-  Fragment,
-  type ReactElement,
-  type ReactNode,
-  useMemo,
-  useSyncExternalStore,
-} from "react";
+import type { AuthState, ConnectionState, LenraAuth } from "@lenra/client";
+import { createElement, Fragment, type ReactElement, type ReactNode, useMemo } from "react";
 import { useLenraClient } from "./provider.ts";
-
-function useStore<T>(store: ReadableStore<T>): T {
-  return useSyncExternalStore(store.subscribe, store.getSnapshot, store.getSnapshot);
-}
+import { useStore } from "./store.ts";
 
 export interface UseLenraAuthResult extends AuthState {
   /** `client.auth.login`, the same function for the component's lifetime. */

@@ -5,7 +5,8 @@ import {
   type ListenerCallOptions,
   type ListenerCallState,
 } from "@lenra/client";
-import { useState, useSyncExternalStore } from "react";
+import { useState } from "react";
+import { useStore } from "./store.ts";
 
 export interface UseListenerResult<E> extends ListenerCallState {
   /** Calls the latest listener given; the same function for the component's lifetime, never rejects. */
@@ -24,6 +25,5 @@ export function useListener<E = unknown>(
 ): UseListenerResult<E> {
   const [caller] = useState(() => new ListenerCaller<E>(listener, options));
   caller.setListener(listener, options);
-  const state = useSyncExternalStore(caller.subscribe, caller.getSnapshot, caller.getSnapshot);
-  return { ...state, call: caller.call, reset: caller.reset };
+  return { ...useStore(caller), call: caller.call, reset: caller.reset };
 }

@@ -1,0 +1,96 @@
+import {
+  type AuthServer,
+  completeDevLogin,
+  createTestApp,
+  listener,
+  type ProtocolServer,
+  refuseConnection,
+  startAuthServer,
+  startProtocolServer,
+} from "@lenra/devserver";
+import { WebSocket } from "ws";
+import { createLenraClient, type LenraClient } from "../../src/index.ts";
+
+export const REDIRECT_URI = "http://localhost:5999/redirect.html";
+const CLIENT_ID = "test-app";
+
+export interface AuthHarness {
+  auth: AuthServer;
+  server: ProtocolServer;
+  /** Token requests (grant types) the clients made. */
+  tokenRequests: string[];
+  client(): LenraClient;
+  /** Starts a login in Node and returns the callback URL the dev login page sends back to. */
+  callbackUrl(client: LenraClient, username: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/**
+ * The real OAuth server and a socket server that checks tokens against it, with a `/me` view
+ * that shows who is connected.
+ */
+export async function startAuthHarness(): Promise<AuthHarness> {
+  const auth = await startAuthServer({
+    port: 0,
+    clients: [{ clientId: CLIENT_ID, redirectUris: [REDIRECT_URI], refreshTokens: true }],
+  });
+  const app = createTestApp<{ count: number }>({
+    state: { count: 0 },
+    routes: {
+      "/me": {
+        roles: ["guest", "user"],
+        view: (_state, { me }) => ({ me: me ?? "guest", onPing: listener("ping") }),
+      },
+    },
+    listeners: { ping: () => {} },
+    async authenticate(request) {
+      const token = typeof request.params.token === "string" ? request.params.token : undefined;
+      if (!token) return { roles: ["guest"] };
+      const info = await auth.verifyAccessToken(token);
+      return info ? { userId: info.userId, roles: ["user"] } : refuseConnection("invalid_token");
+    },
+  });
+  const server = await startProtocolServer({ backend: app });
+  const tokenRequests: string[] = [];
+  // Node's own fetch, whatever the DOM environment installs.
+  const nodeFetch = globalThis.fetch;
+  const recordingFetch: typeof fetch = (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    if (url.pathname === "/oauth2/token") {
+      tokenRequests.push(new URLSearchParams(String(init?.body ?? "")).get("grant_type") ?? "");
+    }
+    return nodeFetch(input, init);
+  };
+  const clients: LenraClient[] = [];
+  return {
+    auth,
+    server,
+    tokenRequests,
+    client() {
+      const client = createLenraClient({
+        socketEndpoint: server.socketUrl,
+        transport: WebSocket,
+        lingerMs: 100,
+        clientId: CLIENT_ID,
+        fetch: recordingFetch,
+        oauth: { baseUri: auth.url, allowInsecureRequests: true, redirectUri: REDIRECT_URI },
+      });
+      clients.push(client);
+      return client;
+    },
+    async callbackUrl(client, username) {
+      let authorizationUrl = "";
+      await client.auth.login({
+        openUrl: (url) => {
+          authorizationUrl = url;
+        },
+      });
+      return completeDevLogin({ authorizationUrl, username, fetch: nodeFetch });
+    },
+    async close() {
+      await Promise.all(clients.map((client) => client.disconnect()));
+      await server.close();
+      await auth.close();
+    },
+  };
+}

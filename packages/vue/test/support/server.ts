@@ -1,0 +1,116 @@
+import {
+  createTestApp,
+  listener,
+  type ProtocolServer,
+  startProtocolServer,
+  type TestApp,
+} from "@lenra/devserver";
+import { WebSocket } from "ws";
+import { createLenraClient, type LenraClient, type LenraClientOptions } from "../../src/index.ts";
+
+export interface Item {
+  id: string;
+  title: string;
+}
+
+export interface State {
+  count: number;
+  items: Item[];
+}
+
+type ListenerJson = { _type: "listener"; code: string };
+
+export interface CounterView {
+  value: number;
+  onIncrement: ListenerJson;
+  onFail: ListenerJson;
+}
+
+export interface ListView {
+  items: (Item & { onRename: ListenerJson })[];
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface Harness {
+  app: TestApp<State>;
+  server: ProtocolServer;
+  client(options?: LenraClientOptions): LenraClient;
+  /** Joins of `topic` the server accepted. */
+  joins(topic: string): number;
+  leaves(topic: string): number;
+  close(): Promise<void>;
+}
+
+/** A test app on a protocol server on a free port of 127.0.0.1, and clients of it over `ws`. */
+export async function startHarness(items = 3): Promise<Harness> {
+  const app = createTestApp<State>({
+    state: {
+      count: 0,
+      items: Array.from({ length: items }, (_, i) => ({ id: `i${i}`, title: `Item ${i}` })),
+    },
+    routes: {
+      "/counter": {
+        roles: ["guest", "user"],
+        view: (state) => ({
+          value: state.count,
+          onIncrement: listener("increment"),
+          onFail: listener("fail"),
+        }),
+      },
+      "/list": {
+        roles: ["guest", "user"],
+        view: (state) => ({
+          items: state.items.map((item) => ({
+            ...item,
+            onRename: listener("rename", { id: item.id }),
+          })),
+        }),
+      },
+      "/items/:id": {
+        roles: ["guest", "user"],
+        view: (state, { pathParams }) => {
+          const item = state.items.find((i) => i.id === pathParams.id);
+          if (!item) throw new Error("no such item");
+          return item;
+        },
+      },
+    },
+    listeners: {
+      increment: (state) => {
+        state.count += 1;
+      },
+      fail: () => {
+        throw new Error("boom");
+      },
+      rename: (state, props, event) => {
+        const item = state.items.find((i) => i.id === props?.id);
+        if (item) item.title = String((event as { title?: unknown } | undefined)?.title);
+      },
+    },
+  });
+  const server = await startProtocolServer({ backend: app });
+  const clients: LenraClient[] = [];
+  return {
+    app,
+    server,
+    client(options = {}) {
+      const client = createLenraClient({
+        socketEndpoint: server.socketUrl,
+        transport: WebSocket,
+        lingerMs: 100,
+        ...options,
+      });
+      clients.push(client);
+      return client;
+    },
+    joins: (topic) =>
+      server.events.filter((e) => e.type === "join" && e.topic === topic && e.status === "ok")
+        .length,
+    leaves: (topic) => server.count("leave", topic),
+    async close() {
+      await Promise.all(clients.map((client) => client.disconnect()));
+      await server.close();
+    },
+  };
+}
