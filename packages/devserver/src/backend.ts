@@ -93,7 +93,11 @@ export type RouteErrorPayload =
  * The protocol layer diffs each result against the last one it sent.
  */
 export interface RouteSink {
-  /** A new whole document for the route, listeners already encoded. */
+  /**
+   * A new whole document for the route, listeners already encoded. It must never be changed
+   * afterwards: the protocol layer shares its copy and diffs between every channel given the
+   * same object.
+   */
   update(document: JsonValue): void;
   /** Pushes an `error` event on the route's channel. */
   error(payload: RouteErrorPayload): void;
@@ -104,9 +108,9 @@ export interface RouteSink {
 /** An open route, alive until the channel leaves, crashes or its socket closes. */
 export interface RouteHandle {
   /**
-   * The first document, pushed as `ui` right after the join reply. `undefined` when the first
-   * render failed and the backend reported that through `sink.error`: the next `update` is
-   * then pushed as a whole `ui`.
+   * The first document, pushed as `ui` right after the join reply, and never changed afterwards.
+   * `undefined` when the first render failed and the backend reported that through
+   * `sink.error`: the next `update` is then pushed as a whole `ui`.
    */
   readonly initial: JsonValue | undefined;
   close(): void | Promise<void>;

@@ -164,15 +164,21 @@ function runCli(args: string[]): {
 describe("the lenra-devserver CLI", () => {
   it("prints where to connect, and on SIGTERM stops with no process left", async () => {
     const file = join(scratch, "cli-data.json");
-    const cli = runCli(["--app", counterAppDir, "--port", "0", "--auth-port", "0", "--data", file]);
+    const cli = runCli([
+      ...["--app", counterAppDir, "--port", "0", "--auth-port", "0", "--data", file],
+      ...["--client-id", "my-app", "--redirect-uri", "http://localhost:3000/callback.html"],
+      ...["--redirect-uri", "http://127.0.0.1:3000/callback.html"],
+    ]);
     try {
       await waitFor(() => cli.output().includes("Press Ctrl+C to stop."), 30_000, "the banner");
       const output = cli.output();
       const socketUrl = /socket: +(ws:\/\/\S+)/.exec(output)?.[1] as string;
       const pid = Number(/pid (\d+)/.exec(output)?.[1]);
       expect(output).toMatch(/OAuth issuer: +http:\/\/127\.0\.0\.1:\d+/);
-      expect(output).toMatch(/client id: +lenra-dev/);
-      expect(output).toContain("http://localhost:5173/redirect.html");
+      expect(output).toMatch(/client id: +my-app/);
+      expect(output).toMatch(
+        /redirect URIs: +http:\/\/localhost:3000\/callback\.html\n +http:\/\/127\.0\.0\.1:3000\/callback\.html\n/,
+      );
       expect(isAlive(pid)).toBe(true);
       const route = await open(guest({ socketUrl }), "/counter/global");
       await route.run(route.code("onIncrement"));
