@@ -454,6 +454,8 @@ class RouteGroup {
   #running = false;
   #closed = false;
   #waiters: { upTo: number; resolve: () => void }[] = [];
+  #lastFanOutMs = 0;
+  #lastFanOutEnd = 0;
 
   constructor(
     key: string,
@@ -534,16 +536,24 @@ class RouteGroup {
   async #loop(): Promise<void> {
     try {
       while (this.#dirty && !this.#closed) {
+        // A big group's fan-out costs real time (a socket write per member): the group rests as
+        // long as its last fan-out took before rendering again, so under a stream of changes
+        // at most half the time goes to fan-outs and the changes meanwhile fold into one render.
+        const rest = this.#lastFanOutMs - (performance.now() - this.#lastFanOutEnd);
+        if (rest > 1) await new Promise((resolve) => setTimeout(resolve, rest));
         // Each render waits for the end of the event loop's I/O phase: changes that arrived
-        // together (data API requests queued while the last fan-out ran) fold into one render,
-        // and the data API request that announced a change is answered first.
+        // together fold into one render, and the data API request that announced a change is
+        // answered first.
         await nextTurn();
         if (this.#closed) return;
         this.#dirty = false;
         const upTo = this.#requested;
         const outcome = await this.#render();
         if (this.#closed) return;
+        const fanOutStart = performance.now();
         this.#deliver(outcome);
+        this.#lastFanOutEnd = performance.now();
+        this.#lastFanOutMs = this.#lastFanOutEnd - fanOutStart;
         this.#delivered = upTo;
         this.#wake(upTo);
       }
