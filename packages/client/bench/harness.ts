@@ -19,6 +19,11 @@ export function collectGarbage(): void {
   gc?.();
 }
 
+/** Empties the young generation, so one variant's garbage is not collected in another's time. */
+function collectYoung(): void {
+  (gc as ((options: { type: "minor" }) => void) | undefined)?.({ type: "minor" });
+}
+
 function timeBatch(run: () => void, batch: number): number {
   const start = process.hrtime.bigint();
   for (let i = 0; i < batch; i++) run();
@@ -53,6 +58,7 @@ export function compare(
   for (let round = 0; round < rounds; round++) {
     for (let k = 0; k < variants.length; k++) {
       const variant = variants[(round + k) % variants.length]!;
+      collectYoung();
       samples.get(variant.name)!.push(timeBatch(variant.run, batches.get(variant.name)!));
     }
   }

@@ -135,6 +135,7 @@ export function jsonEqual(a: unknown, b: unknown, unwrap?: PatchHooks["unwrap"])
 }
 
 function unescapeToken(token: string): string {
+  if (token.indexOf("~") === -1) return token;
   // RFC 6901 §4: "~1" before "~0", so "~01" stays "~1"; any other "~" is malformed.
   for (let i = token.indexOf("~"); i !== -1; i = token.indexOf("~", i + 1)) {
     const next = token.charCodeAt(i + 1);
@@ -147,8 +148,8 @@ function unescapeToken(token: string): string {
 
 /**
  * Splits an RFC 6901 pointer into unescaped tokens. A token spelled like the one at the same
- * place in `previous` is that very string: no allocation, and property lookups reuse the key
- * V8 already internalized (patches repeat "/items/…/title" a thousand times).
+ * place in `previous` is that very string: property lookups then reuse the key V8 already
+ * internalized, and comparing with the chain's tokens is an identity check.
  */
 function parsePointer(pointer: string, previous: readonly string[]): readonly string[] {
   const length = pointer.length;
@@ -156,41 +157,23 @@ function parsePointer(pointer: string, previous: readonly string[]): readonly st
   if (pointer.charCodeAt(0) !== 47) {
     throw new Fault("invalid_pointer", 'a JSON Pointer must be empty or start with "/"');
   }
-  // A hand-rolled scan: about three times faster than split() on the paths patches carry.
+  const escapes = pointer.indexOf("~") !== -1;
   const tokens: string[] = [];
   let start = 1;
-  let escaped = false;
-  for (let i = 1; i <= length; i++) {
-    const char = i === length ? 47 : pointer.charCodeAt(i);
-    if (char === 47) {
-      const known = previous[tokens.length];
-      let token: string;
-      if (!escaped && known !== undefined && sameSlice(pointer, start, i, known)) {
-        token = known;
-      } else {
-        token = pointer.slice(start, i);
-        if (escaped) {
-          token = unescapeToken(token);
-          escaped = false;
-        }
-        if (token.length === 9 && token === "__proto__") {
-          throw new Fault("forbidden_path", 'the pointer has a "__proto__" segment');
-        }
-      }
-      tokens.push(token);
-      start = i + 1;
-    } else if (char === 126) {
-      escaped = true;
+  for (;;) {
+    let end = pointer.indexOf("/", start);
+    if (end === -1) end = length;
+    let token = pointer.slice(start, end);
+    if (escapes) token = unescapeToken(token);
+    const known = previous[tokens.length];
+    if (token === known) token = known;
+    else if (token === "__proto__") {
+      throw new Fault("forbidden_path", 'the pointer has a "__proto__" segment');
     }
+    tokens.push(token);
+    if (end === length) return tokens;
+    start = end + 1;
   }
-  return tokens;
-}
-
-function sameSlice(text: string, start: number, end: number, token: string): boolean {
-  if (token.length !== end - start) return false;
-  for (let i = start; i < end; i++)
-    if (text.charCodeAt(i) !== token.charCodeAt(i - start)) return false;
-  return true;
 }
 
 /** RFC 6901 §4 array index: "0" or digits without a leading zero; `-` only where allowed. */
@@ -722,6 +705,9 @@ class Patcher {
   private convert(value: unknown, valueRaw: boolean, targetRaw: boolean): unknown {
     const hooks = this.hooks;
     if (hooks === undefined || valueRaw === targetRaw) return value;
+    // Primitives are the same raw and live: most patches carry nothing else.
+    const type = typeof value;
+    if (type !== "object" && type !== "function") return value;
     return targetRaw ? hooks.dehydrate(value) : hooks.revive(value);
   }
 }
