@@ -87,9 +87,11 @@ export function createAppClient(options: AppClientOptions): AppClient {
   const maxRequestBytes = options.maxRequestBytes ?? 16 * 1024 * 1024;
   const maxConcurrency = options.maxConcurrency ?? 64;
   const secure = url.protocol === "https:";
-  const agent = secure
-    ? new HttpsAgent({ keepAlive: true, maxSockets: maxConcurrency })
-    : new Agent({ keepAlive: true, maxSockets: maxConcurrency });
+  // Idle connections are dropped after 4 s, before Node's (and so express's) 5 s keep-alive
+  // timeout on the app's side: reusing a connection the app is closing would fail a listener
+  // call, and listener calls are never retried.
+  const agentOptions = { keepAlive: true, maxSockets: maxConcurrency, timeout: 4_000 };
+  const agent = secure ? new HttpsAgent(agentOptions) : new Agent(agentOptions);
   const send = secure ? httpsRequest : httpRequest;
   const base = url.href;
   let active = 0;

@@ -76,6 +76,21 @@ describe("--data persistence and stopping", () => {
         value: 0,
       });
       expect(second.store.find("counter", { query: { user: "bob" } })).toHaveLength(1);
+
+      // An app that dies gives errors, never a dead server.
+      const watcher = await open(guest(second), "/counter/global");
+      process.kill(second.app.pid as number, "SIGKILL");
+      await waitFor(() => !isAlive(second.app.pid as number));
+      const reply = await watcher.run(watcher.code("onIncrement"));
+      expect(reply).toMatchObject({
+        status: "error",
+        response: { error: { reason: "listener_error" } },
+      });
+      expect((reply.response as { error: { message: string } }).error.message).toContain(
+        "cannot be reached",
+      );
+      const late = await open(guest(second), "/counter/global");
+      expect(late.document).toMatchObject({ value: 2 });
     } finally {
       await second.close();
     }
