@@ -385,7 +385,9 @@ class AppSession implements BackendSession {
     if (!target) throw new UnknownListenerError();
     let failure: unknown;
     try {
-      await this.#backend.callListener(target.name, target.props, event, this.token);
+      // A run without an event gets `{}`, as Lenra's channel gives it.
+      const given = event === undefined ? {} : event;
+      await this.#backend.callListener(target.name, target.props, given, this.token);
     } catch (error) {
       failure = error;
     }

@@ -431,7 +431,12 @@ describe("listeners", () => {
     ]);
     const guest = await openRoute(connectPhoenix(server), "/count");
     await guest.run(guest.code("add"));
-    expect(calls.at(-1)).toMatchObject({ listener: "add", userId: undefined });
+    expect(calls.at(-1)).toEqual({
+      listener: "add",
+      userId: undefined,
+      props: { by: 2 },
+      event: {},
+    });
     await waitFor(() => (route.document as { value: number }).value === 5);
   });
 
