@@ -7,8 +7,8 @@ import {
 } from "./patch.ts";
 
 /**
- * A listener as the server puts it in a view's JSON ([Lenra protocol §4](https://docs.lenra.io)):
- * an opaque `code` to send back in a `run` push, maybe with other members.
+ * A listener as the Lenra server puts it anywhere in a view's JSON: an opaque `code` (a hash of
+ * the listener's name and props) to send back in a `run` push, maybe with other members.
  */
 export type ListenerObject = {
   readonly _type: "listener";
@@ -158,9 +158,9 @@ function isObject(value: unknown): value is Record<string, unknown> | unknown[] 
 
 /**
  * Creates the hydrator of one view. `call(code, event, options?)` runs a listener; `event` is
- * `undefined` when there is none to send. Each hydrator keeps its own `code -> function` cache, rebuilt on
- * every `replace` and compacted during long runs of patches, so it stays proportional to the
- * listeners in the document.
+ * `undefined` when there is none to send. Each hydrator keeps its own `code -> function` cache,
+ * rebuilt on every `replace` and compacted during long runs of patches, so it stays
+ * proportional to the listeners in the document.
  */
 export function createHydrator(call: ListenerCall): Hydrator {
   let cache = new Map<string, Listener>();
@@ -286,18 +286,15 @@ export function createHydrator(call: ListenerCall): Hydrator {
 
   return {
     replace(json) {
-      const previous = cache;
       fresh = new Map();
       visited = 0;
       try {
         const hydrated = revive(json);
+        // Only the codes of this document survive: the cache cannot outgrow it.
         cache = fresh;
         liveAtWalk = cache.size;
         nodesAtWalk = visited;
         return hydrated;
-      } catch (error) {
-        cache = previous;
-        throw error;
       } finally {
         fresh = undefined;
       }
