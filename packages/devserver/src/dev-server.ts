@@ -96,6 +96,7 @@ export interface DevServerStats {
   renderGroups: number;
   viewRenders: number;
   sharedRenders: number;
+  cachedViews: number;
   listenerCalls: number;
 }
 

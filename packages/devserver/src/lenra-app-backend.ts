@@ -67,6 +67,8 @@ export interface LenraAppBackendStats {
   viewRenders: number;
   /** View renders served from another route's render. */
   sharedRenders: number;
+  /** View results kept because an open route shows them. */
+  cachedViews: number;
   /** Listeners the app was asked to run, system listeners included. */
   listenerCalls: number;
 }
@@ -189,6 +191,7 @@ export class LenraAppBackend implements LenraBackend {
       renderGroups,
       viewRenders: renderer.appRenders,
       sharedRenders: renderer.shared,
+      cachedViews: renderer.cached,
       listenerCalls: this.#listenerCalls,
     };
   }

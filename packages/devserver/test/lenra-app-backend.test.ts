@@ -223,6 +223,36 @@ describe("view context", () => {
   });
 });
 
+describe("render groups", () => {
+  it("forgets groups and cached views once no session shows them", async () => {
+    const { server, backend, store } = await start({
+      routes: [
+        {
+          path: "/list",
+          view: { _type: "view", name: "list", find: { coll: "items", query: {} } },
+          roles: ["guest"],
+        },
+      ],
+      views: {
+        list: (data) => ({ items: data.map(() => ({ _type: "view", name: "item" })) }),
+        item: () => ({ ok: true }),
+      },
+    });
+    store.insertMany("items", [{ n: 1 }, { n: 2 }]);
+    const sockets = [1, 2, 3].map(() => connectPhoenix(server));
+    const routes = await Promise.all(sockets.map((socket) => openRoute(socket, "/list")));
+    expect(routes[0]?.document).toEqual({ items: [{ ok: true }, { ok: true }] });
+    expect(backend.stats()).toMatchObject({ sessions: 3, openRoutes: 3, renderGroups: 1 });
+    // The list, and one item view that both items show.
+    expect(backend.stats()).toMatchObject({ cachedViews: 2, viewRenders: 2 });
+    await Promise.all(
+      sockets.map((socket) => new Promise<void>((resolve) => socket.disconnect(() => resolve()))),
+    );
+    await waitFor(() => backend.stats().sessions === 0);
+    expect(backend.stats()).toMatchObject({ openRoutes: 0, renderGroups: 0, cachedViews: 0 });
+  });
+});
+
 describe("views", () => {
   it("finds with @me and @route substituted, projection and options applied", async () => {
     const { server, store } = await start({
