@@ -69,7 +69,11 @@ export function useSuspenseLenraView<T = unknown, S = Hydrated<T>>(
   if (result.isError) throw result.error;
   if (result.isPending) {
     // Loading would open a socket on the server: render the fallback there, data on the client.
-    if (onServer) throw new Error(`useSuspenseLenraView("${path}") renders on the client only.`);
+    if (onServer) {
+      throw new Error(
+        `useSuspenseLenraView("${path}") renders on the client only: the server shows the <Suspense> fallback.`,
+      );
+    }
     throw client.view(path).load();
   }
   return result as SuspenseViewResult<S>;
