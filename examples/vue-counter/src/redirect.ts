@@ -1,0 +1,5 @@
+import { sendLoginCallbackToOpener } from "@lenra/vue";
+
+// In the login popup: hand the callback URL to the app that opened it, and close.
+// After a full-page redirect: start the app, whose client completes the login.
+if (!sendLoginCallbackToOpener()) void import("./main.ts");
