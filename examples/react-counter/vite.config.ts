@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import react from "@vitejs/plugin-react";
 import { defaultClientConditions, defineConfig } from "vite";
 
@@ -10,6 +11,11 @@ export default defineConfig({
   },
   build: {
     // redirect.html is the OAuth redirect URI, a page of its own.
-    rollupOptions: { input: ["index.html", "redirect.html"] },
+    rollupOptions: {
+      input: [
+        fileURLToPath(new URL("index.html", import.meta.url)),
+        fileURLToPath(new URL("redirect.html", import.meta.url)),
+      ],
+    },
   },
 });
