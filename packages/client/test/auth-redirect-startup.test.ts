@@ -1,7 +1,8 @@
 import { completeDevLogin } from "@lenra/devserver";
 import { Window } from "happy-dom";
 import { afterEach, describe, expect, it } from "vitest";
-import { type AuthHarness, startAuthHarness } from "./support/auth.ts";
+import { LenraErrorCode } from "../src/index.ts";
+import { type AuthHarness, REDIRECT_URI, startAuthHarness } from "./support/auth.ts";
 import { waitFor } from "./support/server.ts";
 
 let harness: AuthHarness;
@@ -38,5 +39,24 @@ describe("a page that loads at the login callback", () => {
     expect(state.status).toBe("success");
     expect(client.auth.getSnapshot().status).toBe("authenticated");
     expect(harness.tokenRequests.map((r) => r.grantType)).toEqual(["authorization_code"]);
+  });
+
+  it("goes back to the page the login started from when the server refused the login", async () => {
+    harness = await startAuthHarness();
+    const client = harness.client({ oauth: { handleRedirectCallback: false } });
+    let state = "";
+    await client.auth.login({
+      returnTo: "/#/todos",
+      openUrl: (url) => {
+        state = new URL(url).searchParams.get("state") ?? "";
+      },
+    });
+    page = new Window({ url: `${REDIRECT_URI}?error=access_denied&state=${state}` });
+    (globalThis as { window?: unknown }).window = page;
+
+    await expect(client.auth.handleRedirectCallback()).rejects.toMatchObject({
+      code: LenraErrorCode.AuthFailed,
+    });
+    expect(page.location.href).toBe(new URL("/#/todos", REDIRECT_URI).href);
   });
 });

@@ -470,7 +470,8 @@ export class Auth implements AuthController {
               "The login callback could not be handled.",
             );
       this.#store.set({ status: "error", user: previous.user, error: authError });
-      this.#cleanAddressBar(href, undefined);
+      // A refused or failed login still goes back to the page it started from, when known.
+      this.#cleanAddressBar(href, transaction?.returnTo);
       throw authError;
     }
     this.#cleanAddressBar(href, transaction.returnTo);
