@@ -1,0 +1,274 @@
+/**
+ * The react-counter and vue-counter examples in Chromium, against a real dev server running
+ * counter-app (examples-contract.md: same DOM, same data-testid, same behaviour). Each test starts
+ * from fresh browser contexts; users are unique per test, the global counter is shared, so tests
+ * compare it with what it was at their start.
+ */
+import type { Browser, Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { AppPage, NOT_CONNECTED, signInOnDevLoginPage, uniqueUser } from "./support/app.ts";
+import { BrowserSession, launchChromium } from "./support/browser.ts";
+import { EXAMPLES, type Example, Harness } from "./support/lenra.ts";
+
+let harness: Harness;
+let browser: Browser;
+let session: BrowserSession;
+
+beforeAll(async () => {
+  browser = await launchChromium();
+  harness = await Harness.start(EXAMPLES);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await harness?.close();
+});
+
+beforeEach(() => {
+  session = new BrowserSession(browser);
+});
+
+afterEach(async ({ task }) => {
+  const failed = task.result?.state === "fail";
+  const name = [task.suite?.name, task.name].filter(Boolean).join(" - ");
+  try {
+    await session.finish(name, failed);
+  } finally {
+    if (failed) console.error(`dev server log (last lines):\n${harness.log.slice(-40).join("\n")}`);
+    // A test that failed with the dev server stopped must not take the next tests down with it.
+    if (!harness.running) await harness.startDevServer();
+  }
+});
+
+describe.each(EXAMPLES.map((example) => [example.name, example] as const))(
+  "%s example",
+  (_name: string, example: Example) => {
+    /** A new visitor on the example, at `hash`. */
+    async function visit(hash = "#/"): Promise<AppPage> {
+      const app = new AppPage(await session.newPage(), harness.origin(example));
+      await app.open(hash);
+      return app;
+    }
+
+    /** Redirect login from the current page; returns once the app is back and authenticated. */
+    async function redirectLogin(app: AppPage, username: string): Promise<void> {
+      const startedAt = app.page.url();
+      await app.byTestId("login").click();
+      await signInOnDevLoginPage(app.page, harness.authOrigin, username);
+      await app.expectText("auth-status", "authenticated");
+      // The client puts the address bar back where login() was called (returnTo).
+      await expect.poll(() => app.page.url()).toBe(startedAt);
+    }
+
+    /** Popup login; returns once the popup closed and the page is authenticated. */
+    async function popupLogin(app: AppPage, username: string): Promise<Page> {
+      const [popup] = await Promise.all([
+        app.page.context().waitForEvent("page"),
+        app.byTestId("login-popup").click(),
+      ]);
+      await signInOnDevLoginPage(popup, harness.authOrigin, username).catch((error: unknown) => {
+        // The popup may close itself before the click has finished waiting on it.
+        if (!popup.isClosed()) throw error;
+      });
+      if (!popup.isClosed()) await popup.waitForEvent("close");
+      await app.expectText("auth-status", "authenticated");
+      return popup;
+    }
+
+    it("shows a guest the global counter, connected, and increments it", async () => {
+      const app = await visit();
+      await app.expectText("connection", "connected");
+      await app.expectText("auth-status", "guest");
+      expect(await app.byTestId("connection").getAttribute("data-status")).toBeTruthy();
+      const start = await app.connectedGlobalValue();
+      expect(start).toBe(harness.globalCount());
+      expect(await app.text("me-value")).toBeUndefined();
+      expect(await app.text("user")).toBeUndefined();
+
+      await app.byTestId("global-inc").click();
+      await app.expectNumber("global-value", start + 1);
+      expect(harness.globalCount()).toBe(start + 1);
+      await app.byTestId("global-dec").click();
+      await app.expectNumber("global-value", start);
+      expect(await app.text("global-error")).toBeUndefined();
+    });
+
+    it("shows another guest the global counter change live", async () => {
+      const first = await visit();
+      const second = await visit();
+      const start = await first.connectedGlobalValue();
+      await second.expectNumber("global-value", start);
+      await second.markDocument();
+
+      await first.byTestId("global-inc").click();
+      await second.expectNumber("global-value", start + 1);
+      await second.byTestId("global-inc").click();
+      await first.expectNumber("global-value", start + 2);
+      expect(await second.sameDocument()).toBe(true);
+    });
+
+    it("logs in through the dev login page with a redirect", async () => {
+      const app = await visit();
+      await app.connectedGlobalValue();
+      const username = uniqueUser(`${example.name}-redirect`);
+
+      await redirectLogin(app, username);
+      await app.expectText("user", username);
+      await app.expectConnected();
+      await app.expectNumber("me-value", 0);
+      await app.byTestId("me-inc").click();
+      await app.expectNumber("me-value", 1);
+      expect(harness.userCount(username)).toBe(1);
+      await app.expectText("me-error", undefined);
+
+      // Tokens are kept in memory (the client's default; the examples set no `storage`), so a
+      // reload starts over as a guest; the data stays on the server.
+      await app.page.reload();
+      await app.expectText("auth-status", "guest");
+      await app.expectConnected();
+      expect(await app.text("user")).toBeUndefined();
+      expect(await app.text("me-value")).toBeUndefined();
+      expect(harness.userCount(username)).toBe(1);
+    });
+
+    it("logs in in a popup without leaving the page", async () => {
+      const app = await visit();
+      await app.connectedGlobalValue();
+      await app.markDocument();
+      const before = app.page.url();
+      const username = uniqueUser(`${example.name}-popup`);
+
+      const popup = await popupLogin(app, username);
+      expect(popup.isClosed()).toBe(true);
+      await app.expectText("user", username);
+      await app.expectNumber("me-value", 0);
+      await app.byTestId("me-inc").click();
+      await app.expectNumber("me-value", 1);
+      expect(await app.sameDocument()).toBe(true);
+      expect(app.page.url()).toBe(before);
+    });
+
+    it("shows a cancelled popup login as an auth error, then logs in", async () => {
+      const app = await visit();
+      await app.connectedGlobalValue();
+      const [popup] = await Promise.all([
+        app.page.context().waitForEvent("page"),
+        app.byTestId("login-popup").click(),
+      ]);
+      await popup.waitForURL((url) => url.pathname.startsWith("/interaction/"));
+      await popup.getByRole("button", { name: "Cancel" }).click();
+      if (!popup.isClosed()) await popup.waitForEvent("close");
+      await app.byTestId("auth-error").waitFor();
+      expect(await app.text("auth-error")).toBeTruthy();
+      await expect.poll(() => app.text("auth-status")).toBeOneOf(["guest", "error"]);
+      expect(await app.text("me-value")).toBeUndefined();
+
+      const username = uniqueUser(`${example.name}-retry`);
+      await popupLogin(app, username);
+      await app.expectText("user", username);
+      await app.expectText("auth-error", undefined);
+    });
+
+    it("adds, toggles, opens and removes todos", async () => {
+      const app = await visit();
+      await app.byTestId("nav-todos").click();
+      await expect.poll(() => new URL(app.page.url()).hash).toBe("#/todos");
+      await app.byTestId("todos-login-hint").waitFor();
+      // A redirect login started here comes back here.
+      await redirectLogin(app, uniqueUser(`${example.name}-todos`));
+      await app.expectNumber("todos-remaining", 0);
+
+      const items = app.byTestId("todo-item");
+      const titles = [`buy milk ${example.name}`, `walk the dog ${example.name}`];
+      for (const [index, title] of titles.entries()) {
+        await app.byTestId("todo-new").fill(title);
+        await app.byTestId("todo-add").click();
+        await expect.poll(() => items.count()).toBe(index + 1);
+      }
+      await app.expectNumber("todos-remaining", 2);
+      await expect.poll(() => items.getByTestId("todo-title").allTextContents()).toEqual(titles);
+
+      const first = items.filter({ hasText: titles[0] });
+      expect(await first.getAttribute("data-done")).toBe("false");
+      await first.getByTestId("todo-toggle").click();
+      await expect.poll(() => first.getAttribute("data-done")).toBe("true");
+      await app.expectNumber("todos-remaining", 1);
+      expect(await first.getByTestId("todo-toggle").isChecked()).toBe(true);
+
+      // Its own page, #/todos/<id>.
+      const href = await first.getByTestId("todo-link").getAttribute("href");
+      const id = /#\/todos\/([^/?#]+)$/.exec(href ?? "")?.[1];
+      expect(id, `todo-link href ${href}`).toBeTruthy();
+      await first.getByTestId("todo-link").click();
+      await expect.poll(() => new URL(app.page.url()).hash).toBe(`#/todos/${id}`);
+      await app.expectText("todo-detail-title", titles[0]);
+      await app.expectText("todo-detail-done", "done");
+      await app.byTestId("todo-detail-toggle").click();
+      await app.expectText("todo-detail-done", "open");
+
+      await app.byTestId("todo-back").click();
+      await expect.poll(() => new URL(app.page.url()).hash).toBe("#/todos");
+      await expect.poll(() => first.getAttribute("data-done")).toBe("false");
+      await app.expectNumber("todos-remaining", 2);
+
+      await first.getByTestId("todo-remove").click();
+      await expect
+        .poll(() => items.getByTestId("todo-title").allTextContents())
+        .toEqual([titles[1]]);
+      await app.expectNumber("todos-remaining", 1);
+
+      // The removed todo's page says so.
+      await app.page.evaluate((hash) => {
+        window.location.hash = hash;
+      }, `#/todos/${id}`);
+      await app.byTestId("todo-detail-error").waitFor();
+      await app.byTestId("nav-counter").click();
+      await app.expectNumber("me-value", 0);
+    });
+
+    it("logs out back to a guest, the global counter still live", async () => {
+      const app = await visit();
+      await app.connectedGlobalValue();
+      const username = uniqueUser(`${example.name}-logout`);
+      await popupLogin(app, username);
+      await app.expectNumber("me-value", 0);
+
+      await app.byTestId("logout").click();
+      await app.expectText("auth-status", "guest");
+      await app.byTestId("me-value").waitFor({ state: "detached" });
+      expect(await app.text("user")).toBeUndefined();
+      expect(await app.text("logout")).toBeUndefined();
+      await app.byTestId("login").waitFor();
+
+      await app.expectConnected();
+      const value = harness.globalCount();
+      await app.expectNumber("global-value", value);
+      harness.addToGlobal(3);
+      await app.expectNumber("global-value", value + 3);
+      await app.byTestId("global-inc").click();
+      await app.expectNumber("global-value", value + 4);
+    });
+
+    it("reconnects after a dev server restart and shows the current value", async () => {
+      const app = await visit();
+      const start = await app.connectedGlobalValue();
+      await app.markDocument();
+
+      await harness.stopDevServer();
+      await expect.poll(() => app.text("connection")).toBeOneOf(NOT_CONNECTED);
+      // Changed while the page cannot hear of it: only a rejoin after the restart can show it.
+      await harness.editStoppedData((store) => harness.addToGlobal(5, store));
+      await harness.startDevServer();
+
+      await app.expectConnected();
+      await app.expectNumber("global-value", start + 5);
+      // The rejoined view is live again, both ways.
+      harness.addToGlobal(1);
+      await app.expectNumber("global-value", start + 6);
+      await app.byTestId("global-inc").click();
+      await app.expectNumber("global-value", start + 7);
+      expect(harness.globalCount()).toBe(start + 7);
+      expect(await app.sameDocument()).toBe(true);
+    });
+  },
+);
