@@ -160,7 +160,7 @@ describe.each(EXAMPLES.map((example) => [example.name, example] as const))(
       if (!popup.isClosed()) await popup.waitForEvent("close");
       await app.byTestId("auth-error").waitFor();
       expect(await app.text("auth-error")).toBeTruthy();
-      await expect.poll(() => app.text("auth-status")).toBeOneOf(["guest", "error"]);
+      await app.expectText("auth-status", "error");
       expect(await app.text("me-value")).toBeUndefined();
 
       const username = uniqueUser(`${example.name}-retry`);

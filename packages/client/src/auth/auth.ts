@@ -253,19 +253,37 @@ export class Auth implements AuthController {
       if (!popup) {
         if (this.#settings.popupFallbackToRedirect) return this.#redirectLogin(options);
         return Promise.reject(
-          new LenraAuthError(
-            LenraErrorCode.PopupBlocked,
-            "The browser blocked the login popup: call login() directly from a click handler, or enable `oauth.popupFallbackToRedirect`.",
+          this.#loginFailed(
+            new LenraAuthError(
+              LenraErrorCode.PopupBlocked,
+              "The browser blocked the login popup: call login() directly from a click handler, or enable `oauth.popupFallbackToRedirect`.",
+            ),
           ),
         );
       }
-      const promise = this.#popupFlow(popup, options).finally(() => {
-        if (this.#popupLogin?.popup === popup) this.#popupLogin = undefined;
-      });
+      const promise = this.#popupFlow(popup, options)
+        .catch((error: unknown) => {
+          throw this.#loginFailed(error);
+        })
+        .finally(() => {
+          if (this.#popupLogin?.popup === popup) this.#popupLogin = undefined;
+        });
       this.#popupLogin = { popup, promise };
       return promise;
     }
     return this.#redirectLogin(options);
+  }
+
+  /**
+   * A popup login failed: the state says so, as after a failed redirect login, unless a session
+   * is still there (a second login that failed leaves it as it was).
+   */
+  #loginFailed(error: unknown): unknown {
+    const current = this.#store.getSnapshot();
+    if (error instanceof LenraAuthError && current.status !== "authenticated") {
+      this.#store.set({ status: "error", user: current.user, error });
+    }
+    return error;
   }
 
   handleRedirectCallback(url?: string): Promise<RedirectCallbackResult> {
