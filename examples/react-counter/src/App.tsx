@@ -1,6 +1,6 @@
 import {
   Authenticated,
-  type LenraError,
+  type ConnectionStatus,
   Unauthenticated,
   type UseListenerResult,
   useLenraAuth,
@@ -8,25 +8,32 @@ import {
   useLenraView,
   useListener,
 } from "@lenra/react";
-import { useState, useSyncExternalStore } from "react";
+import { type FormEvent, useState, useSyncExternalStore } from "react";
 import type { CounterData, TodoData, TodosData } from "./types.ts";
 
-function subscribeToHash(onChange: () => void) {
+const BADGES: Partial<Record<ConnectionStatus, string>> = {
+  open: "connected",
+  connecting: "reconnecting",
+  reconnecting: "reconnecting",
+};
+const ignore = () => {}; // a failed login shows in the auth state's `error`
+
+function onHashChange(onChange: () => void) {
   window.addEventListener("hashchange", onChange);
   return () => window.removeEventListener("hashchange", onChange);
 }
 
 export function App() {
-  const path = useSyncExternalStore(subscribeToHash, () => window.location.hash.slice(1) || "/");
-  const { status } = useLenraAuth();
+  const path = useSyncExternalStore(onHashChange, () => window.location.hash.slice(1) || "/");
+  const connection = useLenraConnection().status;
+  const { status, user, error, login, logout } = useLenraAuth();
+  const badge = BADGES[connection] ?? "offline";
   const todoId = /^\/todos\/(.+)$/.exec(path)?.[1];
-  let page = (
-    <p className="hint" data-testid="todos-login-hint">
-      Log in to keep a todo list.
-    </p>
-  );
-  if (!/^\/todos(\/|$)/.test(path)) page = <Counters />;
-  else if (status === "authenticated") page = todoId ? <TodoDetail id={todoId} /> : <TodoList />;
+  let page = <Counters />;
+  if (path.startsWith("/todos")) {
+    if (status !== "authenticated") page = <Hint id="todos-login-hint" text="keep a todo list" />;
+    else page = todoId ? <TodoDetail id={todoId} /> : <TodoList />;
+  }
   return (
     <>
       <header className="bar">
@@ -36,101 +43,67 @@ export function App() {
         <a data-testid="nav-todos" href="#/todos">
           Todos
         </a>
-        <ConnectionBadge />
-        <AuthBar />
+        <span className={`badge ${badge}`} data-testid="connection" data-status={connection}>
+          {badge}
+        </span>
+        <div className="auth">
+          <span className="status" data-testid="auth-status">
+            {status}
+          </span>
+          {status === "authenticated" ? (
+            <>
+              <b data-testid="user">{user?.sub}</b>
+              <Button id="logout" label="Log out" onClick={() => logout()} />
+            </>
+          ) : (
+            <>
+              <Button id="login" label="Log in" onClick={() => login().catch(ignore)} />
+              <Button
+                id="login-popup"
+                label="Log in with a popup"
+                onClick={() => login({ mode: "popup" }).catch(ignore)}
+              />
+            </>
+          )}
+          <Failure id="auth-error" error={error} />
+        </div>
       </header>
       <main>{page}</main>
     </>
   );
 }
 
-function ConnectionBadge() {
-  const { status } = useLenraConnection();
-  const label =
-    status === "open"
-      ? "connected"
-      : status === "connecting" || status === "reconnecting"
-        ? "reconnecting"
-        : "offline";
-  return (
-    <span className={`badge ${label}`} data-testid="connection" data-status={status}>
-      {label}
-    </span>
-  );
-}
-
-function AuthBar() {
-  const { status, user, error, login, logout } = useLenraAuth();
-  const [failure, setFailure] = useState<Error>();
-  // login() and logout() reject when the popup is blocked or closed, or the server is unreachable.
-  const run = (action: Promise<void>) => {
-    setFailure(undefined);
-    action.catch(setFailure);
-  };
-  return (
-    <div className="auth">
-      <span className="status" data-testid="auth-status">
-        {status}
-      </span>
-      {status === "authenticated" ? (
-        <>
-          <b data-testid="user">{user?.sub}</b>
-          <button type="button" data-testid="logout" onClick={() => run(logout())}>
-            Log out
-          </button>
-        </>
-      ) : (
-        <>
-          <button type="button" data-testid="login" onClick={() => run(login())}>
-            Log in
-          </button>
-          <button
-            type="button"
-            data-testid="login-popup"
-            onClick={() => run(login({ mode: "popup" }))}
-          >
-            Log in with a popup
-          </button>
-        </>
-      )}
-      <Failure error={failure ?? error} testId="auth-error" />
-    </div>
-  );
-}
-
 function Counters() {
   return (
     <>
-      <CounterCard title="Everyone's counter" path="/counter/global" testId="global" />
+      <Counter title="Everyone's counter" path="/counter/global" id="global" />
       <Authenticated>
-        <CounterCard title="Your counter" path="/counter/me" testId="me" />
+        <Counter title="Your counter" path="/counter/me" id="me" />
       </Authenticated>
       <Unauthenticated>
-        <p className="hint">Log in to get a counter of your own.</p>
+        <Hint text="get a counter of your own" />
       </Unauthenticated>
     </>
   );
 }
 
-type CounterCardProps = { title: string; path: string; testId: "global" | "me" };
-
-function CounterCard({ title, path, testId }: CounterCardProps) {
+function Counter({ title, path, id }: { title: string; path: string; id: "global" | "me" }) {
   const { data, error } = useLenraView<CounterData>(path);
-  const increment = useListener(data?.onIncrement);
   const decrement = useListener(data?.onDecrement);
+  const increment = useListener(data?.onIncrement);
   return (
     <section className="card">
       <h2>{title}</h2>
       {data ? (
         <div className="counter">
-          <CallButton caller={decrement} testId={`${testId}-dec`} label="−" />
-          <output data-testid={`${testId}-value`}>{data.value}</output>
-          <CallButton caller={increment} testId={`${testId}-inc`} label="+" />
+          <Button id={`${id}-dec`} label="−" caller={decrement} />
+          <output data-testid={`${id}-value`}>{data.value}</output>
+          <Button id={`${id}-inc`} label="+" caller={increment} />
         </div>
       ) : (
-        <Pending error={error} />
+        <Failure error={error} loading />
       )}
-      <Failure error={decrement.error ?? increment.error} testId={`${testId}-error`} />
+      <Failure id={`${id}-error`} error={decrement.error ?? increment.error} />
     </section>
   );
 }
@@ -139,17 +112,15 @@ function TodoList() {
   const { data, error } = useLenraView<TodosData>("/todos");
   const add = useListener(data?.onAdd);
   const [title, setTitle] = useState("");
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    add.call({ value: title });
+    setTitle("");
+  };
   return (
     <section className="card">
       <h2>Your todos</h2>
-      <form
-        className="add"
-        onSubmit={(event) => {
-          event.preventDefault();
-          void add.call({ value: title });
-          setTitle("");
-        }}
-      >
+      <form className="add" onSubmit={submit}>
         <input
           data-testid="todo-new"
           aria-label="New todo"
@@ -162,25 +133,23 @@ function TodoList() {
         </button>
       </form>
       <Failure error={add.error} />
+      <ul className="todos">
+        {data?.items.map((todo) => (
+          <TodoItem key={todo.id} todo={todo} />
+        ))}
+      </ul>
       {data ? (
-        <>
-          <ul className="todos">
-            {data.items.map((todo) => (
-              <TodoItem key={todo.id} todo={todo} />
-            ))}
-          </ul>
-          <p className="muted">
-            <span data-testid="todos-remaining">{data.remaining}</span> left
-          </p>
-        </>
+        <p className="muted">
+          <span data-testid="todos-remaining">{data.remaining}</span> left
+        </p>
       ) : (
-        <Pending error={error} />
+        <Failure error={error} loading />
       )}
     </section>
   );
 }
 
-/** One item of the list, already rendered by the server with the `todo` view. */
+/** One item of the list: the server already rendered it with the `todo` view (a nested view). */
 function TodoItem({ todo }: { todo: TodoData }) {
   const toggle = useListener(todo.onToggle);
   const remove = useListener(todo.onRemove);
@@ -197,7 +166,7 @@ function TodoItem({ todo }: { todo: TodoData }) {
       <a data-testid="todo-link" href={`#/todos/${todo.id}`}>
         <span data-testid="todo-title">{todo.title}</span>
       </a>
-      <CallButton caller={remove} testId="todo-remove" label="Remove" />
+      <Button id="todo-remove" label="Remove" caller={remove} />
       <Failure error={toggle.error ?? remove.error} />
     </li>
   );
@@ -211,47 +180,49 @@ function TodoDetail({ id }: { id: string }) {
       <a data-testid="todo-back" href="#/todos">
         ← All todos
       </a>
-      {error || !data ? (
-        <Pending error={error} testId="todo-detail-error" />
-      ) : (
+      {data && !error ? (
         <>
           <h2 data-testid="todo-detail-title">{data.title}</h2>
           <p>
             This todo is <b data-testid="todo-detail-done">{data.done ? "done" : "open"}</b>.
           </p>
-          <CallButton
-            caller={toggle}
-            testId="todo-detail-toggle"
-            label={data.done ? "Reopen" : "Mark as done"}
-          />
+          <Button id="todo-detail-toggle" label={data.done ? "Reopen" : "Done"} caller={toggle} />
           <Failure error={toggle.error} />
         </>
+      ) : (
+        <Failure id="todo-detail-error" error={error} loading />
       )}
     </section>
   );
 }
 
-type CallButtonProps = { caller: UseListenerResult<unknown>; testId: string; label: string };
+type ButtonProps = {
+  id: string;
+  label: string;
+  onClick?: () => void;
+  caller?: UseListenerResult<unknown>; // a listener call: disabled while it runs
+};
 
-/** A button that calls a listener, disabled while the call runs. */
-function CallButton({ caller: { call, isPending }, testId, label }: CallButtonProps) {
+function Button({ id, label, onClick, caller }: ButtonProps) {
+  const click = onClick ?? (() => caller?.call());
   return (
-    <button type="button" data-testid={testId} disabled={isPending} onClick={() => call()}>
+    <button type="button" data-testid={id} disabled={caller?.isPending} onClick={click}>
       {label}
     </button>
   );
 }
 
-/** What a view shows before it has data: why it has none, or "Loading…". */
-function Pending({ error, testId }: { error: LenraError | undefined; testId?: string }) {
-  return error ? <Failure error={error} testId={testId} /> : <p className="muted">Loading…</p>;
+function Hint({ id, text }: { id?: string; text: string }) {
+  return <p className="hint" data-testid={id}>{`Log in to ${text}.`}</p>;
 }
 
-/** An error message, when there is one. */
-function Failure({ error, testId }: { error: Error | undefined; testId?: string | undefined }) {
-  return error ? (
-    <p className="error" data-testid={testId}>
-      {error.message}
-    </p>
-  ) : null;
+/** An error message when there is one, else "Loading…" when asked to. */
+function Failure({ id, error, loading }: { id?: string; error?: Error; loading?: boolean }) {
+  if (error)
+    return (
+      <p className="error" data-testid={id}>
+        {error.message}
+      </p>
+    );
+  return loading ? <p className="muted">Loading…</p> : null;
 }
