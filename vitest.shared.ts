@@ -11,7 +11,8 @@ export default defineConfig({
   ssr: { resolve: { conditions: sourceConditions, externalConditions: sourceConditions } },
   test: {
     include: ["test/**/*.test.{ts,tsx}"],
-    testTimeout: 20_000,
-    hookTimeout: 30_000,
+    // Generous: CI runs every package at once on two cores; a hang still fails, later.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
   },
 });

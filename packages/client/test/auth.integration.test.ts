@@ -209,7 +209,7 @@ describe("token lifecycle", () => {
         getSnapshot: () => storedTokens(storage),
       },
       (tokens) => tokens?.accessToken !== before?.accessToken,
-      { timeoutMs: 6000, what: "a refreshed token set" },
+      { timeoutMs: 20_000, what: "a refreshed token set" },
     );
     const after = storedTokens(storage);
     expect(after?.refreshToken).toBeTypeOf("string");
@@ -247,10 +247,10 @@ describe("token lifecycle", () => {
     const me = client.view("/me");
     me.subscribe(() => {});
     await waitFor(me, (s) => s.status === "success");
-    const guest = await waitFor(client.auth, (s) => s.status === "guest", { timeoutMs: 5000 });
+    const guest = await waitFor(client.auth, (s) => s.status === "guest", { timeoutMs: 20_000 });
     expect(guest.error).toMatchObject({ code: LenraErrorCode.SessionExpired });
     // The socket reconnects without the dead token, and the user-only route is refused.
-    await waitFor(me, (s) => s.status === "error", { timeoutMs: 5000 });
+    await waitFor(me, (s) => s.status === "error", { timeoutMs: 20_000 });
     expect(harness.socketTokens.at(-1)).toBeUndefined();
     expect(await client.auth.getAccessToken()).toBeUndefined();
   });
@@ -266,7 +266,7 @@ describe("token lifecycle", () => {
     await sleep(3200);
     await harness.server.disconnectAll({ abrupt: true });
     await waitFor(view, (s) => s.isStale);
-    await waitFor(view, (s) => s.status === "success" && !s.isStale, { timeoutMs: 8000 });
+    await waitFor(view, (s) => s.status === "success" && !s.isStale, { timeoutMs: 20_000 });
     const latest = harness.socketTokens.at(-1);
     expect(latest).not.toBe(first);
     expect(await harness.auth.verifyAccessToken(latest ?? "")).toMatchObject({ userId: "alice" });
@@ -333,7 +333,7 @@ describe("socket identity", () => {
     expect(client.auth.getSnapshot().status).toBe("guest");
 
     await harness.login(client, "alice");
-    const mine = await waitFor(me, (s) => s.status === "success", { timeoutMs: 8000 });
+    const mine = await waitFor(me, (s) => s.status === "success", { timeoutMs: 20_000 });
     expect(mine.data).toMatchObject({ me: "alice", value: 7 });
     expect(counter.getSnapshot().status).toBe("success");
     expect(harness.socketTokens.at(-1)).toBe(await client.auth.getAccessToken());
@@ -341,8 +341,8 @@ describe("socket identity", () => {
     await client.auth.logout();
     // The user's data leaves the screen at once, then the route is refused to the guest.
     expect(me.getSnapshot().data).toBeUndefined();
-    await waitFor(me, (s) => s.status === "error", { timeoutMs: 8000 });
-    await waitFor(counter, (s) => s.status === "success" && !s.isStale, { timeoutMs: 8000 });
+    await waitFor(me, (s) => s.status === "error", { timeoutMs: 20_000 });
+    await waitFor(counter, (s) => s.status === "success" && !s.isStale, { timeoutMs: 20_000 });
     expect(harness.socketTokens.at(-1)).toBeUndefined();
   });
 
@@ -375,6 +375,6 @@ describe("socket identity", () => {
     expect(harness.server.count("refuse")).toBe(attempts);
     // Logging out recovers: the socket connects again, as a guest.
     await client.auth.logout();
-    await waitFor(client.connection, (s) => s.status === "open", { timeoutMs: 8000 });
+    await waitFor(client.connection, (s) => s.status === "open", { timeoutMs: 20_000 });
   });
 });

@@ -346,9 +346,9 @@ describe("views over a real socket", () => {
       state.count = 12;
     });
     await harness.server.listen();
-    await waitFor(client.connection, (s) => s.status === "open", { timeoutMs: 10_000 });
+    await waitFor(client.connection, (s) => s.status === "open", { timeoutMs: 20_000 });
     const fresh = await waitFor(view, (s) => !s.isStale && s.data?.value === 12, {
-      timeoutMs: 10_000,
+      timeoutMs: 20_000,
     });
     expect(fresh.status).toBe("success");
   });

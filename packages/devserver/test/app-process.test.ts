@@ -47,7 +47,7 @@ function isAlive(pid: number): boolean {
   }
 }
 
-async function waitUntil(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+async function waitUntil(check: () => boolean, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error("Timed out");

@@ -254,7 +254,7 @@ describe("the counter app on the dev server", () => {
     await item.run(item.code("onRemove"));
     const afterRemove = await until<TodosDocument>(list, (document) => document.items.length === 1);
     expect(afterRemove.items[0]?.title).toBe("Write tests");
-    await waitFor(() => item.errors.length > 0, 3_000, "the removed todo's view error");
+    await waitFor(() => item.errors.length > 0, 15_000, "the removed todo's view error");
   });
 
   it("answers a listener that throws with an error reply and an error event", async () => {

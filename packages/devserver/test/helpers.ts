@@ -92,7 +92,7 @@ export function pushAsync(
 /** Resolves once `predicate` holds, polling every 5 ms; rejects after `timeoutMs`. */
 export async function waitFor(
   predicate: () => boolean,
-  timeoutMs = 3_000,
+  timeoutMs = 15_000,
   what = "condition",
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -147,7 +147,7 @@ export class LiveRoute {
   async open(): Promise<this> {
     const reply = await this.join();
     if (reply.status !== "ok") throw new Error(`join failed: ${JSON.stringify(reply)}`);
-    await waitFor(() => this.document !== undefined, 3_000, "the first ui");
+    await waitFor(() => this.document !== undefined, 15_000, "the first ui");
     return this;
   }
 
@@ -234,7 +234,7 @@ export class RawClient {
   }
 
   /** Resolves with the first received frame matching `match`, waiting if needed. */
-  async next(match: (frame: Frame) => boolean, timeoutMs = 2_000): Promise<Frame> {
+  async next(match: (frame: Frame) => boolean, timeoutMs = 10_000): Promise<Frame> {
     let found: Frame | undefined;
     await waitFor(
       () => {

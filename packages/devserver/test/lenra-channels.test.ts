@@ -339,7 +339,7 @@ describe("ordering", () => {
     await Promise.all(updates);
     const expected = { n: 99, log: Array.from({ length: 100 }, (_, i) => i) };
     for (const route of routes) {
-      await waitFor(() => (route.document as State).log?.length === 100, 5_000, "convergence");
+      await waitFor(() => (route.document as State).log?.length === 100, 15_000, "convergence");
       expect(route.document).toMatchObject(expected);
     }
     // Renders were folded: far fewer patches than updates, none of them empty.
@@ -362,7 +362,7 @@ describe("ordering", () => {
     expect(replies.every((reply) => reply.status === "ok")).toBe(true);
     expect(app.state.n).toBe(100);
     expect((caller.document as State).n).toBe(100);
-    await waitFor(() => (watcher.document as State).n === 100, 5_000, "the watcher");
+    await waitFor(() => (watcher.document as State).n === 100, 15_000, "the watcher");
     expect(watcher.document).toEqual(caller.document);
     expect([...(caller.document as State).log].sort((a, b) => a - b)).toEqual(
       Array.from({ length: 100 }, (_, i) => i),

@@ -58,7 +58,7 @@ describe("server lifecycle", () => {
     await server.listen();
     expect(server.port).toBe(port);
 
-    await waitFor(() => route.count("ui") === 2, 5_000, "the rejoin after restart");
+    await waitFor(() => route.count("ui") === 2, 15_000, "the rejoin after restart");
     expect(route.document).toMatchObject({ value: 42 });
     expect(server.count("join", "route:/counter")).toBe(2);
     const sessions = server.sessions();
@@ -80,9 +80,9 @@ describe("server lifecycle", () => {
     });
 
     await server.disconnectAll();
-    await waitFor(() => routes.every((route) => route.count("ui") === 2), 5_000, "rejoins");
+    await waitFor(() => routes.every((route) => route.count("ui") === 2), 15_000, "rejoins");
     await server.disconnectAll({ abrupt: true });
-    await waitFor(() => routes.every((route) => route.count("ui") === 3), 5_000, "rejoins");
+    await waitFor(() => routes.every((route) => route.count("ui") === 3), 15_000, "rejoins");
     expect(server.events.filter((e) => e.type === "disconnect").map((e) => e.code)).toEqual([
       1000, 1000, 1006, 1006,
     ]);

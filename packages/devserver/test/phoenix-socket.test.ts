@@ -222,7 +222,7 @@ describe("Phoenix socket (serializer v2)", () => {
     const socket = connectPhoenix(server);
     const route = await openRoute(socket, "/counter");
     expect(server.crashChannels("route:/counter")).toBe(1);
-    await waitFor(() => route.phxErrors === 1 && route.count("ui") === 2, 3_000, "the rejoin");
+    await waitFor(() => route.phxErrors === 1 && route.count("ui") === 2, 15_000, "the rejoin");
     expect(server.count("join", "route:/counter")).toBe(3);
   });
 
@@ -313,7 +313,7 @@ describe("Phoenix socket (serializer v2)", () => {
       socket.onError(() => {
         errors++;
       });
-      await waitFor(() => errors >= 2, 3_000, "retries");
+      await waitFor(() => errors >= 2, 15_000, "retries");
       expect(socket.isConnected()).toBe(false);
     });
 

@@ -13,7 +13,7 @@ import type { ReadableStore } from "../../src/store.ts";
 export function waitFor<T>(
   store: ReadableStore<T>,
   predicate: (snapshot: T) => boolean,
-  { timeoutMs = 5000, what = "the expected state" }: { timeoutMs?: number; what?: string } = {},
+  { timeoutMs = 15_000, what = "the expected state" }: { timeoutMs?: number; what?: string } = {},
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let unsubscribe = () => {};
