@@ -266,8 +266,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       },
       close() {
         closing ??= (async () => {
-          await protocol.close();
+          // Sockets first; the data API answers until the app's stop listeners are done.
+          await protocol.closeSockets();
           await backend.close();
+          await protocol.close();
           appClient.close();
           await appProcess?.stop();
           await store.close();

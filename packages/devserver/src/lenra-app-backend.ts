@@ -34,6 +34,7 @@ export const SystemListener = {
   UserFirstJoin: "onUserFirstJoin",
   SessionStart: "onSessionStart",
   SessionStop: "onSessionStop",
+  EnvStop: "onEnvStop",
 } as const;
 
 /** Tells who an access token belongs to; `undefined` refuses it. */
@@ -164,19 +165,19 @@ export class LenraAppBackend implements LenraBackend {
   }
 
   /**
-   * Waits for the `onSessionStop` calls and renders still running (at most `timeoutMs`), then
-   * stops listening to the data. Sessions should be closed first.
+   * Waits for the `onSessionStop` calls and renders still running, then runs `onEnvStop` once
+   * the environment was started (each step at most `timeoutMs`), then stops listening to the
+   * data. Close the sessions first, and keep the data API answering until this resolves: these
+   * listeners use it.
    */
   async close(timeoutMs = 5_000): Promise<void> {
     this.#closed = true;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.allSettled([...this.#background]),
-      new Promise((resolve) => {
-        timer = setTimeout(resolve, timeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
+    await withTimeout(Promise.allSettled([...this.#background]), timeoutMs);
+    const ready = this.#ready;
+    if (ready) {
+      const stop = ready.then(() => this.#callSystemListener(SystemListener.EnvStop, {}));
+      await withTimeout(stop, timeoutMs);
+    }
     this.#unsubscribe();
   }
 
@@ -649,4 +650,16 @@ function describeJson(value: JsonValue): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
   return `a ${typeof value}`;
+}
+
+/** Waits for `work`, or `ms` at most. */
+async function withTimeout(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    work,
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
 }

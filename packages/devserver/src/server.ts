@@ -87,6 +87,11 @@ export interface ProtocolServer {
   readonly socketUrl: string;
   readonly port: number;
   readonly listening: boolean;
+  /**
+   * Ends every socket (close 1001) and refuses new ones (503) while plain HTTP, such as the data
+   * API, still answers; {@link close} does it too.
+   */
+  closeSockets(): Promise<void>;
   /** Ends every socket (close 1001), stops listening and resolves once the port is free. */
   close(): Promise<void>;
   /** Listens again on the same port after {@link close}; clients reconnect by themselves. */
@@ -153,6 +158,8 @@ class LenraProtocolServer implements ProtocolServer {
   readonly #pending = new Set<Duplex>();
   readonly #documents = new SharedDocuments();
   #http: Server | undefined;
+  /** False once `closeSockets()` ran: upgrades are refused while HTTP still answers. */
+  #accepting = false;
   #socketSeq = 0;
 
   constructor(options: ProtocolServerOptions) {
@@ -217,20 +224,26 @@ class LenraProtocolServer implements ProtocolServer {
     });
     this.#port = (http.address() as AddressInfo).port;
     this.#http = http;
+    this.#accepting = true;
     this.#log.info("protocol server listening", { url: this.url });
   }
 
-  async close(): Promise<void> {
-    const http = this.#http;
-    if (!http) return;
-    this.#http = undefined;
-    const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
+  async closeSockets(): Promise<void> {
+    this.#accepting = false;
     for (const socket of this.#pending) socket.destroy();
     this.#pending.clear();
     await this.#disconnect([...this.#connections], {
       code: CloseCode.GoingAway,
       reason: "server closing",
     });
+  }
+
+  async close(): Promise<void> {
+    const http = this.#http;
+    if (!http) return;
+    await this.closeSockets();
+    this.#http = undefined;
+    const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
     http.closeAllConnections();
     await stopped;
     this.#log.info("protocol server closed", { port: this.#port });
@@ -361,6 +374,7 @@ class LenraProtocolServer implements ProtocolServer {
     socket.on("error", () => socket.destroy());
     const url = new URL(request.url ?? "/", "http://localhost");
     if (url.pathname !== this.#endpoint) return this.#refuse(socket, 404, "not the socket path");
+    if (!this.#accepting) return this.#refuse(socket, 503, "server closing");
     if (!isWebSocketUpgrade(request)) return this.#refuse(socket, 400, "not a websocket upgrade");
     let params: QueryParams;
     try {
@@ -411,7 +425,7 @@ class LenraProtocolServer implements ProtocolServer {
   }
 
   #stillWanted(socket: Duplex): boolean {
-    if (this.#http && !socket.destroyed) return true;
+    if (this.#accepting && !socket.destroyed) return true;
     socket.destroy();
     return false;
   }

@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createServer, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -153,6 +155,63 @@ describe("startup errors", () => {
     expect((error as Error).message).toContain("did not answer its manifest");
   });
 });
+
+describe("stopping with a running app", () => {
+  it("runs onSessionStop, then onEnvStop, while the data API still answers them", async () => {
+    // An app at a URL whose stop listeners write to the data API, as a real app's would.
+    const app = createServer(async (request, response) => {
+      const body = JSON.parse(await readBody(request)) as Record<string, unknown>;
+      let answer: unknown = { json: { routes: [{ path: "/", view: HOME, roles: ["guest"] }] } };
+      if (typeof body.view === "string") answer = { hello: "world" };
+      if (typeof body.listener === "string") {
+        answer = {};
+        const api = body.api as { url: string; token: string };
+        if (body.listener === "onSessionStop" || body.listener === "onEnvStop") {
+          const saved = await fetch(`${api.url}/app-api/v1/data/colls/log/docs`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${api.token}`, "content-type": "application/json" },
+            body: JSON.stringify({ event: body.listener }),
+          });
+          if (!saved.ok) {
+            response.writeHead(500).end(`the data API answered ${saved.status}`);
+            return;
+          }
+        }
+      }
+      response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(answer));
+    });
+    await new Promise<void>((resolve) => app.listen(0, "127.0.0.1", resolve));
+    const file = join(scratch, "stop-listeners.json");
+    try {
+      const server = await startDevServer({
+        app: `http://127.0.0.1:${(app.address() as AddressInfo).port}`,
+        port: 0,
+        authPort: 0,
+        data: file,
+      });
+      const route = await open(guest(server), "/");
+      expect(route.document).toEqual({ hello: "world" });
+      await server.close();
+
+      const saved = JSON.parse(await readFile(file, "utf8"));
+      expect(saved.collections.log.map((doc: { event: string }) => doc.event)).toEqual([
+        "onSessionStop",
+        "onEnvStop",
+      ]);
+    } finally {
+      app.closeAllConnections();
+      await new Promise((resolve) => app.close(resolve));
+    }
+  });
+});
+
+const HOME = { _type: "view", name: "home" };
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  let text = "";
+  for await (const chunk of request) text += chunk;
+  return text;
+}
 
 function runCli(args: string[]): {
   child: ChildProcess;
