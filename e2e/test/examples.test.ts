@@ -1,8 +1,8 @@
 /**
  * The react-counter and vue-counter examples in Chromium, against a real dev server running
- * counter-app (examples-contract.md: same DOM, same data-testid, same behaviour). Each test starts
- * from fresh browser contexts; users are unique per test, the global counter is shared, so tests
- * compare it with what it was at their start.
+ * counter-app. Both follow one contract (same DOM, `data-testid`s and behaviour: see the README).
+ * Each test starts from fresh browser contexts; users are unique per test, the global counter is
+ * shared, so tests compare it with what it was at their start.
  */
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";

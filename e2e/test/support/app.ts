@@ -1,7 +1,7 @@
 import type { Locator, Page } from "playwright-core";
 import { expect } from "vitest";
 
-/** The connection badge's texts other than `connected` (examples-contract.md). */
+/** The connection badge's texts other than `connected` (see the README's contract). */
 export const NOT_CONNECTED = ["reconnecting", "offline"];
 
 /** A user id no other test uses: every test starts with fresh personal data. */
