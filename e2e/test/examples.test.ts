@@ -177,6 +177,11 @@ describe.each(EXAMPLES.map((example) => [example.name, example] as const))(
       // A redirect login started here comes back here.
       await redirectLogin(app, uniqueUser(`${example.name}-todos`));
       await app.expectNumber("todos-remaining", 0);
+      // counter-app refuses a todo without a title: the listener's error shows, then goes with
+      // the next call.
+      await app.byTestId("todo-add").click();
+      await app.byTestId("todo-add-error").waitFor();
+      expect(await app.text("todo-add-error")).toBeTruthy();
 
       const items = app.byTestId("todo-item");
       const titles = [`buy milk ${example.name}`, `walk the dog ${example.name}`];
@@ -187,6 +192,7 @@ describe.each(EXAMPLES.map((example) => [example.name, example] as const))(
       }
       await app.expectNumber("todos-remaining", 2);
       await expect.poll(() => items.getByTestId("todo-title").allTextContents()).toEqual(titles);
+      expect(await app.text("todo-add-error")).toBeUndefined();
 
       const first = items.filter({ hasText: titles[0] });
       expect(await first.getAttribute("data-done")).toBe("false");

@@ -132,7 +132,7 @@ function TodoList() {
           Add
         </button>
       </form>
-      <Failure error={add.error} />
+      <Failure id="todo-add-error" error={add.error} />
       <ul className="todos">
         {data?.items.map((todo) => (
           <TodoItem key={todo.id} todo={todo} />
