@@ -93,6 +93,41 @@ describe.each(EXAMPLES.map((example) => [example.name, example] as const))(
       expect(await app.text("global-error")).toBeUndefined();
     });
 
+    it("disables a counter button while its call runs", async () => {
+      // The page's socket goes through Playwright, which holds the server's replies to `run`
+      // pushes until released: the call stays pending for as long as the test needs.
+      const page = await session.newPage();
+      const runs = new Set<string>();
+      const held: (() => void)[] = [];
+      await page.routeWebSocket(/\/socket\/websocket/, (client) => {
+        const server = client.connectToServer();
+        client.onMessage((message) => {
+          const [, ref, , event] = JSON.parse(String(message)) as unknown[];
+          if (event === "run") runs.add(String(ref));
+          server.send(message);
+        });
+        server.onMessage((message) => {
+          const [, ref, , event] = JSON.parse(String(message)) as unknown[];
+          if (event === "phx_reply" && runs.has(String(ref))) held.push(() => client.send(message));
+          else client.send(message);
+        });
+      });
+      const app = new AppPage(page, harness.origin(example));
+      await app.open();
+      const start = await app.connectedGlobalValue();
+
+      await app.byTestId("global-inc").click();
+      await expect.poll(() => held.length).toBe(1);
+      expect(await app.byTestId("global-inc").isDisabled()).toBe(true);
+      expect(await app.byTestId("global-dec").isDisabled()).toBe(false);
+      // The server's patch is not held: the value is already the new one.
+      await app.expectNumber("global-value", start + 1);
+
+      for (const release of held.splice(0)) release();
+      await expect.poll(() => app.byTestId("global-inc").isDisabled()).toBe(false);
+      expect(await app.text("global-error")).toBeUndefined();
+    });
+
     it("shows another guest the global counter change live", async () => {
       const first = await visit();
       const second = await visit();
