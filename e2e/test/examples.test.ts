@@ -311,5 +311,27 @@ describe.each(EXAMPLES.map((example) => [example.name, example] as const))(
       expect(harness.globalCount()).toBe(start + 7);
       expect(await app.sameDocument()).toBe(true);
     });
+
+    it("turns a session the restarted dev server no longer knows into a guest, still live", async () => {
+      const app = await visit();
+      await app.connectedGlobalValue();
+      await redirectLogin(app, uniqueUser(`${example.name}-restart`));
+      await app.expectNumber("me-value", 0);
+      await app.markDocument();
+
+      // The dev server keeps its OAuth grants in memory: after a restart the page's tokens are
+      // unknown. The socket is refused, one refresh fails, and the page goes on as a guest.
+      await harness.restartDevServer();
+      await expect.poll(() => app.text("auth-status"), { timeout: 30_000 }).toBe("guest");
+      // The page says the session ended (the refused refresh), not that the socket was refused.
+      expect(await app.text("auth-error")).toMatch(/session/i);
+      await app.expectConnected();
+      expect(await app.text("me-value")).toBeUndefined();
+      const start = await app.connectedGlobalValue();
+      await app.byTestId("global-inc").click();
+      await app.expectNumber("global-value", start + 1);
+      expect(await app.byTestId("login").isVisible()).toBe(true);
+      expect(await app.sameDocument()).toBe(true);
+    });
   },
 );

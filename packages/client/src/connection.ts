@@ -98,6 +98,8 @@ export class Connection {
   #refusals = 0;
   #refreshedAfterRefusals = false;
   #checkingRefusal = false;
+  /** Counts `reconnect()` calls: an identity change ends any refusal check under way. */
+  #identity = 0;
 
   constructor(options: ConnectionOptions) {
     this.#options = options;
@@ -149,6 +151,7 @@ export class Connection {
   reconnect(): void {
     if (!this.#wanted) return;
     const socket = this.socket;
+    this.#identity += 1;
     this.#refusals = 0;
     this.#refreshedAfterRefusals = false;
     this.#store.update({ status: "reconnecting", nextRetryAt: undefined });
@@ -261,9 +264,13 @@ export class Connection {
   async #checkRefusal(socket: Socket) {
     if (this.#checkingRefusal) return;
     this.#checkingRefusal = true;
+    const identity = this.#identity;
+    // Moot once the socket opened, the app disconnected, or the identity changed meanwhile
+    // (a refused refresh ends the session: the socket then reconnects as a guest).
+    const moot = () => !this.#wanted || this.#opened || identity !== this.#identity;
     try {
       const reachable = await this.#options.probe(httpUrlOf(this.#options.endpoint));
-      if (!this.#wanted || this.#opened) return;
+      if (moot()) return;
       if (!reachable) {
         this.#refusals = 0;
         return;
@@ -271,7 +278,9 @@ export class Connection {
       if (!this.#refreshedAfterRefusals) {
         this.#refreshedAfterRefusals = true;
         this.#options.log.debug("The server refuses the socket's token; refreshing it");
-        if (await this.#options.onTokenRejected()) {
+        const refreshed = await this.#options.onTokenRejected();
+        if (moot()) return;
+        if (refreshed) {
           this.#refusals = 0;
           return;
         }

@@ -346,6 +346,33 @@ describe("socket identity", () => {
     expect(harness.socketTokens.at(-1)).toBeUndefined();
   });
 
+  it("goes on as a guest when the refused session's refresh token is refused too", async () => {
+    // What a restarted server that forgot its grants looks like to a client.
+    harness = await startAuthHarness();
+    const storage = memoryStorage();
+    const client = harness.client({ oauth: { ...OFFLINE, storage } });
+    await harness.login(client, "alice");
+    const tokens = storedTokens(storage);
+    for (const token of [tokens?.refreshToken, tokens?.accessToken]) {
+      const revoked = await fetch(harness.auth.endpoints.revocation, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ token: token ?? "", client_id: CLIENT_ID }),
+      });
+      expect(revoked.status).toBe(200);
+    }
+    const view = client.view<{ user: string | null }>("/counter");
+    view.subscribe(() => {});
+    await waitFor(client.auth, (s) => s.status !== "authenticated", { timeoutMs: 20_000 });
+    expect(client.auth.getSnapshot()).toMatchObject({
+      status: "guest",
+      error: { code: LenraErrorCode.SessionExpired },
+    });
+    await waitFor(client.connection, (s) => s.status === "open", { timeoutMs: 20_000 });
+    await waitFor(view, (s) => s.status === "success" && !s.isStale, { timeoutMs: 20_000 });
+    expect(harness.socketTokens.at(-1)).toBeUndefined();
+  });
+
   it("stops after a bounded number of refused upgrades and reports unauthorized", async () => {
     harness = await startAuthHarness({ refreshTokens: false });
     const client = harness.client();
