@@ -94,9 +94,19 @@ describe("waitForPopupCallback", () => {
     const result = waitForPopupCallback(popup, REDIRECT_URI, 60_000);
     const assertion = expect(result).rejects.toMatchObject({ code: LenraErrorCode.PopupClosed });
     popup.closed = true;
-    await vi.advanceTimersByTimeAsync(500);
+    await vi.advanceTimersByTimeAsync(1_500);
     await assertion;
     await expect(result).rejects.toBeInstanceOf(LenraAuthError);
+  });
+
+  it("still takes the callback when the popup shows closed just before its message arrives", async () => {
+    const popup = fakePopup();
+    const result = waitForPopupCallback(popup, REDIRECT_URI, 60_000);
+    // The redirect page posted, then closed itself; the browser reports the close first.
+    popup.closed = true;
+    await vi.advanceTimersByTimeAsync(500);
+    post(callback(), ORIGIN, popup);
+    await expect(result).resolves.toEqual(new URL(`${REDIRECT_URI}?code=abc&state=xyz`));
   });
 
   it("rejects with popup_timeout and closes the popup after the timeout", async () => {

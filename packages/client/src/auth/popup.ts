@@ -17,6 +17,9 @@ function isCallbackMessage(data: unknown): data is CallbackMessage {
   );
 }
 
+/** How long a closed popup's message may still arrive. */
+const CLOSED_GRACE_MS = 1000;
+
 /**
  * Opens the login popup. Call it synchronously inside the click handler: browsers only allow
  * popups opened during the user's gesture, so nothing may be awaited before it.
@@ -47,9 +50,11 @@ export function waitForPopupCallback(
   const expectedOrigin = new URL(redirectUri).origin;
   const expectedPath = new URL(redirectUri).pathname;
   return new Promise<URL>((resolve, reject) => {
+    let closedGrace: ReturnType<typeof setTimeout> | undefined;
     const cleanup = () => {
       window.removeEventListener("message", onMessage);
       clearInterval(closedPoll);
+      clearTimeout(closedGrace);
       clearTimeout(timeout);
       signal?.removeEventListener("abort", onAbort);
     };
@@ -79,14 +84,20 @@ export function waitForPopupCallback(
     const onAbort = () =>
       fail(new LenraAuthError(LenraErrorCode.PopupClosed, "The login was cancelled."));
     const closedPoll = setInterval(() => {
-      if (popup.closed) {
-        fail(
-          new LenraAuthError(
-            LenraErrorCode.PopupClosed,
-            "The login popup was closed before the login finished.",
+      if (!popup.closed) return;
+      clearInterval(closedPoll);
+      // The redirect page posts its message, then closes itself: the browser may show the
+      // popup closed before it delivers the message. Wait a little for it.
+      closedGrace = setTimeout(
+        () =>
+          fail(
+            new LenraAuthError(
+              LenraErrorCode.PopupClosed,
+              "The login popup was closed before the login finished.",
+            ),
           ),
-        );
-      }
+        CLOSED_GRACE_MS,
+      );
     }, 250);
     const timeout = setTimeout(
       () =>
