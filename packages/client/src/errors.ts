@@ -77,11 +77,51 @@ export class LenraPatchError extends LenraError {
   }
 }
 
-/** The server's description of a failure: `{ message, reason }` as in the Lenra protocol. */
+/**
+ * The server's description of a failure: `{ message, reason, metadata }` as in the Lenra protocol.
+ * For an app failure Lenra says `{ message: "Internal server error.", reason: "error_500",
+ * metadata: <the app's text> }`; `message` here is then the app's text.
+ * @see PROTOCOL.md section 3
+ */
 export interface ServerErrorDetail {
   readonly message: string;
   readonly reason: string;
   readonly metadata?: unknown;
+}
+
+/** Lenra's reason for an app failure (a view or listener that threw): the app's text is in `metadata`. */
+export const APP_FAILURE_REASON = "error_500";
+
+/**
+ * Reads one error of a server reply, as Lenra or the dev server sends it. Lenra wraps an app's
+ * failure in its technical error 500, whose `message` is the same for every failure: the app's
+ * own words are in `metadata`, so they become the message.
+ */
+export function readServerErrorDetail(value: unknown): ServerErrorDetail {
+  if (value && typeof value === "object") {
+    const { message, reason, metadata } = value as Record<string, unknown>;
+    const appText =
+      reason === APP_FAILURE_REASON && typeof metadata === "string" && metadata.trim() !== ""
+        ? metadata
+        : undefined;
+    return {
+      message:
+        appText ?? (typeof message === "string" && message !== "" ? message : "Unknown error"),
+      reason: typeof reason === "string" ? reason : "unknown",
+      metadata,
+    };
+  }
+  return {
+    message: typeof value === "string" && value !== "" ? value : "Unknown error",
+    reason: "unknown",
+  };
+}
+
+/** Reads a route `error` event: `{ errors: [...] }` or a single `{ message, reason, metadata }`. */
+export function readServerErrorDetails(payload: unknown): ServerErrorDetail[] {
+  const errors = (payload as { errors?: unknown } | null)?.errors;
+  if (Array.isArray(errors) && errors.length > 0) return errors.map(readServerErrorDetail);
+  return [readServerErrorDetail(payload)];
 }
 
 /** The server refused to join a route, for example `route_does_not_exist`. */
@@ -92,8 +132,10 @@ export class LenraJoinError extends LenraError {
   /** The server's reason, such as `route_does_not_exist`, or `timeout` when no reply came. */
   readonly reason: string;
   readonly metadata: unknown;
+  /** The server's reply payload, as received. */
+  readonly response: unknown;
 
-  constructor(route: string, detail: ServerErrorDetail) {
+  constructor(route: string, detail: ServerErrorDetail, response?: unknown) {
     super(
       LenraErrorCode.JoinRefused,
       `Could not join the route "${route}": ${detail.message || detail.reason}`,
@@ -101,6 +143,7 @@ export class LenraJoinError extends LenraError {
     this.route = route;
     this.reason = detail.reason;
     this.metadata = detail.metadata;
+    this.response = response;
   }
 }
 
@@ -112,13 +155,16 @@ export class LenraRouteError extends LenraError {
   readonly errors: readonly ServerErrorDetail[];
   /** The first error's reason. */
   readonly reason: string;
+  /** The server's `error` event payload, as received. */
+  readonly response: unknown;
 
-  constructor(route: string, errors: readonly ServerErrorDetail[]) {
+  constructor(route: string, errors: readonly ServerErrorDetail[], response?: unknown) {
     const first = errors[0] ?? { message: "Unknown error", reason: "unknown" };
     super(LenraErrorCode.RouteError, `The route "${route}" reported an error: ${first.message}`);
     this.route = route;
     this.errors = errors;
     this.reason = first.reason;
+    this.response = response;
   }
 }
 

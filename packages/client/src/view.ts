@@ -1,13 +1,15 @@
 import type { Channel, Push } from "phoenix";
 import type { Connection } from "./connection.ts";
 import {
+  APP_FAILURE_REASON,
   type LenraError,
   LenraErrorCode,
   LenraJoinError,
   LenraListenerError,
   LenraListenerTimeoutError,
   LenraRouteError,
-  type ServerErrorDetail,
+  readServerErrorDetail,
+  readServerErrorDetails,
 } from "./errors.ts";
 import { createHydrator, type Hydrated } from "./listener.ts";
 import type { Log } from "./logger.ts";
@@ -304,7 +306,7 @@ export class RouteView<T = unknown> implements LenraView<T> {
   }
 
   #onRouteError(payload: unknown) {
-    const error = new LenraRouteError(this.path, readErrorDetails(payload));
+    const error = new LenraRouteError(this.path, readServerErrorDetails(payload), payload);
     this.#context.log.warn("The route reported an error", {
       route: this.path,
       reason: error.reason,
@@ -315,7 +317,7 @@ export class RouteView<T = unknown> implements LenraView<T> {
 
   #onJoinRefused(response: unknown) {
     const { log, maxJoinAttempts } = this.#context;
-    const error = new LenraJoinError(this.path, readErrorDetail(response));
+    const error = new LenraJoinError(this.path, readServerErrorDetail(response), response);
     this.#joinFailures += 1;
     log.warn("The server refused to join the route", {
       route: this.path,
@@ -325,7 +327,10 @@ export class RouteView<T = unknown> implements LenraView<T> {
     // The data shown belonged to an identity the route no longer accepts: drop it.
     this.#forget();
     this.#store.set({ status: "error", data: undefined, error, isStale: false });
-    if (this.#joinFailures >= maxJoinAttempts) {
+    // The app's view failed to render (Lenra refuses the join then): joining again at once would
+    // only run the failing view again. `retry()` or the next connection tries again.
+    const viewFailed = error.reason === APP_FAILURE_REASON;
+    if (viewFailed || this.#joinFailures >= maxJoinAttempts) {
       // Phoenix would retry a refused join forever; stop until something changes.
       this.#gaveUp = true;
       this.#leave();
@@ -405,7 +410,7 @@ export class RouteView<T = unknown> implements LenraView<T> {
         })
         .receive("error", (response: unknown) => {
           settle(false);
-          const detail = readErrorDetail(
+          const detail = readServerErrorDetail(
             (response as { error?: unknown } | null)?.error ?? response,
           );
           reject(
@@ -423,22 +428,4 @@ export class RouteView<T = unknown> implements LenraView<T> {
         });
     });
   }
-}
-
-function readErrorDetail(value: unknown): ServerErrorDetail {
-  if (value && typeof value === "object") {
-    const { message, reason, metadata } = value as Record<string, unknown>;
-    return {
-      message: typeof message === "string" ? message : "Unknown error",
-      reason: typeof reason === "string" ? reason : "unknown",
-      metadata,
-    };
-  }
-  return { message: typeof value === "string" ? value : "Unknown error", reason: "unknown" };
-}
-
-function readErrorDetails(payload: unknown): ServerErrorDetail[] {
-  const errors = (payload as { errors?: unknown } | null)?.errors;
-  if (Array.isArray(errors) && errors.length > 0) return errors.map(readErrorDetail);
-  return [readErrorDetail(payload)];
 }
