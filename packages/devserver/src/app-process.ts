@@ -1,45 +1,29 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFile, stat } from "node:fs/promises";
-import { createRequire } from "node:module";
 import { createServer } from "node:net";
-import { delimiter, dirname, join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { resolve } from "node:path";
+import {
+  type AppLaunch,
+  AppProcessError,
+  AppProcessErrorReason,
+  planAppLaunch,
+} from "./app-launch.ts";
 import { createLog, type DevServerLogger } from "./logger.ts";
 
-/** Why an app could not be started. */
-export const AppProcessErrorReason = {
-  DirNotFound: "dir_not_found",
-  NoPackageJson: "no_package_json",
-  AppLenraMissing: "app_lenra_missing",
-  TsxMissing: "tsx_missing",
-  PortInUse: "port_in_use",
-  Exited: "exited",
-  Timeout: "timeout",
-} as const;
-
-export type AppProcessErrorReason =
-  (typeof AppProcessErrorReason)[keyof typeof AppProcessErrorReason];
-
-/** The app could not be started; `output` holds the end of what it printed, if it ran. */
-export class AppProcessError extends Error {
-  override name = "AppProcessError";
-  readonly reason: AppProcessErrorReason;
-  readonly output: string;
-
-  constructor(reason: AppProcessErrorReason, message: string, output = "", options?: ErrorOptions) {
-    super(output ? `${message}\n--- app output ---\n${output.trimEnd()}` : message, options);
-    this.reason = reason;
-    this.output = output;
-  }
-}
+export type { AppLaunch, AppLaunchOptions } from "./app-launch.ts";
+export { AppProcessError, AppProcessErrorReason, planAppLaunch } from "./app-launch.ts";
 
 export interface AppProcessOptions {
   /** The app's directory: its package.json and node_modules with `@lenra/app` installed. */
   dir: string;
-  /** The port the app listens on. Defaults to a free port. */
+  /** The port the app listens on, passed as `PORT` and `http_port`. Defaults to a free port. */
   port?: number | undefined;
-  /** The interface the app listens on, passed as `HOST`. Defaults to 127.0.0.1. */
+  /** The interface the app is reached on, passed as `HOST`. Defaults to 127.0.0.1. */
   host?: string | undefined;
+  /**
+   * Folders whose `node_modules` are searched for `bun` and `tsx` after the app's own (then
+   * `PATH`, for bun). Defaults to the dev server's own folder.
+   */
+  toolDirs?: readonly string[] | undefined;
   /** Extra environment variables for the app. */
   env?: Record<string, string | undefined> | undefined;
   logger?: DevServerLogger | undefined;
@@ -59,6 +43,8 @@ export interface AppProcess {
   readonly url: string;
   readonly port: number;
   readonly pid: number;
+  /** How it was started: runtime, command, and why. */
+  readonly launch: AppLaunch;
   /** Resolves when the app's process has exited, for whatever reason. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** The end of what the app printed (stdout and stderr interleaved). */
@@ -75,53 +61,39 @@ export interface AppProcess {
 const DEFAULT_HOST = "127.0.0.1";
 
 /**
- * Starts a Lenra app directory with its own `node_modules/.bin/app-lenra start`, as the Lenra
- * platform runs an app (PROTOCOL.md §5), and resolves once it answers its manifest to `POST {}`.
- * TypeScript apps (`"app-lenra": { "indexer": "ts" }`) get the tsx loader from their own
- * dependencies. Throws {@link AppProcessError} saying what is missing and what to run.
+ * Starts a Lenra app directory as its Lenra image would (see {@link planAppLaunch}: Node or Bun,
+ * tsx for TypeScript that is not built), with `PORT` and `http_port` set to its port as Lenra's
+ * runner does, and resolves once it answers its manifest to `POST {}` (PROTOCOL.md §5).
+ * Throws {@link AppProcessError} saying what is missing and what to run.
  */
 export async function startAppProcess(options: AppProcessOptions): Promise<AppProcess> {
   const log = createLog(options.logger);
   const dir = resolve(options.dir);
   const host = options.host ?? DEFAULT_HOST;
-  const packageJson = await readAppPackage(dir);
-  const bin = join(
-    dir,
-    "node_modules",
-    ".bin",
-    process.platform === "win32" ? "app-lenra.cmd" : "app-lenra",
-  );
-  if (!(await isFile(bin))) {
-    throw new AppProcessError(
-      AppProcessErrorReason.AppLenraMissing,
-      `${dir} has no node_modules/.bin/app-lenra: @lenra/app is not installed. Run "npm install" in ${dir} (its package.json must depend on @lenra/app).`,
-    );
-  }
-  const nodeOptions = [options.env?.NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? ""];
-  if (usesTypeScript(packageJson)) nodeOptions.push(`--import=${resolveTsx(dir)}`);
-  // Lets the app end itself if this process dies without running any handler (SIGKILL).
-  nodeOptions.push(`--import=${PARENT_WATCHDOG}`);
+  const launch = await planAppLaunch(dir, {
+    toolDirs: options.toolDirs,
+    path: options.env?.PATH ?? process.env.PATH,
+  });
 
-  const port = options.port ?? (await findFreePort(host));
+  const port = options.port || (await findFreePort(host));
   await assertPortFree(host, port);
 
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
-  const env: Record<string, string | undefined> = {
+  // @lenra/app's server reads PORT; the Bun templates' servers read http_port, as OpenFaaS
+  // templates do: the image's port is where Lenra's runner reaches the app.
+  const env = {
     ...process.env,
     ...options.env,
     PORT: String(port),
+    http_port: String(port),
     HOST: host,
-    NODE_OPTIONS: nodeOptions.join(" ").trim(),
-    // The .bin shim runs `node` from PATH: make that the Node running this dev server.
-    PATH: [dirname(process.execPath), options.env?.PATH ?? process.env.PATH ?? ""].join(delimiter),
   };
-  const child = spawn(bin, ["start"], {
+  const child = spawn(launch.command, launch.args, {
     cwd: dir,
     env,
     // Its own process group, so stop() reaches everything the app starts.
     detached: process.platform !== "win32",
     stdio: ["ignore", "pipe", "pipe"],
-    shell: process.platform === "win32",
     windowsHide: true,
   });
   const pid = child.pid;
@@ -130,12 +102,12 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
     const error = await new Promise<Error>((done) => child.once("error", done));
     throw new AppProcessError(
       AppProcessErrorReason.Exited,
-      `Cannot start ${bin}: ${error.message}`,
+      `Cannot start ${launch.command}: ${error.message}`,
       "",
       { cause: error },
     );
   }
-  log.info("Started the app", { dir, pid, port });
+  log.info("Started the app", { dir, pid, port, runtime: launch.description });
 
   const outputLimit = options.outputLimit ?? 64 * 1024;
   let output = "";
@@ -166,6 +138,7 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
     url,
     port,
     pid,
+    launch,
     exited,
     output: () => output,
     kill(signal = "SIGTERM") {
@@ -258,14 +231,6 @@ export function installExitHooks(
   return uninstall;
 }
 
-/**
- * Preloaded into the app: when this dev server dies, the app is re-parented and its parent pid
- * changes, and it then ends its own process group. Written without spaces or quotes because
- * NODE_OPTIONS splits on them; 15 is SIGTERM.
- */
-const PARENT_WATCHDOG =
-  "data:text/javascript,(p=>setInterval(()=>{if(process.ppid!==p)process.kill(0,15)},500).unref())(process.ppid)";
-
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.pid === undefined) return;
   try {
@@ -275,58 +240,6 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
     // ESRCH: the group is already gone, which is what we want.
     if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
   }
-}
-
-async function readAppPackage(dir: string): Promise<Record<string, unknown>> {
-  const info = await stat(dir).catch(() => undefined);
-  if (!info?.isDirectory()) {
-    throw new AppProcessError(
-      AppProcessErrorReason.DirNotFound,
-      `The app directory ${dir} does not exist (or is not a directory). Pass the folder of a Lenra app, the one holding its package.json.`,
-    );
-  }
-  let text: string;
-  try {
-    text = await readFile(join(dir, "package.json"), "utf8");
-  } catch {
-    throw new AppProcessError(
-      AppProcessErrorReason.NoPackageJson,
-      `${dir} has no package.json: it is not a Lenra app directory. Create one with "npm init" and "npm install @lenra/app", or pass the app's folder.`,
-    );
-  }
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) {
-      return parsed as Record<string, unknown>;
-    }
-  } catch {}
-  throw new AppProcessError(
-    AppProcessErrorReason.NoPackageJson,
-    `${join(dir, "package.json")} is not a valid JSON object.`,
-  );
-}
-
-function usesTypeScript(packageJson: Record<string, unknown>): boolean {
-  const conf = packageJson["app-lenra"];
-  if (typeof conf !== "object" || conf === null) return false;
-  const indexer = (conf as Record<string, unknown>).indexer;
-  return indexer === "ts" || indexer === "typescript";
-}
-
-function resolveTsx(dir: string): string {
-  try {
-    return pathToFileURL(createRequire(join(dir, "package.json")).resolve("tsx")).href;
-  } catch {
-    throw new AppProcessError(
-      AppProcessErrorReason.TsxMissing,
-      `${dir} is a TypeScript app ("app-lenra": { "indexer": "ts" }) but tsx is not installed there. Run "npm install --save-dev tsx" in ${dir}.`,
-    );
-  }
-}
-
-async function isFile(path: string): Promise<boolean> {
-  const info = await stat(path).catch(() => undefined);
-  return info?.isFile() ?? false;
 }
 
 function findFreePort(host: string): Promise<number> {

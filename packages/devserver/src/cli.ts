@@ -12,7 +12,9 @@ A local Lenra for development: runs a @lenra/app app (or uses a running one), se
 routes over the Lenra socket protocol, its data API and an OAuth server with a dev login page.
 
 Options:
-  --app <dir|url>         the app's directory (started with its own app-lenra), or its URL
+  --app <dir|url>         the app's directory (run as its Lenra image would: Node, tsx or Bun),
+                          or the URL of a running app
+  --app-port <n>          port of the app started from its directory (default: a free port)
   --port <n>              port of the socket and the data API (default ${DEFAULT_DEV_SERVER_PORT})
   --host <host>           interface to listen on (default 127.0.0.1)
   --data <file.json>      load the data from this file and save it there (default: memory only)
@@ -29,6 +31,7 @@ Stop it with Ctrl+C: the app and every port it used are released.`;
 
 interface CliOptions {
   app: string;
+  appPort: number | undefined;
   port: number;
   host: string;
   data: string | undefined;
@@ -48,6 +51,7 @@ function parse(argv: string[]): CliOptions | "help" {
     allowPositionals: true,
     options: {
       app: { type: "string" },
+      "app-port": { type: "string" },
       port: { type: "string" },
       host: { type: "string" },
       data: { type: "string" },
@@ -67,8 +71,17 @@ function parse(argv: string[]): CliOptions | "help" {
     );
   }
   if (!values.app) throw new UsageError("--app is required: the app's directory or its URL.");
+  if (values["app-port"] !== undefined && /^https?:\/\//i.test(values.app)) {
+    throw new UsageError(
+      "--app-port is for an app started from its directory; the URL of a running app already says its port.",
+    );
+  }
   return {
     app: values.app,
+    appPort:
+      values["app-port"] === undefined
+        ? undefined
+        : integer(values["app-port"], "--app-port", 0, 0, 65_535),
     port: integer(values.port, "--port", DEFAULT_DEV_SERVER_PORT, 0, 65_535),
     host: values.host ?? "127.0.0.1",
     data: values.data,
@@ -132,9 +145,17 @@ function banner(server: DevServer, options: CliOptions): string {
     "Lenra dev server ready",
     `  socket:         ${server.socketUrl}`,
     `  app:            ${server.app.url}${where}`,
+  ];
+  if (server.app.runtime) lines.push(`  runtime:        ${server.app.runtime}`);
+  const { lenraRoutes } = server.manifest;
+  if (lenraRoutes.length > 0) {
+    // Lenra's own UI components render only in Lenra's client: the JSON routes are what is served.
+    lines.push(`  not served:     lenra routes ${lenraRoutes.join(", ")} (Lenra's UI components)`);
+  }
+  lines.push(
     `  data:           ${options.data ?? "in memory (pass --data <file.json> to keep it)"}`,
     `  OAuth issuer:   ${server.auth.url}`,
-  ];
+  );
   if (client) {
     lines.push(`  client id:      ${client.clientId}`);
     lines.push(`  redirect URIs:  ${client.redirectUris.join("\n                  ")}`);
@@ -212,6 +233,7 @@ async function main(): Promise<number> {
   try {
     server = await startDevServer({
       app: cli.app,
+      appPort: cli.appPort,
       port: cli.port,
       host: cli.host,
       data: cli.data,

@@ -23,8 +23,13 @@ export const DEFAULT_DEV_SERVER_PORT = 4001;
 
 /** Options of {@link startDevServer}. */
 export interface DevServerOptions {
-  /** The app: its directory (started with its own `app-lenra start`), or the URL of a running app. */
+  /** The app: its directory (started as its Lenra image would), or the URL of a running app. */
   app: string;
+  /**
+   * The port an app started from a directory listens on (it gets `PORT` and `http_port`);
+   * `0` picks a free one. Defaults to a free port.
+   */
+  appPort?: number | undefined;
   /** Port of the socket and the data API; `0` picks a free one. Defaults to 4001. */
   port?: number | undefined;
   /** Interface to listen on. Defaults to `127.0.0.1`. */
@@ -75,6 +80,8 @@ export interface DevServer {
     /** The app's process, when the dev server started it from a directory. */
     readonly pid: number | undefined;
     readonly dir: string | undefined;
+    /** What runs it, when the dev server started it: `Bun 1.4.5 running src/; its lenra.yml runs bun`. */
+    readonly runtime: string | undefined;
   };
   /** The app's data. */
   readonly store: DataStore;
@@ -104,8 +111,10 @@ export interface DevServerStats {
 export const DevServerErrorReason = {
   /** The app directory does not exist or is not an app. */
   AppNotFound: "app_not_found",
-  /** The app's dependencies (`@lenra/app`, `tsx`) are not installed. */
+  /** The app's dependencies (`@lenra/app`) or its runtime (`bun`, `tsx`) are not installed. */
   AppNotInstalled: "app_not_installed",
+  /** The app runs from a build folder (`"app-lenra": { "dist" }`) that was not built. */
+  AppNotBuilt: "app_not_built",
   /** The app exited or never answered its manifest; `output` holds what it printed. */
   AppFailed: "app_failed",
   /** Nothing answers a manifest at the app URL. */
@@ -162,6 +171,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   try {
     await assertPortFree(settings.host, settings.port, "port", "--port");
     await assertPortFree(settings.authHost, settings.authPort, "authPort", "--auth-port");
+    await assertPortFree(APP_HOST, settings.appPort, "appPort", "--app-port");
 
     let store: DataStore;
     try {
@@ -195,7 +205,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     let appProcess: AppProcess | undefined;
     let appUrl: string;
     if (settings.appDir !== undefined) {
-      appProcess = await startApp(settings.appDir, options, log);
+      appProcess = await startApp(settings.appDir, settings.appPort, options, log);
       cleanups.push(() => appProcess?.stop());
       appUrl = appProcess.url;
     } else {
@@ -257,7 +267,12 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       socketUrl: protocol.socketUrl,
       port: protocol.port,
       auth: { url: auth.url, endpoints: auth.endpoints, clients: auth.clients },
-      app: { url: appUrl, pid: appProcess?.pid, dir: settings.appDir },
+      app: {
+        url: appUrl,
+        pid: appProcess?.pid,
+        dir: settings.appDir,
+        runtime: appProcess?.launch.description,
+      },
       store,
       manifest,
       stats() {
@@ -285,9 +300,13 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   }
 }
 
+/** Where the dev server reaches an app it started (an app may listen on more interfaces). */
+const APP_HOST = "127.0.0.1";
+
 interface Settings {
   appDir: string | undefined;
   appUrl: string | undefined;
+  appPort: number;
   host: string;
   port: number;
   authHost: string;
@@ -306,9 +325,11 @@ function readOptions(options: DevServerOptions): Settings {
   }
   const port = options.port ?? DEFAULT_DEV_SERVER_PORT;
   const authPort = options.authPort ?? DEFAULT_AUTH_PORT;
+  const appPort = options.appPort ?? 0;
   for (const [name, value] of [
     ["port", port],
     ["authPort", authPort],
+    ["appPort", appPort],
   ] as const) {
     if (!Number.isInteger(value) || value < 0 || value > 65_535) {
       throw new TypeError(
@@ -324,9 +345,15 @@ function readOptions(options: DevServerOptions): Settings {
     throw new TypeError("startDevServer(options): `options.data` must be a file path.");
   }
   const isUrl = /^https?:\/\//i.test(options.app);
+  if (isUrl && appPort !== 0) {
+    throw new TypeError(
+      "startDevServer(options): `options.appPort` is for an app started from its directory; the URL of a running app already says its port.",
+    );
+  }
   return {
     appDir: isUrl ? undefined : resolve(options.app),
     appUrl: isUrl ? options.app : undefined,
+    appPort,
     host,
     port,
     // The OAuth server has no passwords: it stays on loopback whatever the socket listens on.
@@ -336,10 +363,17 @@ function readOptions(options: DevServerOptions): Settings {
   };
 }
 
-async function startApp(dir: string, options: DevServerOptions, log: Log): Promise<AppProcess> {
+async function startApp(
+  dir: string,
+  port: number,
+  options: DevServerOptions,
+  log: Log,
+): Promise<AppProcess> {
   try {
     return await startAppProcess({
       dir,
+      host: APP_HOST,
+      port,
       logger: options.logger,
       onOutput: options.onAppOutput,
       startTimeoutMs: options.appStartTimeoutMs,
@@ -351,7 +385,10 @@ async function startApp(dir: string, options: DevServerOptions, log: Log): Promi
       [AppProcessErrorReason.DirNotFound]: DevServerErrorReason.AppNotFound,
       [AppProcessErrorReason.NoPackageJson]: DevServerErrorReason.AppNotFound,
       [AppProcessErrorReason.AppLenraMissing]: DevServerErrorReason.AppNotInstalled,
+      [AppProcessErrorReason.ManifestMissing]: DevServerErrorReason.AppNotFound,
+      [AppProcessErrorReason.NotBuilt]: DevServerErrorReason.AppNotBuilt,
       [AppProcessErrorReason.TsxMissing]: DevServerErrorReason.AppNotInstalled,
+      [AppProcessErrorReason.BunMissing]: DevServerErrorReason.AppNotInstalled,
       [AppProcessErrorReason.PortInUse]: DevServerErrorReason.PortInUse,
       [AppProcessErrorReason.Exited]: DevServerErrorReason.AppFailed,
       [AppProcessErrorReason.Timeout]: DevServerErrorReason.AppFailed,

@@ -1,6 +1,8 @@
 export type { AppClient, AppClientOptions } from "./app-client.ts";
 export { AppRequestError, AppRequestErrorReason, createAppClient } from "./app-client.ts";
 export type {
+  AppLaunch,
+  AppLaunchOptions,
   AppProcess,
   AppProcessOptions,
   ExitHooksOptions,
@@ -11,6 +13,7 @@ export {
   AppProcessError,
   AppProcessErrorReason,
   installExitHooks,
+  planAppLaunch,
   startAppProcess,
 } from "./app-process.ts";
 export * from "./auth/index.ts";

@@ -44,9 +44,15 @@ export class ManifestError extends Error {
 /** The JSON routes of an app, as the platform uses them. */
 export class Manifest {
   readonly routes: readonly ManifestRoute[];
+  /**
+   * The paths of the manifest's `lenra.routes`: views of Lenra's own UI components, which only
+   * Lenra's client renders. The dev server serves JSON routes only and says so at startup.
+   */
+  readonly lenraRoutes: readonly string[];
 
-  constructor(routes: readonly ManifestRoute[]) {
+  constructor(routes: readonly ManifestRoute[], lenraRoutes: readonly string[] = []) {
     this.routes = routes;
+    this.lenraRoutes = lenraRoutes;
   }
 
   /** The routes a session with `roles` may see and join. */
@@ -75,13 +81,21 @@ export function parseManifest(value: unknown): Manifest {
   if (!isPlainObject(value)) {
     throw new ManifestError("The app's manifest is not a JSON object.");
   }
-  const json = value.json;
-  if (json === undefined) return new Manifest([]);
-  if (!isPlainObject(json) || !Array.isArray(json.routes)) {
+  const { json, lenra } = value;
+  if (json !== undefined && (!isPlainObject(json) || !Array.isArray(json.routes))) {
     throw new ManifestError('The manifest\'s "json" must be an object with a "routes" array.');
   }
-  const routes = json.routes.map((route, index) => parseRoute(route, `json.routes[${index}]`));
-  return new Manifest(routes);
+  const routes = isPlainObject(json)
+    ? (json.routes as unknown[]).map((route, index) => parseRoute(route, `json.routes[${index}]`))
+    : [];
+  // Only listed, never served: what is not a path is left to Lenra's own validation.
+  const lenraRoutes =
+    isPlainObject(lenra) && Array.isArray(lenra.routes)
+      ? lenra.routes
+          .map((route) => (isPlainObject(route) ? route.path : undefined))
+          .filter((path): path is string => typeof path === "string")
+      : [];
+  return new Manifest(routes, lenraRoutes);
 }
 
 function parseRoute(value: unknown, where: string): ManifestRoute {

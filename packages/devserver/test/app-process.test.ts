@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { EventEmitter } from "node:events";
-import { cp, mkdir, mkdtemp, realpath, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, realpath, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,10 +13,10 @@ import {
   installExitHooks,
   startAppProcess,
 } from "../src/app-process.ts";
+import { installAppFixture } from "./dev-server-support.ts";
 
 const counterApp = fileURLToPath(new URL("../../../examples/counter-app", import.meta.url));
 const fixtures = fileURLToPath(new URL("./fixtures/app-process", import.meta.url));
-const lenraApp = fileURLToPath(new URL("../node_modules/@lenra/app", import.meta.url));
 
 let scratch: string;
 const started: AppProcess[] = [];
@@ -66,21 +66,6 @@ async function post(url: string, body: unknown): Promise<{ status: number; body:
     status: response.status,
     body: response.headers.get("content-type")?.includes("json") ? JSON.parse(text) : text,
   };
-}
-
-/** Copies a fixture app and installs @lenra/app in it the way npm would (a link and a bin). */
-async function installFixture(name: string): Promise<string> {
-  const dir = join(scratch, `${name}-${Math.random().toString(16).slice(2)}`);
-  await cp(join(fixtures, name), dir, { recursive: true });
-  await mkdir(join(dir, "node_modules", "@lenra"), { recursive: true });
-  await mkdir(join(dir, "node_modules", ".bin"));
-  const real = await realpath(lenraApp);
-  await symlink(real, join(dir, "node_modules", "@lenra", "app"));
-  await symlink(
-    join(real, "dist", "bin", "app-lenra.js"),
-    join(dir, "node_modules", ".bin", "app-lenra"),
-  );
-  return dir;
 }
 
 async function start(options: Parameters<typeof startAppProcess>[0]): Promise<AppProcess> {
@@ -137,7 +122,7 @@ describe("startAppProcess with the real counter-app", () => {
 
 describe("startAppProcess failures", () => {
   it("reports an app that crashes at start, with its output, and leaves no process", async () => {
-    const dir = await installFixture("crashing");
+    const dir = await installAppFixture(scratch, "crashing");
     const error = await startAppProcess({ dir }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(AppProcessError);
     const failure = error as AppProcessError;
@@ -148,7 +133,7 @@ describe("startAppProcess failures", () => {
   });
 
   it("kills an app that never answers once the start timeout passes, even if it ignores SIGTERM", async () => {
-    const dir = await installFixture("hanging");
+    const dir = await installAppFixture(scratch, "hanging");
     let pid = 0;
     const began = Date.now();
     const error = await startAppProcess({
@@ -192,13 +177,10 @@ describe("startAppProcess failures", () => {
       message: expect.stringContaining(`Run "npm install" in ${empty}`),
     });
 
-    const noTsx = await installFixture("crashing");
-    await writeFile(
-      join(noTsx, "package.json"),
-      JSON.stringify({ name: "x", type: "module", "app-lenra": { indexer: "typescript" } }),
-    );
-    // A fixture outside the repository cannot find the workspace's tsx by walking up.
-    await expect(startAppProcess({ dir: noTsx })).rejects.toMatchObject({
+    // TypeScript sources need tsx: a copy outside the repository, searching no other folder,
+    // finds none.
+    const noTsx = await installAppFixture(scratch, "tsx-app");
+    await expect(startAppProcess({ dir: noTsx, toolDirs: [] })).rejects.toMatchObject({
       reason: "tsx_missing",
       message: expect.stringContaining("npm install --save-dev tsx"),
     });

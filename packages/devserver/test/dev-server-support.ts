@@ -1,6 +1,7 @@
+import { existsSync } from "node:fs";
 import { cp, mkdir, realpath, symlink } from "node:fs/promises";
 import { createServer, type Socket as NetSocket, type Server } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Socket } from "phoenix";
 import { WebSocket } from "ws";
@@ -11,7 +12,8 @@ export const counterAppDir = fileURLToPath(
   new URL("../../../examples/counter-app", import.meta.url),
 );
 const appFixtures = fileURLToPath(new URL("./fixtures/app-process", import.meta.url));
-const lenraApp = fileURLToPath(new URL("../node_modules/@lenra/app", import.meta.url));
+const packageDir = fileURLToPath(new URL("..", import.meta.url));
+const lenraApp = join(packageDir, "node_modules", "@lenra", "app");
 
 /** A guest socket (no token), disconnected after the test. */
 export function guest(server: { socketUrl: string }, context?: Record<string, unknown>): Socket {
@@ -97,8 +99,16 @@ export async function occupyPort(): Promise<number> {
   return typeof address === "object" && address ? address.port : 0;
 }
 
-/** Copies an app fixture into `scratch` and installs @lenra/app in it as npm would. */
-export async function installAppFixture(scratch: string, name: string): Promise<string> {
+/**
+ * Copies an app fixture into `scratch` and installs @lenra/app in it as npm would, with the
+ * workspace's copy of each package in `links` (tsx, typescript...) as its other dependencies.
+ * Outside the repository, the copy finds no other package by walking up.
+ */
+export async function installAppFixture(
+  scratch: string,
+  name: string,
+  links: readonly string[] = [],
+): Promise<string> {
   const dir = join(scratch, `${name}-${Math.random().toString(16).slice(2)}`);
   await cp(join(appFixtures, name), dir, { recursive: true });
   await mkdir(join(dir, "node_modules", "@lenra"), { recursive: true });
@@ -109,5 +119,16 @@ export async function installAppFixture(scratch: string, name: string): Promise<
     join(real, "dist", "bin", "app-lenra.js"),
     join(dir, "node_modules", ".bin", "app-lenra"),
   );
+  for (const link of links) {
+    const target = join(dir, "node_modules", link);
+    await mkdir(dirname(target), { recursive: true });
+    await symlink(await realpath(workspacePackage(link)), target);
+  }
   return dir;
+}
+
+/** A package installed in this workspace: the dev server's dependency, or the root's. */
+export function workspacePackage(name: string): string {
+  const own = join(packageDir, "node_modules", name);
+  return existsSync(own) ? own : join(packageDir, "..", "..", "node_modules", name);
 }
