@@ -9,4 +9,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   fixedExtension: false,
+  // Preloaded into apps from beside the bundled code (see src/app-launch.ts).
+  copy: ["src/app-watchdog.js"],
 });

@@ -13,7 +13,7 @@ import {
   installExitHooks,
   startAppProcess,
 } from "../src/app-process.ts";
-import { installAppFixture } from "./dev-server-support.ts";
+import { freePort, installAppFixture } from "./dev-server-support.ts";
 
 const counterApp = fileURLToPath(new URL("../../../examples/counter-app", import.meta.url));
 const fixtures = fileURLToPath(new URL("./fixtures/app-process", import.meta.url));
@@ -294,11 +294,4 @@ function listen(): Promise<Server> {
     const server = createServer();
     server.listen(0, "127.0.0.1", () => resolve(server));
   });
-}
-
-async function freePort(): Promise<number> {
-  const server = await listen();
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }

@@ -9,12 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DevServerError, startDevServer } from "../src/index.ts";
 import {
   counterAppDir,
+  freePort,
   guest,
   installAppFixture,
   isAlive,
   occupyPort,
   open,
   testUser,
+  until,
 } from "./dev-server-support.ts";
 import { waitFor } from "./helpers.ts";
 
@@ -267,6 +269,40 @@ describe("the lenra-devserver CLI", () => {
     }
   });
 
+  it("runs a Bun app on the port --app-port gives, and lists the lenra routes it does not serve", async () => {
+    const dir = await installAppFixture(scratch, "bun-app");
+    const appPort = await freePort();
+    const cli = runCli([
+      ...["--app", dir, "--app-port", String(appPort), "--port", "0", "--auth-port", "0"],
+    ]);
+    try {
+      await waitFor(() => cli.output().includes("Press Ctrl+C to stop."), 30_000, "the banner");
+      const output = cli.output();
+      expect(output).toMatch(new RegExp(`\n  app: +http://127\\.0\\.0\\.1:${appPort} \\(`));
+      expect(output).toMatch(
+        /\n {2}runtime: +Bun \d+\.\d+\.\d+ running src\/; its lenra\.yml runs bun\n/,
+      );
+      expect(output).toContain(
+        "\n  not served:     lenra routes /, /settings (Lenra's UI components)\n",
+      );
+      const pid = Number(/pid (\d+)/.exec(output)?.[1]);
+      const socketUrl = /socket: +(ws:\/\/\S+)/.exec(output)?.[1] as string;
+
+      // The app's onEnvStart created the counter, its view renders it, its listener updates it
+      // through the data API: all of it on Bun.
+      const route = await open(guest({ socketUrl }), "/counter");
+      expect(route.document).toMatchObject({ value: 0, runtime: "bun" });
+      await route.run(route.code("onIncrement"));
+      await until<{ value: number }>(route, (document) => document.value === 1);
+
+      cli.child.kill("SIGTERM");
+      expect(await cli.exited).toBe(0);
+      expect(isAlive(pid)).toBe(false);
+    } finally {
+      cli.child.kill("SIGKILL");
+    }
+  });
+
   it("exits non-zero with a one-paragraph message when it cannot start", async () => {
     const cli = runCli(["--app", join(scratch, "missing"), "--port", "0", "--auth-port", "0"]);
     expect(await cli.exited).toBe(1);
@@ -278,5 +314,11 @@ describe("the lenra-devserver CLI", () => {
     const usage = runCli([]);
     expect(await usage.exited).toBe(2);
     expect(usage.output()).toContain("--app is required");
+
+    const appPortWithUrl = runCli(["--app", "http://127.0.0.1:3000", "--app-port", "3001"]);
+    expect(await appPortWithUrl.exited).toBe(2);
+    expect(appPortWithUrl.output()).toContain(
+      "--app-port is for an app started from its directory; the URL of a running app already says its port.",
+    );
   });
 });

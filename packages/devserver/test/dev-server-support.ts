@@ -79,6 +79,15 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** A port on 127.0.0.1 that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
 /** Holds a port on 127.0.0.1 until the test ends; what connects there gets no answer. */
 export async function occupyPort(): Promise<number> {
   const sockets = new Set<NetSocket>();
