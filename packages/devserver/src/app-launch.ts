@@ -109,7 +109,7 @@ export async function planAppLaunch(
   };
 }
 
-export async function readAppPackage(dir: string): Promise<Record<string, unknown>> {
+async function readAppPackage(dir: string): Promise<Record<string, unknown>> {
   const info = await stat(dir).catch(() => undefined);
   if (!info?.isDirectory()) {
     throw new AppProcessError(
@@ -215,25 +215,23 @@ function chooseRuntime(
   image: Image | undefined,
   packageJson: Record<string, unknown>,
 ): { runtime: "node" | "bun"; reason: string | undefined } {
-  const start = field(field(packageJson, "scripts"), "start");
-  const startProgram = program(words(start));
-  if (image) {
-    let runs = program(image.command);
-    let how = `its ${image.file} runs ${runs}`;
-    // `npm start` and the like run package.json's start script.
-    if (runs && ["npm", "pnpm", "yarn"].includes(runs) && image.command.includes("start")) {
-      how = `its ${image.file} runs "${image.command.join(" ")}", which runs ${startProgram}`;
-      runs = startProgram;
-    }
-    if (runs === "bun" || runs === "bunx") return { runtime: "bun", reason: how };
-    if (runs === "node" || runs === "app-lenra") return { runtime: "node", reason: how };
-    if (image.bases.some((base) => /^(docker\.io\/)?oven\/bun([:@]|$)/.test(base))) {
-      return { runtime: "bun", reason: `its ${image.file} builds from oven/bun` };
-    }
-    return { runtime: "node", reason: undefined };
+  const startScript = program(words(field(field(packageJson, "scripts"), "start")));
+  if (!image) {
+    return startScript === "bun"
+      ? { runtime: "bun", reason: "its package.json start script runs bun" }
+      : { runtime: "node", reason: undefined };
   }
-  if (startProgram === "bun") {
-    return { runtime: "bun", reason: "its package.json start script runs bun" };
+  let runs = program(image.command);
+  let reason = `its ${image.file} runs ${runs}`;
+  // `npm start` and the like run package.json's start script.
+  if (runs && ["npm", "pnpm", "yarn"].includes(runs) && image.command.includes("start")) {
+    reason = `its ${image.file} runs "${image.command.join(" ")}", which runs ${startScript}`;
+    runs = startScript;
+  }
+  if (runs === "bun" || runs === "bunx") return { runtime: "bun", reason };
+  if (runs === "node" || runs === "app-lenra") return { runtime: "node", reason };
+  if (image.bases.some((base) => /^(docker\.io\/)?oven\/bun([:@]|$)/.test(base))) {
+    return { runtime: "bun", reason: `its ${image.file} builds from oven/bun` };
   }
   return { runtime: "node", reason: undefined };
 }

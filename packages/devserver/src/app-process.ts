@@ -62,8 +62,8 @@ const DEFAULT_HOST = "127.0.0.1";
 
 /**
  * Starts a Lenra app directory as its Lenra image would (see {@link planAppLaunch}: Node or Bun,
- * tsx for TypeScript that is not built), with `PORT` and `http_port` set to its port as Lenra's
- * runner does, and resolves once it answers its manifest to `POST {}` (PROTOCOL.md §5).
+ * tsx for TypeScript that is not built), with `PORT` and `http_port` set to its port, and
+ * resolves once it answers its manifest to `POST {}` (PROTOCOL.md §5).
  * Throws {@link AppProcessError} saying what is missing and what to run.
  */
 export async function startAppProcess(options: AppProcessOptions): Promise<AppProcess> {
@@ -79,8 +79,8 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
   await assertPortFree(host, port);
 
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
-  // @lenra/app's server reads PORT; the Bun templates' servers read http_port, as OpenFaaS
-  // templates do: the image's port is where Lenra's runner reaches the app.
+  // On Lenra the app listens on its image's port, 3000 in every template: @lenra/app's server
+  // reads it from PORT, the Bun templates' servers from http_port (OpenFaaS templates' name).
   const env = {
     ...process.env,
     ...options.env,
