@@ -1,13 +1,8 @@
-import { Auth, type AuthController, createGuestAuth, type LenraAuth } from "./auth/auth.ts";
-import { type LenraOAuthOptions, readAuthOptions } from "./auth/options.ts";
-import {
-  Connection,
-  type ConnectionState,
-  probeHttp,
-  type WebSocketConstructor,
-} from "./connection.ts";
-import { LenraJoinError } from "./errors.ts";
+import { type AuthHost, createGuestAuth, type LenraAuth, type LenraLogin } from "./auth-state.ts";
+import { Connection, type ConnectionState, type WebSocketConstructor } from "./connection.ts";
+import { LenraError, LenraErrorCode, LenraJoinError } from "./errors.ts";
 import { createLog, type LenraLogger } from "./logger.ts";
+import { probeHttp } from "./refusal-check.ts";
 import type { ReadableStore } from "./store.ts";
 import { type LenraView, RouteView, type ViewContext } from "./view.ts";
 
@@ -18,13 +13,15 @@ type Params = Record<string, unknown>;
 
 export interface LenraClientOptions {
   /**
-   * The OAuth 2.0 client id registered for the app. Without it the app is guest-only and
-   * `auth.login()` is unavailable.
+   * The login, from `lenraLogin({ clientId, ... })` of `@lenra/client/login`. Without it the app
+   * is guest-only: `auth` stays `guest` and `auth.login()` rejects, and no login code is bundled.
    */
-  clientId?: string;
-  /** How login works; see {@link LenraOAuthOptions}. Used only with a `clientId`. */
-  oauth?: LenraOAuthOptions;
-  /** The `fetch` used for OAuth requests. Defaults to the global `fetch`. */
+  login?: LenraLogin;
+  /**
+   * The `fetch` for HTTP requests: the reachability check of the socket server when it seems to
+   * refuse the token, and the login's requests unless `lenraLogin({ fetch })` says otherwise.
+   * Defaults to the global `fetch`.
+   */
   fetch?: typeof fetch;
   /**
    * The app's name, sent as the `app` socket param. Leave it out when the socket endpoint is
@@ -46,8 +43,8 @@ export interface LenraClientOptions {
   transport?: WebSocketConstructor;
   /**
    * Returns the access token sent with each (re)connect, or nothing for a guest. Called before
-   * every connection attempt, so it can refresh an expiring token first. With a `clientId` the
-   * built-in login provides it; set it only when you manage tokens elsewhere (without `clientId`).
+   * every connection attempt, so it can refresh an expiring token first. A `login` provides it;
+   * set it only when you manage tokens elsewhere (without `login`).
    */
   getAccessToken?: () => string | null | undefined | Promise<string | null | undefined>;
   /** Connect as soon as a view is subscribed. Defaults to `true`. */
@@ -75,7 +72,7 @@ export interface JsonRoute {
 export interface LenraClient {
   /** The socket's state. */
   readonly connection: ReadableStore<ConnectionState>;
-  /** Login state and actions. Guest-only (no login) without a `clientId`. */
+  /** Login state and actions; always a guest without a `login` option. */
   readonly auth: LenraAuth;
   /**
    * The live view of a JSON route, such as `/counter/me`. The same path always returns the same
@@ -88,6 +85,14 @@ export interface LenraClient {
   connect(): void;
   /** Closes the socket; views keep their last data, marked stale, until `connect()`. */
   disconnect(): Promise<void>;
+  /**
+   * Shuts the client down for good: closes the socket, leaves every channel, clears every timer
+   * and event listener, and rejects the listener calls still waiting for a reply. Afterwards
+   * every method throws a `LenraError` with code `client_disposed` (snapshots stay readable).
+   * For tests, micro-frontends that unmount, and hot module replacement. Resolves once the
+   * socket is closed; calling it again does nothing more.
+   */
+  dispose(): Promise<void>;
 }
 
 const REJOIN_DELAYS = [500, 1000, 2000, 5000];
@@ -97,26 +102,28 @@ const RECONNECT_DELAYS = [100, 250, 500, 1000, 2000, 5000];
 export function createLenraClient(options: LenraClientOptions = {}): LenraClient {
   const settings = readOptions(options);
   const log = createLog(options.logger);
-  let explicitlyDisconnected = false;
   const views = new Map<string, RouteView>();
+  // Aborted by dispose(): every event listener is registered with its signal.
+  const lifetime = new AbortController();
+  const { signal } = lifetime;
+  const assertAlive = () => {
+    if (signal.aborted) throw disposedError();
+  };
 
-  const auth: AuthController =
-    options.clientId === undefined
-      ? createGuestAuth()
-      : new Auth(readAuthOptions(options.clientId, options.oauth), {
-          log,
-          fetch: options.fetch,
-          onIdentityChange: ({ clearData, disconnect }) => {
-            // The previous identity's data must not stay on screen under the new one.
-            if (clearData) for (const view of views.values()) view.clearData();
-            if (disconnect) {
-              explicitlyDisconnected = true;
-              void connection.disconnect();
-            } else {
-              connection.reconnect();
-            }
-          },
-        });
+  const host: AuthHost = {
+    log,
+    fetch: options.fetch,
+    signal,
+    assertAlive,
+    onIdentityChange({ clearData, disconnect }) {
+      if (signal.aborted) return;
+      // The previous identity's data must not stay on screen under the new one.
+      if (clearData) for (const view of views.values()) view.clearData();
+      if (disconnect) void connection.disconnect();
+      else connection.reconnect();
+    },
+  };
+  const auth = options.login ? options.login.createAuth(host) : createGuestAuth(host);
 
   const connection = new Connection({
     endpoint: settings.socketEndpoint,
@@ -127,27 +134,29 @@ export function createLenraClient(options: LenraClientOptions = {}): LenraClient
       if (Object.keys(context).length > 0) params.context = context;
       return params;
     },
-    getAccessToken:
-      options.getAccessToken ??
-      (options.clientId === undefined ? undefined : () => auth.tokenForConnection()),
+    getAccessToken: options.getAccessToken ?? (() => auth.tokenForConnection()),
     onTokenRejected: () => auth.onTokenRejected(),
     onUnauthorized: () => auth.markUnauthorized(),
-    probe: (url) => probeHttp(url, options.fetch),
+    probe: () => probeHttp(settings.socketEndpoint, options.fetch, signal),
     transport: options.transport,
     // A little jitter keeps a crowd of clients from reconnecting in lockstep after an outage.
     reconnectDelay: (attempt) =>
-      Math.round(pick(RECONNECT_DELAYS, attempt, 10_000) * (1 + Math.random() * 0.25)),
-    rejoinDelay: (attempt) => pick(REJOIN_DELAYS, attempt, 10_000),
+      Math.round(pick(RECONNECT_DELAYS, attempt) * (1 + Math.random() * 0.25)),
+    rejoinDelay: (attempt) => pick(REJOIN_DELAYS, attempt),
     timeout: settings.joinTimeoutMs,
-    heartbeatIntervalMs: undefined,
     log,
+    signal,
   });
 
   const context: ViewContext = {
     connection,
     log,
+    assertAlive,
+    // Unless the app closed the connection on purpose.
     ensureConnected: () => {
-      if (settings.autoConnect && !explicitlyDisconnected) connection.connect();
+      if (settings.autoConnect && connection.state.getSnapshot().status !== "closed") {
+        connection.connect();
+      }
     },
     lingerMs: settings.lingerMs,
     listenerTimeoutMs: settings.listenerTimeoutMs,
@@ -157,11 +166,13 @@ export function createLenraClient(options: LenraClientOptions = {}): LenraClient
   };
 
   let pendingRoutes: Promise<JsonRoute[]> | undefined;
+  let disposed: Promise<void> | undefined;
 
   return {
     connection: connection.state,
     auth,
     view<T>(path: string): LenraView<T> {
+      assertAlive();
       if (typeof path !== "string" || !path.startsWith("/")) {
         throw new TypeError(
           `view(path): the path must be a string starting with "/", got ${describe(path)}.`,
@@ -175,57 +186,74 @@ export function createLenraClient(options: LenraClientOptions = {}): LenraClient
       return view as unknown as LenraView<T>;
     },
     routes() {
+      assertAlive();
       // Two joins of one topic on one socket close each other: concurrent callers share one.
-      pendingRoutes ??= fetchRoutes(connection, settings.joinTimeoutMs, context).finally(() => {
+      pendingRoutes ??= fetchRoutes(context).finally(() => {
         pendingRoutes = undefined;
       });
       return pendingRoutes;
     },
     connect() {
-      explicitlyDisconnected = false;
+      assertAlive();
       connection.connect();
     },
     disconnect() {
-      explicitlyDisconnected = true;
+      assertAlive();
       return connection.disconnect();
+    },
+    dispose() {
+      if (!disposed) {
+        lifetime.abort(disposedError());
+        auth.dispose();
+        for (const view of views.values()) view.dispose(disposedError());
+        views.clear();
+        disposed = connection.dispose();
+      }
+      return disposed;
     },
   };
 }
 
-function fetchRoutes(connection: Connection, timeoutMs: number, context: ViewContext) {
+function fetchRoutes(context: ViewContext) {
   context.ensureConnected();
+  const { connection, joinTimeoutMs } = context;
   return new Promise<JsonRoute[]>((resolve, reject) => {
-    const channel = connection.socket.channel("routes", { mode: "json" });
+    const channel = connection.channel("routes", { mode: "json" });
+    const fail = (message: string, reason: string) => {
+      reject(new LenraJoinError("routes", { message, reason }));
+      channel.leave();
+    };
+    // Closed before any reply: dispose() left it.
+    channel.onClose(() => reject(disposedError()));
     channel
-      .join(timeoutMs)
+      .join(joinTimeoutMs)
       .receive("ok", (response: { jsonRoutes?: JsonRoute[] } | undefined) => {
-        channel.leave();
         resolve(Array.isArray(response?.jsonRoutes) ? response.jsonRoutes : []);
-      })
-      .receive("error", (response: { message?: string; reason?: string } | undefined) => {
         channel.leave();
-        reject(
-          new LenraJoinError("routes", {
-            message: response?.message ?? "The server refused the routes topic",
-            reason: response?.reason ?? "unknown",
-          }),
-        );
       })
-      .receive("timeout", () => {
-        channel.leave();
-        reject(
-          new LenraJoinError("routes", { message: "No reply from the server", reason: "timeout" }),
-        );
-      });
+      .receive("error", (response: { message?: string; reason?: string } | undefined) =>
+        fail(
+          response?.message ?? "The server refused the routes topic",
+          response?.reason ?? "unknown",
+        ),
+      )
+      .receive("timeout", () => fail("No reply from the server", "timeout"));
   });
+}
+
+function disposedError() {
+  return new LenraError(
+    LenraErrorCode.ClientDisposed,
+    "This Lenra client was disposed: create a new one with createLenraClient().",
+  );
 }
 
 function resolve(value: Params | (() => Params) | undefined): Params {
   return (typeof value === "function" ? value() : value) ?? {};
 }
 
-function pick(delays: readonly number[], attempt: number, fallback: number): number {
-  return delays[attempt - 1] ?? fallback;
+function pick(delays: readonly number[], attempt: number): number {
+  return delays[attempt - 1] ?? 10_000;
 }
 
 function describe(value: unknown): string {
@@ -236,7 +264,14 @@ function readOptions(options: LenraClientOptions) {
   if (options === null || typeof options !== "object") {
     throw new TypeError("createLenraClient(options): options must be an object.");
   }
-  const { appName, socketEndpoint = DEFAULT_SOCKET_ENDPOINT } = options;
+  for (const name of ["clientId", "oauth"]) {
+    if (name in options) {
+      throw new TypeError(
+        `createLenraClient: \`${name}\` moved into the login: import { lenraLogin } from "@lenra/client/login" and pass \`login: lenraLogin({ clientId, ...the oauth options })\`.`,
+      );
+    }
+  }
+  const { appName, socketEndpoint = DEFAULT_SOCKET_ENDPOINT, login } = options;
   if (appName !== undefined && (typeof appName !== "string" || appName === "")) {
     throw new TypeError(
       `createLenraClient: \`appName\` must be a non-empty string, got ${describe(appName)}.`,
@@ -259,13 +294,15 @@ function readOptions(options: LenraClientOptions) {
       );
     }
   }
-  if (options.clientId !== undefined && options.getAccessToken !== undefined) {
+  if (login !== undefined && typeof login?.createAuth !== "function") {
     throw new TypeError(
-      "createLenraClient: give either `clientId` (built-in login) or `getAccessToken` (your own tokens), not both.",
+      "createLenraClient: `login` must be what `lenraLogin({ clientId, ... })` returns.",
     );
   }
-  if (options.clientId === undefined && options.oauth !== undefined) {
-    throw new TypeError("createLenraClient: `oauth` needs a `clientId`.");
+  if (login !== undefined && options.getAccessToken !== undefined) {
+    throw new TypeError(
+      "createLenraClient: give either `login` (built-in login) or `getAccessToken` (your own tokens), not both.",
+    );
   }
   for (const name of ["transport", "getAccessToken", "fetch"] as const) {
     if (options[name] !== undefined && typeof options[name] !== "function") {

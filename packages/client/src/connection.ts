@@ -1,5 +1,6 @@
-import { Socket } from "phoenix";
+import { type Channel, Socket } from "phoenix";
 import type { Log } from "./logger.ts";
+import { RefusalCheck } from "./refusal-check.ts";
 import { createStore, type ReadableStore } from "./store.ts";
 
 /**
@@ -35,29 +36,29 @@ export interface ConnectionOptions {
   endpoint: string;
   /** The socket params of the next connect, read on every (re)connect. */
   params: () => Record<string, unknown>;
-  /** Called before every (re)connect; its result is sent as the `token` param. */
-  getAccessToken:
-    | (() => string | null | undefined | Promise<string | null | undefined>)
-    | undefined;
+  /** Called before every attempt; its result is sent as the `token` param. */
+  getAccessToken: () => string | null | undefined | Promise<string | null | undefined>;
   transport: WebSocketConstructor | undefined;
+  /** Delay before the n-th attempt in a row (n >= 1). */
   reconnectDelay: (attempt: number) => number;
   rejoinDelay: (attempt: number) => number;
   timeout: number;
-  heartbeatIntervalMs: number | undefined;
   log: Log;
-  /**
-   * The server seems to refuse the token (the socket keeps closing before it opens while the
-   * server answers HTTP): returns true when a new token is ready to try.
-   */
+  /** Aborted when the client is disposed. */
+  signal: AbortSignal;
+  /** Checks that the socket's server answers at all, to tell a refused token from a server down. */
+  probe: () => Promise<boolean>;
+  /** The server seems to refuse the token: returns true when a new token is ready to try. */
   onTokenRejected: () => Promise<boolean>;
   /** The server still refused after a fresh token: the connection stopped retrying. */
   onUnauthorized: () => void;
-  /** Checks that the socket's server answers at all, to tell a refused token from a server down. */
-  probe: (httpUrl: string) => Promise<boolean>;
 }
 
-/** Closes before the socket opened, with a token, before we suspect the token. */
-const REFUSALS_BEFORE_SUSPICION = 3;
+const IDLE: ConnectionState = Object.freeze({
+  status: "idle",
+  attempt: 0,
+  nextRetryAt: undefined,
+});
 
 // Phoenix reads sessionStorage only to remember a long-poll fallback, which we never use; an
 // in-memory store keeps it from touching storage at all (and from throwing in sandboxed frames).
@@ -70,55 +71,52 @@ function createMemoryStorage() {
   };
 }
 
-/** Internals of the phoenix Socket that its typings do not declare. */
-interface SocketInternals {
-  connectClock: number;
-}
-
 /**
- * The client's single phoenix Socket. The socket is created on the first `connect()`, never at
- * construction: the phoenix client registers window listeners in its constructor, and nothing
- * may touch `window` before the app asks for a connection (server-side rendering).
+ * The client's single phoenix Socket, and the attempts to connect it. Each attempt resolves the
+ * access token first, so every (re)connect carries the current token: the connection drives the
+ * retries itself rather than phoenix, whose own reconnect would reuse the params it has.
+ *
+ * The socket is created on first use, never at construction: the phoenix client registers window
+ * listeners in its constructor, and nothing may touch `window` before the app asks for a
+ * connection (server-side rendering).
  */
 export class Connection {
   readonly state: ReadableStore<ConnectionState>;
-  readonly #store = createStore<ConnectionState>({
-    status: "idle",
-    attempt: 0,
-    nextRetryAt: undefined,
-  });
+  readonly #store = createStore(IDLE);
   readonly #options: ConnectionOptions;
+  readonly #refusals: RefusalCheck;
+  readonly #openListeners = new Set<() => void>();
+  /** Every channel not closed yet, to leave them all on `dispose()`. */
+  readonly #channels = new Set<Channel>();
   #socket: Socket | undefined;
   #token: string | undefined;
-  #openListeners = new Set<() => void>();
-  #wanted = false;
-  /** Set when the current attempt opened; reset by each attempt. */
+  /** Counts attempts: a step of an attempt that a newer one (or `disconnect()`) replaced does nothing. */
+  #attempt = 0;
+  /** The attempt whose connection phoenix holds, or 0 when none: closes of others are ours. */
+  #live = 0;
+  /** Whether the live attempt's socket opened. */
   #opened = false;
-  /** Consecutive attempts that closed before opening while sending a token. */
-  #refusals = 0;
-  #refreshedAfterRefusals = false;
-  #checkingRefusal = false;
-  /** Counts `reconnect()` calls: an identity change ends any refusal check under way. */
-  #identity = 0;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: ConnectionOptions) {
     this.#options = options;
+    this.#refusals = new RefusalCheck(options.probe, options.onTokenRejected);
     this.state = { subscribe: this.#store.subscribe, getSnapshot: this.#store.getSnapshot };
   }
 
-  /** The phoenix socket, created (not connected) on first use. */
-  get socket(): Socket {
+  /** Whether the app wants the socket connected: from `connect()` to `disconnect()`. */
+  get #wanted(): boolean {
+    const { status } = this.#store.getSnapshot();
+    return status !== "idle" && status !== "closed";
+  }
+
+  /** A channel on the socket (created, not connected, on first use). */
+  channel(topic: string, params: object): Channel {
     this.#socket ??= this.#createSocket();
-    return this.#socket;
-  }
-
-  get isOpen(): boolean {
-    return this.#store.getSnapshot().status === "open";
-  }
-
-  /** Whether the app wants the socket connected (between `connect()` and `disconnect()`). */
-  get wanted(): boolean {
-    return this.#wanted;
+    const channel = this.#socket.channel(topic, params);
+    this.#channels.add(channel);
+    channel.onClose(() => void this.#channels.delete(channel));
+    return channel;
   }
 
   /** Calls `listener` each time the socket opens; returns the function that stops it. */
@@ -130,18 +128,19 @@ export class Connection {
   /** Connects the socket; does nothing when it is already connected or connecting. */
   connect(): void {
     if (this.#wanted) return;
-    this.#wanted = true;
-    this.#store.update({ status: "connecting", attempt: 0, nextRetryAt: undefined });
-    this.socket.connect();
+    this.#store.set({ status: "connecting", attempt: 0, nextRetryAt: undefined });
+    this.#refusals.reset();
+    void this.#try();
   }
 
   /** Closes the socket for good (until the next `connect()`); views turn stale. */
   disconnect(): Promise<void> {
-    this.#wanted = false;
+    this.#stop();
     this.#store.update({ status: "closed", nextRetryAt: undefined });
-    const socket = this.#socket;
-    if (!socket) return Promise.resolve();
-    return new Promise((resolve) => socket.disconnect(() => resolve()));
+    return new Promise((resolve) => {
+      if (this.#socket) this.#socket.disconnect(resolve);
+      else resolve();
+    });
   }
 
   /**
@@ -150,14 +149,86 @@ export class Connection {
    */
   reconnect(): void {
     if (!this.#wanted) return;
-    const socket = this.socket;
-    this.#identity += 1;
-    this.#refusals = 0;
-    this.#refreshedAfterRefusals = false;
+    this.#refusals.reset();
     this.#store.update({ status: "reconnecting", nextRetryAt: undefined });
+    void this.#try();
+  }
+
+  /**
+   * Closes the socket and then leaves every channel, which clears phoenix's join and rejoin
+   * timers: closing first makes the leaves complete at once, without waiting for a reply.
+   */
+  async dispose(): Promise<void> {
+    await this.disconnect();
+    for (const channel of this.#channels) channel.leave();
+  }
+
+  /** Forgets the attempt under way and its retry. */
+  #stop() {
+    this.#attempt += 1;
+    this.#live = 0;
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+  }
+
+  /** One attempt: resolves the token, closes what is left of the previous connection, opens. */
+  async #try() {
+    this.#stop();
+    const attempt = this.#attempt;
+    let token: string | undefined;
+    try {
+      token = (await this.#options.getAccessToken()) ?? undefined;
+    } catch (error) {
+      if (attempt !== this.#attempt) return;
+      this.#options.log.warn("Could not get an access token; retrying later", {
+        error: error instanceof Error ? error.name : typeof error,
+      });
+      this.#failed();
+      this.#schedule();
+      return;
+    }
+    if (attempt !== this.#attempt) return;
+    this.#token = token;
+    this.#socket ??= this.#createSocket();
+    const socket = this.#socket;
     socket.disconnect(() => {
-      if (this.#wanted) socket.connect();
+      if (attempt !== this.#attempt) return;
+      this.#live = attempt;
+      this.#opened = false;
+      socket.connect();
     });
+  }
+
+  #failed() {
+    const { attempt } = this.#store.getSnapshot();
+    this.#store.update({ status: "reconnecting", attempt: attempt + 1, nextRetryAt: undefined });
+  }
+
+  #schedule() {
+    const delay = this.#options.reconnectDelay(this.#store.getSnapshot().attempt);
+    this.#store.update({ nextRetryAt: Date.now() + delay });
+    this.#retryTimer = setTimeout(() => void this.#try(), delay);
+  }
+
+  /** The live attempt's socket closed: retry, or stop when the server keeps refusing the token. */
+  async #closed(socket: Socket) {
+    const attempt = this.#attempt;
+    const refused = !this.#opened && this.#token !== undefined;
+    this.#live = 0;
+    // Phoenix schedules its own reconnect, with the params it has: stop it.
+    socket.disconnect();
+    this.#failed();
+    const verdict = refused
+      ? await this.#refusals.refused(() => attempt !== this.#attempt)
+      : "retry";
+    if (attempt !== this.#attempt) return;
+    if (verdict === "retry") {
+      this.#schedule();
+      return;
+    }
+    this.#options.log.warn("The server refuses the access token; stopped reconnecting");
+    this.#store.update({ status: "unauthorized", nextRetryAt: undefined });
+    this.#options.onUnauthorized();
   }
 
   #createSocket(): Socket {
@@ -169,184 +240,45 @@ export class Connection {
         'No WebSocket implementation found: pass the `transport` option (for Node, `import { WebSocket } from "ws"`).',
       );
     }
-    // Phoenix reconnects by calling `this.connect()`; the override below resolves the access
-    // token first, so every (re)connect carries the current token.
-    const connection = this;
-    class TokenSocket extends Socket {
-      #preparing = false;
-      /** `connect()` was called again while the token was being resolved. */
-      #again = false;
-
-      override connect(): void {
-        if (this.#preparing) {
-          this.#again = true;
-          return;
-        }
-        this.#preparing = true;
-        const clock = (this as unknown as SocketInternals).connectClock;
-        // A reconnect() (the identity changed) while the token was resolved needs a new
-        // attempt with a new token, or nothing connects at all.
-        const retried = () => {
-          this.#preparing = false;
-          const again = this.#again;
-          this.#again = false;
-          if (again && connection.#wanted) this.connect();
-          return again;
-        };
-        connection.#resolveToken().then(
-          () => {
-            if (retried()) return;
-            // A disconnect() while the token was resolved wins over this attempt.
-            if (clock !== (this as unknown as SocketInternals).connectClock || !connection.#wanted)
-              return;
-            connection.#opened = false;
-            super.connect();
-          },
-          (error: unknown) => {
-            if (retried()) return;
-            connection.#onAttemptFailed();
-            options.log.warn("Could not get an access token; retrying later", {
-              error: error instanceof Error ? error.name : typeof error,
-            });
-            const delay = connection.#scheduledDelay();
-            setTimeout(() => {
-              if (
-                clock === (this as unknown as SocketInternals).connectClock &&
-                connection.#wanted
-              ) {
-                this.connect();
-              }
-            }, delay);
-          },
-        );
-      }
-    }
-
-    const socket = new TokenSocket(options.endpoint, {
+    const socket = new Socket(options.endpoint, {
       transport: transport as never,
-      params: () => this.#socketParams(),
-      timeout: options.timeout,
-      ...(options.heartbeatIntervalMs ? { heartbeatIntervalMs: options.heartbeatIntervalMs } : {}),
-      reconnectAfterMs: (tries: number) => {
-        const delay = options.reconnectDelay(tries);
-        this.#store.update({ nextRetryAt: Date.now() + delay });
-        return delay;
+      params: () => {
+        const params: Record<string, unknown> = {};
+        for (const [key, value] of Object.entries(options.params())) {
+          if (value !== undefined && value !== null) params[key] = value;
+        }
+        if (this.#token) params.token = this.#token;
+        return params;
       },
+      timeout: options.timeout,
       rejoinAfterMs: options.rejoinDelay,
       sessionStorage: createMemoryStorage(),
     });
     socket.onOpen(() => {
+      if (this.#live !== this.#attempt) return;
       options.log.debug("Socket open");
       this.#opened = true;
-      this.#refusals = 0;
-      this.#refreshedAfterRefusals = false;
-      this.#store.update({ status: "open", attempt: 0, nextRetryAt: undefined });
+      this.#refusals.reset();
+      this.#store.set({ status: "open", attempt: 0, nextRetryAt: undefined });
       for (const listener of [...this.#openListeners]) listener();
     });
     socket.onClose((event) => {
-      if (!this.#wanted || this.#store.getSnapshot().status === "unauthorized") return;
+      if (this.#live !== this.#attempt) return;
       options.log.debug("Socket closed", { code: (event as { code?: number } | undefined)?.code });
-      this.#onAttemptFailed();
-      if (!this.#opened && this.#token) {
-        this.#refusals += 1;
-        if (this.#refusals >= REFUSALS_BEFORE_SUSPICION) void this.#checkRefusal(socket);
-      }
+      void this.#closed(socket);
     });
+    // A tab coming back into view retries now rather than at the end of its backoff.
+    if (typeof document !== "undefined") {
+      document.addEventListener(
+        "visibilitychange",
+        () => {
+          if (document.visibilityState === "visible" && this.#retryTimer !== undefined) {
+            void this.#try();
+          }
+        },
+        { signal: options.signal },
+      );
+    }
     return socket;
-  }
-
-  /**
-   * A refused websocket upgrade (HTTP 403 for a bad token) looks exactly like a server that is
-   * down: the browser reports close code 1006 either way. When the server answers plain HTTP,
-   * the token is the problem: refresh it once, and if the server still refuses, stop retrying
-   * instead of looping forever.
-   */
-  async #checkRefusal(socket: Socket) {
-    if (this.#checkingRefusal) return;
-    this.#checkingRefusal = true;
-    const identity = this.#identity;
-    // Moot once the socket opened, the app disconnected, or the identity changed meanwhile
-    // (a refused refresh ends the session: the socket then reconnects as a guest).
-    const moot = () => !this.#wanted || this.#opened || identity !== this.#identity;
-    try {
-      const reachable = await this.#options.probe(httpUrlOf(this.#options.endpoint));
-      if (moot()) return;
-      if (!reachable) {
-        this.#refusals = 0;
-        return;
-      }
-      if (!this.#refreshedAfterRefusals) {
-        this.#refreshedAfterRefusals = true;
-        this.#options.log.debug("The server refuses the socket's token; refreshing it");
-        const refreshed = await this.#options.onTokenRejected();
-        if (moot()) return;
-        if (refreshed) {
-          this.#refusals = 0;
-          return;
-        }
-      }
-      this.#options.log.warn("The server refuses the access token; stopped reconnecting");
-      this.#store.update({ status: "unauthorized", nextRetryAt: undefined });
-      socket.disconnect();
-      this.#options.onUnauthorized();
-    } finally {
-      this.#checkingRefusal = false;
-    }
-  }
-
-  #onAttemptFailed() {
-    const { attempt } = this.#store.getSnapshot();
-    this.#store.update({ status: "reconnecting", attempt: attempt + 1 });
-  }
-
-  #scheduledDelay(): number {
-    const delay = this.#options.reconnectDelay(this.#store.getSnapshot().attempt);
-    this.#store.update({ nextRetryAt: Date.now() + delay });
-    return delay;
-  }
-
-  async #resolveToken(): Promise<void> {
-    const getAccessToken = this.#options.getAccessToken;
-    this.#token = getAccessToken ? ((await getAccessToken()) ?? undefined) : undefined;
-  }
-
-  #socketParams(): Record<string, unknown> {
-    const params: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(this.#options.params())) {
-      if (value !== undefined && value !== null) params[key] = value;
-    }
-    if (this.#token) params.token = this.#token;
-    return params;
-  }
-}
-
-/** The HTTP URL of the socket endpoint's websocket path, for a reachability check. */
-export function httpUrlOf(endpoint: string): string {
-  const base = endpoint.replace(/^ws(s?):\/\//, "http$1://");
-  return `${base}/websocket`;
-}
-
-/** Whether anything answers HTTP at `url`: a response of any status means the server is up. */
-export async function probeHttp(
-  url: string,
-  fetchImpl: typeof fetch | undefined,
-): Promise<boolean> {
-  const doFetch = fetchImpl ?? globalThis.fetch;
-  if (typeof doFetch !== "function") return true;
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), 3000);
-  try {
-    // `no-cors`: only reachability matters, and the socket server need not allow our origin.
-    await doFetch(url, {
-      mode: "no-cors",
-      cache: "no-store",
-      signal: controller.signal,
-      credentials: "omit",
-    });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    clearTimeout(timer);
   }
 }

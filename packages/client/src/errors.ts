@@ -31,6 +31,10 @@ export const LenraErrorCode = {
   SessionExpired: "session_expired",
   /** The socket server kept refusing the access token. */
   Unauthorized: "unauthorized",
+  /** `auth.login()` on a client created without a `login` (see `@lenra/client/login`). */
+  LoginNotConfigured: "login_not_configured",
+  /** A method of a client that was disposed: create a new client. */
+  ClientDisposed: "client_disposed",
 } as const;
 
 export type LenraErrorCode = (typeof LenraErrorCode)[keyof typeof LenraErrorCode];

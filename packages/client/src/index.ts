@@ -2,14 +2,13 @@ export {
   type AuthState,
   type AuthStatus,
   type LenraAuth,
+  type LenraLogin,
   type LenraUser,
   type LoginOptions,
   type LogoutOptions,
   type RedirectCallbackResult,
   whenAuthReady,
-} from "./auth/auth.ts";
-export type { LenraOAuthOptions, TokenStorage, TokenStorageOption } from "./auth/options.ts";
-export { sendLoginCallbackToOpener } from "./auth/popup.ts";
+} from "./auth-state.ts";
 export {
   createLenraClient,
   DEFAULT_SOCKET_ENDPOINT,

@@ -63,3 +63,23 @@ export function createStore<T extends object>(
     },
   };
 }
+
+/**
+ * Resolves with the first snapshot of `store` that `done` accepts, keeping the store subscribed
+ * meanwhile (subscribing is what starts a view's join or the login's startup checks).
+ */
+export function until<T>(store: ReadableStore<T>, done: (snapshot: T) => boolean): Promise<T> {
+  return new Promise((resolve) => {
+    let unsubscribe: (() => void) | undefined;
+    let settled = false;
+    const check = () => {
+      const snapshot = store.getSnapshot();
+      if (settled || !done(snapshot)) return;
+      settled = true;
+      unsubscribe?.();
+      resolve(snapshot);
+    };
+    unsubscribe = store.subscribe(check);
+    check();
+  });
+}

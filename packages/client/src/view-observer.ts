@@ -180,20 +180,8 @@ function sameResult<S>(a: ViewResult<S>, b: ViewResult<S>): boolean {
 /**
  * Resolves once the view has settled (data or an error), keeping it subscribed meanwhile; what
  * Suspense waits for. The view stays joined for its linger time afterwards, long enough for the
- * component that suspended to mount and subscribe.
+ * component that suspended to mount and subscribe. The same as `view.load()`.
  */
 export function loadView<T>(view: LenraView<T>): Promise<ViewState<T>> {
-  return new Promise((resolve) => {
-    const settled = () => view.getSnapshot().status !== "pending";
-    let unsubscribe: (() => void) | undefined;
-    let done = false;
-    const check = () => {
-      if (done || !settled()) return;
-      done = true;
-      unsubscribe?.();
-      resolve(view.getSnapshot());
-    };
-    unsubscribe = view.subscribe(check);
-    check();
-  });
+  return view.load();
 }

@@ -14,8 +14,7 @@ import {
 import { createHydrator, type Hydrated } from "./listener.ts";
 import type { Log } from "./logger.ts";
 import type { JsonPatchOperation } from "./patch.ts";
-import { createStore, type ReadableStore } from "./store.ts";
-import { loadView } from "./view-observer.ts";
+import { createStore, type ReadableStore, until } from "./store.ts";
 
 export type ViewStatus = "pending" | "success" | "error";
 
@@ -67,6 +66,8 @@ export interface ViewContext {
   log: Log;
   /** Connects the socket unless the app disconnected it on purpose. */
   ensureConnected(): void;
+  /** Throws once the client is disposed. */
+  assertAlive(): void;
   lingerMs: number;
   listenerTimeoutMs: number;
   joinTimeoutMs: number;
@@ -108,7 +109,10 @@ export class RouteView<T = unknown> implements LenraView<T> {
   #resyncTimer: ReturnType<typeof setTimeout> | undefined;
   #resyncWhenIdle = false;
   #lingerTimer: ReturnType<typeof setTimeout> | undefined;
-  #inFlight = new Set<Push>();
+  /** Timers that drop confirmed optimistic updates; see {@link CONFIRMED_LAYER_GRACE_MS}. */
+  #graceTimers = new Set<ReturnType<typeof setTimeout>>();
+  /** Listener calls waiting for their reply, each with what settles it. */
+  #inFlight = new Map<Push, (error?: LenraError) => void>();
   #stopOnOpen: (() => void) | undefined;
   /** The server's document, without optimistic updates. */
   #base: Hydrated<T> | undefined;
@@ -122,7 +126,10 @@ export class RouteView<T = unknown> implements LenraView<T> {
   constructor(path: string, context: ViewContext) {
     this.path = path;
     this.#context = context;
-    this.subscribe = this.#store.subscribe;
+    this.subscribe = (listener) => {
+      context.assertAlive();
+      return this.#store.subscribe(listener);
+    };
     this.getSnapshot = this.#store.getSnapshot;
   }
 
@@ -131,12 +138,30 @@ export class RouteView<T = unknown> implements LenraView<T> {
   }
 
   load(): Promise<ViewState<T>> {
+    this.#context.assertAlive();
     const state = this.getSnapshot();
     if (state.status !== "pending") return Promise.resolve(state);
-    this.#loading ??= loadView<T>(this).finally(() => {
+    this.#loading ??= until(this, (s) => s.status !== "pending").finally(() => {
       this.#loading = undefined;
     });
     return this.#loading;
+  }
+
+  /**
+   * The client is disposed: stops every timer, rejects the calls waiting for a reply with
+   * `error`, and lets go of the channel (the connection leaves it once the socket is closed).
+   */
+  dispose(error: LenraError): void {
+    clearTimeout(this.#lingerTimer);
+    clearTimeout(this.#resyncTimer);
+    for (const timer of this.#graceTimers) clearTimeout(timer);
+    this.#stopOnOpen?.();
+    // Not joined anymore: a subscriber leaving later starts no linger timer.
+    this.#stopOnOpen = undefined;
+    this.#channel = undefined;
+    this.#resyncWhenIdle = false;
+    this.#forget();
+    for (const settle of [...this.#inFlight.values()]) settle(error);
   }
 
   /** Forgets the document because the identity behind the socket changed; the channel stays. */
@@ -175,6 +200,7 @@ export class RouteView<T = unknown> implements LenraView<T> {
   }
 
   retry(): void {
+    this.#context.assertAlive();
     if (!this.#stopOnOpen) return;
     this.#joinFailures = 0;
     this.#gaveUp = false;
@@ -196,6 +222,7 @@ export class RouteView<T = unknown> implements LenraView<T> {
   }
 
   #release() {
+    if (!this.#stopOnOpen) return;
     this.#lingerTimer = setTimeout(() => {
       this.#lingerTimer = undefined;
       this.#stopOnOpen?.();
@@ -214,7 +241,7 @@ export class RouteView<T = unknown> implements LenraView<T> {
 
   #join() {
     const { connection, joinTimeoutMs, log } = this.#context;
-    const channel = connection.socket.channel(`route:${this.path}`, { mode: "json" });
+    const channel = connection.channel(`route:${this.path}`, { mode: "json" });
     this.#channel = channel;
     this.#synced = false;
     channel.on("ui", (payload: unknown) => {
@@ -365,6 +392,11 @@ export class RouteView<T = unknown> implements LenraView<T> {
   #run(code: string, event: unknown, options: RunOptions = {}): Promise<void> {
     const channel = this.#channel;
     const { listenerTimeoutMs } = this.#context;
+    try {
+      this.#context.assertAlive();
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (!channel) {
       return Promise.reject(
         new LenraListenerError(
@@ -386,34 +418,37 @@ export class RouteView<T = unknown> implements LenraView<T> {
     return new Promise<void>((resolve, reject) => {
       const payload = event === undefined ? { code } : { code, event };
       const push = channel.push("run", payload, listenerTimeoutMs);
-      this.#inFlight.add(push);
-      const settle = (ok: boolean) => {
-        this.#inFlight.delete(push);
+      // Settles the call once: from its reply, its timeout, or `dispose()`.
+      const settle = (error?: LenraError) => {
+        if (!this.#inFlight.delete(push)) return;
         if (layer) {
-          if (!ok || this.#version > layer.version) {
+          if (error || this.#version > layer.version) {
             // Failed: roll back. Succeeded and the server already sent its update: it shows it.
             this.#dropLayer(layer);
           } else {
             this.#confirmed.add(layer);
-            setTimeout(() => this.#dropLayer(layer), CONFIRMED_LAYER_GRACE_MS);
+            const timer = setTimeout(() => {
+              this.#graceTimers.delete(timer);
+              this.#dropLayer(layer);
+            }, CONFIRMED_LAYER_GRACE_MS);
+            this.#graceTimers.add(timer);
           }
         }
+        if (error) reject(error);
+        else resolve();
         if (this.#inFlight.size === 0 && this.#resyncWhenIdle) {
           this.#resyncWhenIdle = false;
           this.#resync();
         }
       };
+      this.#inFlight.set(push, settle);
       push
-        .receive("ok", () => {
-          settle(true);
-          resolve();
-        })
+        .receive("ok", () => settle())
         .receive("error", (response: unknown) => {
-          settle(false);
           const detail = readServerErrorDetail(
             (response as { error?: unknown } | null)?.error ?? response,
           );
-          reject(
+          settle(
             new LenraListenerError(
               this.path,
               detail.reason,
@@ -422,10 +457,9 @@ export class RouteView<T = unknown> implements LenraView<T> {
             ),
           );
         })
-        .receive("timeout", () => {
-          settle(false);
-          reject(new LenraListenerTimeoutError(this.path, listenerTimeoutMs));
-        });
+        .receive("timeout", () =>
+          settle(new LenraListenerTimeoutError(this.path, listenerTimeoutMs)),
+        );
     });
   }
 }

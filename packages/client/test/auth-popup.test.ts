@@ -41,7 +41,7 @@ describe("waitForPopupCallback", () => {
 
   it("resolves with the URL posted by that popup from the redirect origin, and closes it", async () => {
     const popup = fakePopup();
-    const result = waitForPopupCallback(popup, REDIRECT_URI, 60_000);
+    const result = waitForPopupCallback(popup, REDIRECT_URI, 60_000, new AbortController().signal);
     post(callback(), ORIGIN, popup);
     await expect(result).resolves.toEqual(new URL(`${REDIRECT_URI}?code=abc&state=xyz`));
     expect(popup.closed).toBe(true);
@@ -50,7 +50,12 @@ describe("waitForPopupCallback", () => {
   it("ignores a message from another origin", async () => {
     const popup = fakePopup();
     const settled = vi.fn();
-    const result = waitForPopupCallback(popup, REDIRECT_URI, 60_000).then(settled, settled);
+    const result = waitForPopupCallback(
+      popup,
+      REDIRECT_URI,
+      60_000,
+      new AbortController().signal,
+    ).then(settled, settled);
     post(callback(), "http://evil.test", popup);
     post(callback(), "http://app.test:8080", popup);
     await vi.advanceTimersByTimeAsync(1000);
@@ -63,7 +68,12 @@ describe("waitForPopupCallback", () => {
   it("ignores a message from another window, even from the right origin", async () => {
     const popup = fakePopup();
     const settled = vi.fn();
-    const result = waitForPopupCallback(popup, REDIRECT_URI, 60_000).then(settled, settled);
+    const result = waitForPopupCallback(
+      popup,
+      REDIRECT_URI,
+      60_000,
+      new AbortController().signal,
+    ).then(settled, settled);
     post(callback(), ORIGIN, fakePopup());
     post(callback(), ORIGIN, window);
     post(callback(), ORIGIN, null);
@@ -77,7 +87,12 @@ describe("waitForPopupCallback", () => {
   it("ignores malformed messages and callbacks for another path", async () => {
     const popup = fakePopup();
     const settled = vi.fn();
-    const result = waitForPopupCallback(popup, REDIRECT_URI, 60_000).then(settled, settled);
+    const result = waitForPopupCallback(
+      popup,
+      REDIRECT_URI,
+      60_000,
+      new AbortController().signal,
+    ).then(settled, settled);
     post("just a string", ORIGIN, popup);
     post({ type: "other", url: REDIRECT_URI }, ORIGIN, popup);
     post({ type: CALLBACK_MESSAGE_TYPE, url: 42 }, ORIGIN, popup);
@@ -91,7 +106,7 @@ describe("waitForPopupCallback", () => {
 
   it("rejects with popup_closed when the person closes the popup", async () => {
     const popup = fakePopup();
-    const result = waitForPopupCallback(popup, REDIRECT_URI, 60_000);
+    const result = waitForPopupCallback(popup, REDIRECT_URI, 60_000, new AbortController().signal);
     const assertion = expect(result).rejects.toMatchObject({ code: LenraErrorCode.PopupClosed });
     popup.closed = true;
     await vi.advanceTimersByTimeAsync(1_500);
@@ -101,7 +116,7 @@ describe("waitForPopupCallback", () => {
 
   it("still takes the callback when the popup shows closed just before its message arrives", async () => {
     const popup = fakePopup();
-    const result = waitForPopupCallback(popup, REDIRECT_URI, 60_000);
+    const result = waitForPopupCallback(popup, REDIRECT_URI, 60_000, new AbortController().signal);
     // The redirect page posted, then closed itself; the browser reports the close first.
     popup.closed = true;
     await vi.advanceTimersByTimeAsync(500);
@@ -111,7 +126,7 @@ describe("waitForPopupCallback", () => {
 
   it("rejects with popup_timeout and closes the popup after the timeout", async () => {
     const popup = fakePopup();
-    const result = waitForPopupCallback(popup, REDIRECT_URI, 5_000);
+    const result = waitForPopupCallback(popup, REDIRECT_URI, 5_000, new AbortController().signal);
     const assertion = expect(result).rejects.toMatchObject({ code: LenraErrorCode.PopupTimeout });
     await vi.advanceTimersByTimeAsync(5_000);
     await assertion;
@@ -132,7 +147,12 @@ describe("waitForPopupCallback", () => {
     const removed = vi.spyOn(window, "removeEventListener");
     const popup = fakePopup();
     expect(vi.getTimerCount()).toBe(0);
-    const result = waitForPopupCallback(popup, REDIRECT_URI, 2_000).catch(() => {});
+    const result = waitForPopupCallback(
+      popup,
+      REDIRECT_URI,
+      2_000,
+      new AbortController().signal,
+    ).catch(() => {});
     expect(vi.getTimerCount()).toBe(2);
     finish(popup);
     await vi.advanceTimersByTimeAsync(2_000);

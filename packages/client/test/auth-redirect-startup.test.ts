@@ -43,7 +43,7 @@ describe("a page that loads at the login callback", () => {
 
   it("goes back to the page the login started from when the server refused the login", async () => {
     harness = await startAuthHarness();
-    const client = harness.client({ oauth: { handleRedirectCallback: false } });
+    const client = harness.client({ login: { handleRedirectCallback: false } });
     let state = "";
     await client.auth.login({
       returnTo: "/#/todos",

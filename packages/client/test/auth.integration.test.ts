@@ -205,7 +205,7 @@ describe("token lifecycle", () => {
   it("refreshes ahead of expiry with rotation; the old refresh token is refused afterwards", async () => {
     harness = await startAuthHarness({ accessTokenTtl: 4 });
     const storage = memoryStorage();
-    const client = harness.client({ oauth: { ...OFFLINE, storage } });
+    const client = harness.client({ login: { ...OFFLINE, storage } });
     await harness.login(client, "alice");
     const before = storedTokens(storage);
     expect(before?.refreshToken).toBeTypeOf("string");
@@ -232,7 +232,7 @@ describe("token lifecycle", () => {
 
   it("shares one refresh between five concurrent callers of an expired token", async () => {
     harness = await startAuthHarness({ accessTokenTtl: 2 });
-    const client = harness.client({ oauth: OFFLINE });
+    const client = harness.client({ login: OFFLINE });
     await harness.login(client, "alice");
     // Stop the client's own early refresh from racing the test: wait past expiry with no
     // subscriber, then ask five times at once.
@@ -267,7 +267,7 @@ describe("token lifecycle", () => {
 
   it("reconnects the socket with the refreshed token", async () => {
     harness = await startAuthHarness({ accessTokenTtl: 3 });
-    const client = harness.client({ oauth: OFFLINE });
+    const client = harness.client({ login: OFFLINE });
     await harness.login(client, "alice");
     const view = client.view("/me");
     view.subscribe(() => {});
@@ -285,7 +285,7 @@ describe("token lifecycle", () => {
   it("logs out: revokes, forgets the tokens even when revocation fails, and goes back to guest", async () => {
     harness = await startAuthHarness();
     const storage = memoryStorage();
-    const client = harness.client({ oauth: { ...OFFLINE, storage } });
+    const client = harness.client({ login: { ...OFFLINE, storage } });
     await harness.login(client, "alice");
     const tokens = storedTokens(storage);
     await client.auth.logout();
@@ -295,7 +295,7 @@ describe("token lifecycle", () => {
     expect((await tryRefresh(tokens?.refreshToken ?? "")).body.error).toBe("invalid_grant");
 
     // Revocation failing (server gone) still forgets everything.
-    const other = harness.client({ oauth: { storage } });
+    const other = harness.client({ login: { storage } });
     await harness.login(other, "bob");
     await harness.auth.close();
     await other.auth.logout();
@@ -306,7 +306,7 @@ describe("token lifecycle", () => {
   it("turns an invalid_grant on refresh into one logout, with no retry loop", async () => {
     harness = await startAuthHarness({ accessTokenTtl: 2 });
     const storage = memoryStorage();
-    const client = harness.client({ oauth: { ...OFFLINE, storage } });
+    const client = harness.client({ login: { ...OFFLINE, storage } });
     await harness.login(client, "alice");
     // Someone else uses the refresh token first: the grant is revoked on reuse.
     expect((await tryRefresh(storedTokens(storage)?.refreshToken ?? "")).status).toBe(200);
@@ -360,7 +360,7 @@ describe("socket identity", () => {
     // What a restarted server that forgot its grants looks like to a client.
     harness = await startAuthHarness();
     const storage = memoryStorage();
-    const client = harness.client({ oauth: { ...OFFLINE, storage } });
+    const client = harness.client({ login: { ...OFFLINE, storage } });
     await harness.login(client, "alice");
     const tokens = storedTokens(storage);
     await revokeBehindTheClientsBack(tokens?.refreshToken);

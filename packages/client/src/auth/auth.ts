@@ -1,103 +1,25 @@
+import {
+  type AuthController,
+  type AuthHost,
+  type AuthState,
+  GUEST,
+  type LenraLogin,
+  type LenraUser,
+  type LoginOptions,
+  type LogoutOptions,
+  type RedirectCallbackResult,
+} from "../auth-state.ts";
 import { LenraAuthError, LenraErrorCode } from "../errors.ts";
-import type { Log } from "../logger.ts";
-import { createStore, type ReadableStore } from "../store.ts";
+import { createStore } from "../store.ts";
 import type { AuthorizationServer, FlowContext, LoginTransaction } from "./flows.ts";
-import type { AuthSettings } from "./options.ts";
+import { type AuthSettings, type LenraLoginOptions, readAuthOptions } from "./options.ts";
 import { openPopup, waitForPopupCallback } from "./popup.ts";
 import { parseTokenSet, type TokenSet, TokenStore } from "./token-store.ts";
 import { TransactionStore } from "./transactions.ts";
 
-export type AuthStatus = "loading" | "guest" | "authenticated" | "error";
-
-/** Who is logged in. `sub` and `claims` come from the ID token, so only with the `openid` scope. */
-export interface LenraUser {
-  readonly sub: string | undefined;
-  readonly claims: Readonly<Record<string, unknown>>;
-  readonly scopes: readonly string[];
-}
-
-export interface AuthState {
-  /**
-   * `loading` until stored tokens or a login callback are dealt with, then `guest` or
-   * `authenticated`; `error` after a failed login or when the server refuses the session.
-   */
-  readonly status: AuthStatus;
-  readonly user: LenraUser | undefined;
-  /** What went wrong last: a failed login, an expired session, a refused token. */
-  readonly error: LenraAuthError | undefined;
-}
-
-export interface LoginOptions {
-  /** Any JSON value, handed back by `handleRedirectCallback` after a redirect login. */
-  appState?: unknown;
-  /** Where the address bar goes after a redirect login. Defaults to the page where `login()` was called. */
-  returnTo?: string;
-  /** Overrides `oauth.loginMode` for this login. */
-  mode?: "redirect" | "popup";
-  /** Extra authorization request parameters for this login. */
-  extraAuthParams?: Readonly<Record<string, string>>;
-  /**
-   * Opens the authorization URL instead of `window.location.assign` (redirect mode), e.g. in a
-   * native shell or a test. The login then completes with `handleRedirectCallback(url)`.
-   */
-  openUrl?: (url: string) => void | Promise<void>;
-}
-
-export interface LogoutOptions {
-  /** Also end the authorization server's session (navigates to its end-session endpoint). Defaults to `false`. */
-  endSession?: boolean;
-  /** Overrides `oauth.postLogoutRedirectUri`. */
-  postLogoutRedirectUri?: string;
-  /** Overrides `oauth.afterLogout`. */
-  afterLogout?: "guest" | "disconnect";
-  /** Opens the end-session URL instead of `window.location.assign`. */
-  openUrl?: (url: string) => void | Promise<void>;
-}
-
-export interface RedirectCallbackResult {
-  /** The `appState` given to `login()`. */
-  readonly appState: unknown;
-}
-
-/** Login state and actions: `client.auth`. */
-export interface LenraAuth extends ReadableStore<AuthState> {
-  /**
-   * Starts a login. In redirect mode the page navigates away; in popup mode the promise
-   * resolves once logged in. Call it from the click handler itself: popups need the gesture.
-   */
-  login(options?: LoginOptions): Promise<void>;
-  /** Completes a redirect login from the callback URL (defaults to the current page's URL). */
-  handleRedirectCallback(url?: string): Promise<RedirectCallbackResult>;
-  /** Whether `url` (defaults to the current page's URL) is a login callback for this client. */
-  isRedirectCallback(url?: string): boolean;
-  /** Revokes the tokens (RFC 7009), forgets them even if revocation fails, and goes back to guest. */
-  logout(options?: LogoutOptions): Promise<void>;
-  /** A valid access token, refreshed first when close to expiry; `undefined` for a guest. */
-  getAccessToken(): Promise<string | undefined>;
-}
-
-/** What the client gives the auth layer. */
-export interface AuthHost {
-  log: Log;
-  fetch: typeof fetch | undefined;
-  /** The identity behind the socket changed: reconnect (or disconnect) and refresh the views. */
-  onIdentityChange(change: { clearData: boolean; disconnect: boolean }): void;
-}
-
-/** The auth layer as the client sees it. */
-export interface AuthController extends LenraAuth {
-  /** The token for the next socket connection (waits for the startup checks). */
-  tokenForConnection(): Promise<string | undefined>;
-  /** The socket server refused our token: try one refresh; true when a new token is ready. */
-  onTokenRejected(): Promise<boolean>;
-  /** The socket server kept refusing the token. */
-  markUnauthorized(): void;
-}
-
 type Flows = typeof import("./flows.ts");
 
 const LOADING: AuthState = Object.freeze({ status: "loading", user: undefined, error: undefined });
-const GUEST: AuthState = Object.freeze({ status: "guest", user: undefined, error: undefined });
 /** A login transaction older than this is refused. */
 const TRANSACTION_TTL_MS = 10 * 60 * 1000;
 const CALLBACK_PARAMS = [
@@ -131,43 +53,25 @@ function userOf(tokens: TokenSet): LenraUser {
 }
 
 /**
- * Resolves once the login state is known (not `loading`): stored tokens checked, a login
- * callback handled. For route guards and loaders.
+ * The login of a client, for `createLenraClient({ login })`: OAuth 2.0 authorization code with
+ * PKCE (S256), in redirect or popup mode, with refresh-token rotation and revocation on logout.
+ * Wrong options throw a `TypeError` naming the option, here rather than at the first login.
+ *
+ * ```ts
+ * import { createLenraClient } from "@lenra/client";
+ * import { lenraLogin } from "@lenra/client/login";
+ *
+ * const lenra = createLenraClient({
+ *   appName: "my-app",
+ *   login: lenraLogin({ clientId: "my-client-id", baseUri: "https://auth.my-lenra.example" }),
+ * });
+ * ```
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7636 (PKCE)
  */
-export function whenAuthReady(auth: ReadableStore<AuthState>): Promise<AuthState> {
-  return new Promise((resolve) => {
-    let done = false;
-    let unsubscribe: (() => void) | undefined;
-    const check = () => {
-      const state = auth.getSnapshot();
-      if (done || state.status === "loading") return;
-      done = true;
-      unsubscribe?.();
-      resolve(state);
-    };
-    // Subscribing is what starts the startup checks.
-    unsubscribe = auth.subscribe(check);
-    check();
-  });
-}
-
-/** An app without a `clientId` is guest-only: login is not available. */
-export function createGuestAuth(): AuthController {
-  const store = createStore<AuthState>(GUEST);
-  const noLogin = () =>
-    Promise.reject(new TypeError("Login needs a `clientId` in createLenraClient options."));
-  return {
-    subscribe: store.subscribe,
-    getSnapshot: store.getSnapshot,
-    login: noLogin,
-    handleRedirectCallback: noLogin,
-    isRedirectCallback: () => false,
-    logout: () => Promise.resolve(),
-    getAccessToken: () => Promise.resolve(undefined),
-    tokenForConnection: () => Promise.resolve(undefined),
-    onTokenRejected: () => Promise.resolve(false),
-    markUnauthorized: () => {},
-  };
+export function lenraLogin(options: LenraLoginOptions): LenraLogin {
+  const settings = readAuthOptions(options);
+  return { createAuth: (host) => new Auth(settings, host) };
 }
 
 /**
@@ -200,7 +104,7 @@ export class Auth implements AuthController {
     this.#host = host;
     this.#tokens = new TokenStore(settings.clientId, settings.storage);
     this.#transactions = new TransactionStore(settings.clientId, TRANSACTION_TTL_MS);
-    this.#flowContext = { settings, fetch: host.fetch };
+    this.#flowContext = { settings, fetch: settings.fetch ?? host.fetch };
     this.subscribe = this.#store.subscribe;
     this.getSnapshot = this.#store.getSnapshot;
   }
@@ -231,6 +135,7 @@ export class Auth implements AuthController {
   }
 
   async getAccessToken(): Promise<string | undefined> {
+    this.#host.assertAlive();
     this.#syncFromSharedStorage();
     const tokens = this.#current;
     if (!tokens) return undefined;
@@ -241,6 +146,11 @@ export class Auth implements AuthController {
   }
 
   login(options: LoginOptions = {}): Promise<void> {
+    try {
+      this.#host.assertAlive();
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const mode = options.mode ?? this.#settings.loginMode;
     if (mode === "popup") {
       if (this.#popupLogin && !this.#popupLogin.popup.closed) {
@@ -256,7 +166,7 @@ export class Auth implements AuthController {
           this.#loginFailed(
             new LenraAuthError(
               LenraErrorCode.PopupBlocked,
-              "The browser blocked the login popup: call login() directly from a click handler, or enable `oauth.popupFallbackToRedirect`.",
+              "The browser blocked the login popup: call login() directly from a click handler, or set `popupFallbackToRedirect: true` in lenraLogin().",
             ),
           ),
         );
@@ -288,10 +198,16 @@ export class Auth implements AuthController {
 
   handleRedirectCallback(url?: string): Promise<RedirectCallbackResult> {
     const href = url ?? (isBrowser() ? window.location.href : undefined);
-    if (!href)
-      return Promise.reject(
-        new TypeError("handleRedirectCallback(url): pass the callback URL outside a browser."),
-      );
+    try {
+      this.#host.assertAlive();
+      if (!href) {
+        throw new TypeError(
+          "handleRedirectCallback(url): pass the callback URL outside a browser.",
+        );
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
     // React StrictMode runs effects twice: the same URL redeems its code once.
     let result = this.#callbacks.get(href);
     if (!result) {
@@ -302,6 +218,7 @@ export class Auth implements AuthController {
   }
 
   async logout(options: LogoutOptions = {}): Promise<void> {
+    this.#host.assertAlive();
     await this.#initialize();
     const tokens = this.#current;
     const afterLogout = options.afterLogout ?? this.#settings.afterLogout;
@@ -352,6 +269,10 @@ export class Auth implements AuthController {
     }
   }
 
+  dispose(): void {
+    clearTimeout(this.#timer);
+  }
+
   markUnauthorized(): void {
     const error = new LenraAuthError(
       LenraErrorCode.Unauthorized,
@@ -370,6 +291,7 @@ export class Auth implements AuthController {
   }
 
   async #doInitialize(): Promise<void> {
+    if (this.#host.signal.aborted) return;
     this.#listenToOtherTabs();
     if (this.#settings.handleRedirectCallback && this.isRedirectCallback()) {
       try {
@@ -407,7 +329,9 @@ export class Auth implements AuthController {
   #redirectUri(): string {
     if (this.#settings.redirectUri) return this.#settings.redirectUri;
     if (!isBrowser())
-      throw new TypeError("Set `oauth.redirectUri`: there is no page origin to derive it from.");
+      throw new TypeError(
+        "Set `redirectUri` in lenraLogin(): there is no page origin to derive it from.",
+      );
     return `${window.location.origin}/redirect.html`;
   }
 
@@ -452,6 +376,7 @@ export class Auth implements AuthController {
       popup,
       transaction.redirectUri,
       this.#settings.popupTimeoutMs,
+      this.#host.signal,
     );
     await this.#redeem(callbackUrl, transaction);
   }
@@ -601,7 +526,8 @@ export class Auth implements AuthController {
   /** Refreshes ahead of expiry, or ends the session at expiry when there is no refresh token. */
   #schedule(tokens: TokenSet) {
     clearTimeout(this.#timer);
-    if (tokens.expiresAt === undefined) return;
+    // A refresh that was under way when the client was disposed schedules nothing more.
+    if (tokens.expiresAt === undefined || this.#host.signal.aborted) return;
     const at = tokens.refreshToken ? tokens.expiresAt - refreshLeeway(tokens) : tokens.expiresAt;
     // setTimeout overflows past 2^31 - 1 ms.
     const delay = Math.min(Math.max(0, at - Date.now()), 2 ** 31 - 1);
@@ -645,10 +571,14 @@ export class Auth implements AuthController {
   #listenToOtherTabs() {
     const shared = this.#tokens.sharedStorage;
     if (!shared || !isBrowser()) return;
-    window.addEventListener("storage", (event) => {
-      if (event.key !== this.#tokens.key || event.storageArea !== shared) return;
-      this.#adopt(parseTokenSet(event.newValue));
-    });
+    window.addEventListener(
+      "storage",
+      (event) => {
+        if (event.key !== this.#tokens.key || event.storageArea !== shared) return;
+        this.#adopt(parseTokenSet(event.newValue));
+      },
+      { signal: this.#host.signal },
+    );
   }
 
   #loadFlows(): Promise<Flows> {

@@ -11,8 +11,13 @@ export interface TokenStorage {
   removeItem(key: string): void;
 }
 
-/** How the OAuth 2.0 login works. Every field has a default for a local Lenra. */
-export interface LenraOAuthOptions {
+/**
+ * How the OAuth 2.0 login works: the options of `lenraLogin()`. Every field but `clientId` has a
+ * default for a local Lenra.
+ */
+export interface LenraLoginOptions {
+  /** The OAuth 2.0 client id registered for the app (`lenra-dev` on `@lenra/devserver`). */
+  clientId: string;
   /**
    * The authorization server's base URL; the Hydra paths are appended (`/oauth2/auth`,
    * `/oauth2/token`, `/oauth2/revoke`, `/oauth2/sessions/logout`).
@@ -73,6 +78,8 @@ export interface LenraOAuthOptions {
   afterLogout?: "guest" | "disconnect";
   /** Where the end-session endpoint sends the browser after logout (needs `openid` and registration). */
   postLogoutRedirectUri?: string;
+  /** The `fetch` of the OAuth requests. Defaults to the client's `fetch` option, then the global `fetch`. */
+  fetch?: typeof fetch;
 }
 
 export const DEFAULT_AUTH_BASE_URI = "http://localhost:4444";
@@ -117,11 +124,12 @@ export interface AuthSettings {
   handleRedirectCallback: boolean;
   afterLogout: "guest" | "disconnect";
   postLogoutRedirectUri: string | undefined;
+  fetch: typeof fetch | undefined;
 }
 
 function fail(option: string, expectation: string, value: unknown): never {
   const shown = typeof value === "string" ? JSON.stringify(value) : typeof value;
-  throw new TypeError(`createLenraClient: \`${option}\` ${expectation}, got ${shown}.`);
+  throw new TypeError(`lenraLogin: \`${option}\` ${expectation}, got ${shown}.`);
 }
 
 function checkUrl(option: string, value: unknown, allowInsecure: boolean): string {
@@ -140,7 +148,7 @@ function checkUrl(option: string, value: unknown, allowInsecure: boolean): strin
   if (!allowInsecure) {
     fail(
       option,
-      "is an http:// URL: set `oauth.allowInsecureRequests: true` to allow it on localhost",
+      "is an http:// URL: set `allowInsecureRequests: true` to allow it on localhost",
       value,
     );
   }
@@ -148,11 +156,16 @@ function checkUrl(option: string, value: unknown, allowInsecure: boolean): strin
 }
 
 /** Validates the login options; wrong ones throw a `TypeError` naming the option. */
-export function readAuthOptions(clientId: unknown, oauth: LenraOAuthOptions = {}): AuthSettings {
+export function readAuthOptions(options: LenraLoginOptions): AuthSettings {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      'lenraLogin(options): options must be an object with at least a `clientId`, such as `lenraLogin({ clientId: "my-client-id" })`.',
+    );
+  }
+  const { clientId } = options;
   if (typeof clientId !== "string" || clientId.trim() === "") {
     fail("clientId", "must be a non-empty string", clientId);
   }
-  if (typeof oauth !== "object" || oauth === null) fail("oauth", "must be an object", oauth);
   const explicitKeys = [
     "baseUri",
     "authorizationEndpoint",
@@ -161,31 +174,29 @@ export function readAuthOptions(clientId: unknown, oauth: LenraOAuthOptions = {}
     "endSessionEndpoint",
     "issuer",
   ] as const;
-  const usesDefaults = explicitKeys.every((key) => oauth[key] === undefined);
-  const allowInsecure = oauth.allowInsecureRequests ?? usesDefaults;
+  const usesDefaults = explicitKeys.every((key) => options[key] === undefined);
+  const allowInsecure = options.allowInsecureRequests ?? usesDefaults;
   if (typeof allowInsecure !== "boolean") {
-    fail("oauth.allowInsecureRequests", "must be a boolean", allowInsecure);
+    fail("allowInsecureRequests", "must be a boolean", allowInsecure);
   }
 
   let endpoints: AuthEndpoints;
-  if (oauth.issuer !== undefined) {
-    if (oauth.baseUri !== undefined) {
-      throw new TypeError(
-        "createLenraClient: give either `oauth.issuer` or `oauth.baseUri`, not both.",
-      );
+  if (options.issuer !== undefined) {
+    if (options.baseUri !== undefined) {
+      throw new TypeError("lenraLogin: give either `issuer` or `baseUri`, not both.");
     }
     endpoints = {
       kind: "discovery",
-      issuer: checkUrl("oauth.issuer", oauth.issuer, allowInsecure),
+      issuer: checkUrl("issuer", options.issuer, allowInsecure),
     };
   } else {
     const base = checkUrl(
-      "oauth.baseUri",
-      oauth.baseUri ?? DEFAULT_AUTH_BASE_URI,
+      "baseUri",
+      options.baseUri ?? DEFAULT_AUTH_BASE_URI,
       allowInsecure,
     ).replace(/\/+$/, "");
     const endpoint = (key: (typeof explicitKeys)[number], path: string) =>
-      checkUrl(`oauth.${key}`, oauth[key] ?? `${base}${path}`, allowInsecure);
+      checkUrl(key, options[key] ?? `${base}${path}`, allowInsecure);
     endpoints = {
       kind: "explicit",
       issuer: base,
@@ -197,41 +208,41 @@ export function readAuthOptions(clientId: unknown, oauth: LenraOAuthOptions = {}
   }
 
   const redirectUri =
-    oauth.redirectUri === undefined
+    options.redirectUri === undefined
       ? undefined
-      : checkUrl("oauth.redirectUri", oauth.redirectUri, true);
+      : checkUrl("redirectUri", options.redirectUri, true);
   const postLogoutRedirectUri =
-    oauth.postLogoutRedirectUri === undefined
+    options.postLogoutRedirectUri === undefined
       ? undefined
-      : checkUrl("oauth.postLogoutRedirectUri", oauth.postLogoutRedirectUri, true);
+      : checkUrl("postLogoutRedirectUri", options.postLogoutRedirectUri, true);
 
-  const scopes = oauth.scopes ?? DEFAULT_SCOPES;
+  const scopes = options.scopes ?? DEFAULT_SCOPES;
   if (
     !Array.isArray(scopes) ||
     scopes.length === 0 ||
     scopes.some((s) => typeof s !== "string" || s === "" || /\s/.test(s))
   ) {
-    fail("oauth.scopes", "must be a non-empty array of scope names without spaces", scopes);
+    fail("scopes", "must be a non-empty array of scope names without spaces", scopes);
   }
-  const scopeDelimiter = oauth.scopeDelimiter ?? " ";
+  const scopeDelimiter = options.scopeDelimiter ?? " ";
   if (typeof scopeDelimiter !== "string" || scopeDelimiter === "") {
-    fail("oauth.scopeDelimiter", "must be a non-empty string", scopeDelimiter);
+    fail("scopeDelimiter", "must be a non-empty string", scopeDelimiter);
   }
-  const extraAuthParams = oauth.extraAuthParams ?? {};
+  const extraAuthParams = options.extraAuthParams ?? {};
   if (typeof extraAuthParams !== "object" || extraAuthParams === null) {
-    fail("oauth.extraAuthParams", "must be an object of strings", extraAuthParams);
+    fail("extraAuthParams", "must be an object of strings", extraAuthParams);
   }
   for (const [key, value] of Object.entries(extraAuthParams)) {
     if (RESERVED_AUTH_PARAMS.has(key)) {
-      fail(`oauth.extraAuthParams.${key}`, "is set by the client and cannot be overridden", value);
+      fail(`extraAuthParams.${key}`, "is set by the client and cannot be overridden", value);
     }
-    if (typeof value !== "string") fail(`oauth.extraAuthParams.${key}`, "must be a string", value);
+    if (typeof value !== "string") fail(`extraAuthParams.${key}`, "must be a string", value);
   }
-  const loginMode = oauth.loginMode ?? "redirect";
+  const loginMode = options.loginMode ?? "redirect";
   if (loginMode !== "redirect" && loginMode !== "popup") {
-    fail("oauth.loginMode", 'must be "redirect" or "popup"', loginMode);
+    fail("loginMode", 'must be "redirect" or "popup"', loginMode);
   }
-  const storage = oauth.storage ?? "memory";
+  const storage = options.storage ?? "memory";
   if (
     storage !== "memory" &&
     storage !== "session" &&
@@ -244,19 +255,22 @@ export function readAuthOptions(clientId: unknown, oauth: LenraOAuthOptions = {}
       typeof storage.removeItem === "function"
     )
   ) {
-    fail("oauth.storage", 'must be "memory", "session", "local" or a Storage-like object', storage);
+    fail("storage", 'must be "memory", "session", "local" or a Storage-like object', storage);
   }
-  const afterLogout = oauth.afterLogout ?? "guest";
+  const afterLogout = options.afterLogout ?? "guest";
   if (afterLogout !== "guest" && afterLogout !== "disconnect") {
-    fail("oauth.afterLogout", 'must be "guest" or "disconnect"', afterLogout);
+    fail("afterLogout", 'must be "guest" or "disconnect"', afterLogout);
   }
-  const popupTimeoutMs = oauth.popupTimeoutMs ?? 300_000;
+  const popupTimeoutMs = options.popupTimeoutMs ?? 300_000;
   if (typeof popupTimeoutMs !== "number" || !(popupTimeoutMs > 0)) {
-    fail("oauth.popupTimeoutMs", "must be a positive number", popupTimeoutMs);
+    fail("popupTimeoutMs", "must be a positive number", popupTimeoutMs);
+  }
+  if (options.fetch !== undefined && typeof options.fetch !== "function") {
+    fail("fetch", "must be a function", options.fetch);
   }
   for (const key of ["popupFallbackToRedirect", "handleRedirectCallback"] as const) {
-    if (oauth[key] !== undefined && typeof oauth[key] !== "boolean")
-      fail(`oauth.${key}`, "must be a boolean", oauth[key]);
+    if (options[key] !== undefined && typeof options[key] !== "boolean")
+      fail(key, "must be a boolean", options[key]);
   }
 
   return {
@@ -267,12 +281,13 @@ export function readAuthOptions(clientId: unknown, oauth: LenraOAuthOptions = {}
     scopeDelimiter,
     extraAuthParams: { ...extraAuthParams },
     loginMode,
-    popupFallbackToRedirect: oauth.popupFallbackToRedirect ?? false,
+    popupFallbackToRedirect: options.popupFallbackToRedirect ?? false,
     popupTimeoutMs,
     storage,
     allowInsecureRequests: allowInsecure,
-    handleRedirectCallback: oauth.handleRedirectCallback ?? true,
+    handleRedirectCallback: options.handleRedirectCallback ?? true,
     afterLogout,
     postLogoutRedirectUri,
+    fetch: options.fetch,
   };
 }

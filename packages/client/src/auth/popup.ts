@@ -1,4 +1,4 @@
-import { LenraAuthError, LenraErrorCode } from "../errors.ts";
+import { LenraAuthError, type LenraError, LenraErrorCode } from "../errors.ts";
 
 /** The message the redirect page posts to the window that opened the login popup. */
 export const CALLBACK_MESSAGE_TYPE = "lenra:login-callback";
@@ -38,14 +38,15 @@ export function openPopup(): Window | null {
 
 /**
  * Waits for the redirect page inside `popup` to post its callback URL. Only a message from
- * that very window and from the redirect URI's exact origin is accepted; a closed popup or the
- * timeout rejects. Every listener and timer is removed when it settles.
+ * that very window and from the redirect URI's exact origin is accepted; a closed popup, the
+ * timeout or `signal` (the client's, aborted when it is disposed, with the error to reject with)
+ * rejects. Every listener and timer is removed when it settles.
  */
 export function waitForPopupCallback(
   popup: Window,
   redirectUri: string,
   timeoutMs: number,
-  signal?: AbortSignal,
+  signal: AbortSignal,
 ): Promise<URL> {
   const expectedOrigin = new URL(redirectUri).origin;
   const expectedPath = new URL(redirectUri).pathname;
@@ -56,9 +57,9 @@ export function waitForPopupCallback(
       clearInterval(closedPoll);
       clearTimeout(closedGrace);
       clearTimeout(timeout);
-      signal?.removeEventListener("abort", onAbort);
+      signal.removeEventListener("abort", onAbort);
     };
-    const fail = (error: LenraAuthError) => {
+    const fail = (error: LenraError) => {
       cleanup();
       if (!popup.closed) popup.close();
       reject(error);
@@ -81,8 +82,7 @@ export function waitForPopupCallback(
       if (!popup.closed) popup.close();
       resolve(url);
     };
-    const onAbort = () =>
-      fail(new LenraAuthError(LenraErrorCode.PopupClosed, "The login was cancelled."));
+    const onAbort = () => fail(signal.reason as LenraError);
     const closedPoll = setInterval(() => {
       if (!popup.closed) return;
       clearInterval(closedPoll);
@@ -109,8 +109,9 @@ export function waitForPopupCallback(
         ),
       timeoutMs,
     );
-    window.addEventListener("message", onMessage);
-    signal?.addEventListener("abort", onAbort, { once: true });
+    window.addEventListener("message", onMessage, { signal });
+    signal.addEventListener("abort", onAbort);
+    if (signal.aborted) onAbort();
   });
 }
 
@@ -122,7 +123,7 @@ export function waitForPopupCallback(
  *
  * ```html
  * <script type="module">
- *   import { sendLoginCallbackToOpener } from "@lenra/client";
+ *   import { sendLoginCallbackToOpener } from "@lenra/client/login";
  *   sendLoginCallbackToOpener();
  * </script>
  * ```

@@ -12,6 +12,7 @@ import {
 } from "@lenra/devserver";
 import { WebSocket } from "ws";
 import { createLenraClient, type LenraClient, type LenraClientOptions } from "../../src/index.ts";
+import { type LenraLoginOptions, lenraLogin } from "../../src/login.ts";
 
 export const REDIRECT_URI = "http://localhost:5999/redirect.html";
 export const CLIENT_ID = "test-app";
@@ -36,7 +37,10 @@ export interface AuthHarness {
   tokenRequests: TokenRequest[];
   /** A fetch that records token endpoint requests, then does the real request. */
   fetch: typeof fetch;
-  client(options?: Partial<LenraClientOptions>): LenraClient;
+  /** A client with a login for the test OAuth client; `login` adds or overrides login options. */
+  client(
+    options?: Omit<LenraClientOptions, "login"> & { login?: Partial<LenraLoginOptions> },
+  ): LenraClient;
   /** Runs a whole redirect login in Node: authorize, the dev login form, the callback. */
   login(client: LenraClient, username: string): Promise<void>;
   close(): Promise<void>;
@@ -121,15 +125,15 @@ export async function startAuthHarness(
         socketEndpoint: server.socketUrl,
         transport: WebSocket,
         lingerMs: 50,
-        clientId: CLIENT_ID,
         fetch: recordingFetch,
         ...extra,
-        oauth: {
+        login: lenraLogin({
+          clientId: CLIENT_ID,
           baseUri: auth.url,
           allowInsecureRequests: true,
           redirectUri: REDIRECT_URI,
-          ...extra.oauth,
-        },
+          ...extra.login,
+        }),
       });
       clients.push(client);
       return client;
@@ -145,7 +149,7 @@ export async function startAuthHarness(
       await client.auth.handleRedirectCallback(callbackUrl);
     },
     async close() {
-      await Promise.all(clients.map((client) => client.disconnect()));
+      await Promise.all(clients.map((client) => client.dispose()));
       await server.close();
       await auth.close();
     },

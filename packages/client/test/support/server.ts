@@ -68,7 +68,7 @@ export async function startHarness<S>(appOptions: TestAppOptions<S>): Promise<Ha
       return client;
     },
     async close() {
-      await Promise.all(clients.map((client) => client.disconnect()));
+      await Promise.all(clients.map((client) => client.dispose()));
       await server.close();
     },
   };

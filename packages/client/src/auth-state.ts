@@ -1,0 +1,154 @@
+import { LenraAuthError, LenraErrorCode } from "./errors.ts";
+import type { Log } from "./logger.ts";
+import { createStore, type ReadableStore, until } from "./store.ts";
+
+// What every client has of login, with or without `@lenra/client/login`: the state, the
+// actions' types, and the guest auth of a client without a login. The login itself (the `Auth`
+// class, its options and the OAuth flows) lives in `auth/` and is imported only by apps that log
+// in, so a guest-only app ships none of it.
+
+export type AuthStatus = "loading" | "guest" | "authenticated" | "error";
+
+/** Who is logged in. `sub` and `claims` come from the ID token, so only with the `openid` scope. */
+export interface LenraUser {
+  readonly sub: string | undefined;
+  readonly claims: Readonly<Record<string, unknown>>;
+  readonly scopes: readonly string[];
+}
+
+export interface AuthState {
+  /**
+   * `loading` until stored tokens or a login callback are dealt with, then `guest` or
+   * `authenticated`; `error` after a failed login or when the server refuses the session.
+   * Always `guest` for a client created without a `login`.
+   */
+  readonly status: AuthStatus;
+  readonly user: LenraUser | undefined;
+  /** What went wrong last: a failed login, an expired session, a refused token. */
+  readonly error: LenraAuthError | undefined;
+}
+
+export interface LoginOptions {
+  /** Any JSON value, handed back by `handleRedirectCallback` after a redirect login. */
+  appState?: unknown;
+  /** Where the address bar goes after a redirect login. Defaults to the page where `login()` was called. */
+  returnTo?: string;
+  /** Overrides the login's `loginMode` for this login. */
+  mode?: "redirect" | "popup";
+  /** Extra authorization request parameters for this login. */
+  extraAuthParams?: Readonly<Record<string, string>>;
+  /**
+   * Opens the authorization URL instead of `window.location.assign` (redirect mode), e.g. in a
+   * native shell or a test. The login then completes with `handleRedirectCallback(url)`.
+   */
+  openUrl?: (url: string) => void | Promise<void>;
+}
+
+export interface LogoutOptions {
+  /** Also end the authorization server's session (navigates to its end-session endpoint). Defaults to `false`. */
+  endSession?: boolean;
+  /** Overrides the login's `postLogoutRedirectUri`. */
+  postLogoutRedirectUri?: string;
+  /** Overrides the login's `afterLogout`. */
+  afterLogout?: "guest" | "disconnect";
+  /** Opens the end-session URL instead of `window.location.assign`. */
+  openUrl?: (url: string) => void | Promise<void>;
+}
+
+export interface RedirectCallbackResult {
+  /** The `appState` given to `login()`. */
+  readonly appState: unknown;
+}
+
+/** Login state and actions: `client.auth`. */
+export interface LenraAuth extends ReadableStore<AuthState> {
+  /**
+   * Starts a login. In redirect mode the page navigates away; in popup mode the promise
+   * resolves once logged in. Call it from the click handler itself: popups need the gesture.
+   * Rejects with a `login_not_configured` error on a client created without a `login`.
+   */
+  login(options?: LoginOptions): Promise<void>;
+  /** Completes a redirect login from the callback URL (defaults to the current page's URL). */
+  handleRedirectCallback(url?: string): Promise<RedirectCallbackResult>;
+  /** Whether `url` (defaults to the current page's URL) is a login callback for this client. */
+  isRedirectCallback(url?: string): boolean;
+  /** Revokes the tokens (RFC 7009), forgets them even if revocation fails, and goes back to guest. */
+  logout(options?: LogoutOptions): Promise<void>;
+  /** A valid access token, refreshed first when close to expiry; `undefined` for a guest. */
+  getAccessToken(): Promise<string | undefined>;
+}
+
+/** What the client gives the login. */
+export interface AuthHost {
+  log: Log;
+  fetch: typeof fetch | undefined;
+  /** Aborted when the client is disposed: every event listener is registered with it. */
+  signal: AbortSignal;
+  /** Throws once the client is disposed. */
+  assertAlive(): void;
+  /** The identity behind the socket changed: reconnect (or disconnect) and refresh the views. */
+  onIdentityChange(change: { clearData: boolean; disconnect: boolean }): void;
+}
+
+/** The login as the client sees it. */
+export interface AuthController extends LenraAuth {
+  /** The token for the next socket connection (waits for the startup checks). */
+  tokenForConnection(): Promise<string | undefined>;
+  /** The socket server refused our token: try one refresh; true when a new token is ready. */
+  onTokenRejected(): Promise<boolean>;
+  /** The socket server kept refusing the token. */
+  markUnauthorized(): void;
+  /** Stops the login's timers; its event listeners go with `host.signal`. */
+  dispose(): void;
+}
+
+/**
+ * A login for `createLenraClient({ login })`, made by `lenraLogin(options)` from
+ * `@lenra/client/login`.
+ */
+export interface LenraLogin {
+  /** Creates the client's login. @internal */
+  readonly createAuth: (host: AuthHost) => AuthController;
+}
+
+export const GUEST: AuthState = Object.freeze({
+  status: "guest",
+  user: undefined,
+  error: undefined,
+});
+
+/** The auth of a client without a login: always a guest, and `login()` says how to add one. */
+export function createGuestAuth(host: AuthHost): AuthController {
+  const noLogin = () => {
+    host.assertAlive();
+    return Promise.reject(
+      new LenraAuthError(
+        LenraErrorCode.LoginNotConfigured,
+        'This Lenra client has no login: create it with `login: lenraLogin({ clientId, ... })`, imported from "@lenra/client/login" (or "@lenra/react/login", "@lenra/vue/login").',
+      ),
+    );
+  };
+  const { subscribe, getSnapshot } = createStore(GUEST);
+  const nothing = () => Promise.resolve(undefined);
+  return {
+    subscribe,
+    getSnapshot,
+    login: noLogin,
+    handleRedirectCallback: noLogin,
+    isRedirectCallback: () => false,
+    logout: async () => host.assertAlive(),
+    getAccessToken: async () => void host.assertAlive(),
+    tokenForConnection: nothing,
+    onTokenRejected: () => Promise.resolve(false),
+    markUnauthorized() {},
+    dispose() {},
+  };
+}
+
+/**
+ * Resolves once the login state is known (not `loading`): stored tokens checked, a login
+ * callback handled. For route guards and loaders.
+ */
+export function whenAuthReady(auth: ReadableStore<AuthState>): Promise<AuthState> {
+  return until(auth, (state) => state.status !== "loading");
+}
