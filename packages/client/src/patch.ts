@@ -237,40 +237,40 @@ function sameTokens(a: readonly string[], b: readonly string[], length: number):
  */
 class Patcher {
   root: unknown;
-  private readonly hooks: PatchHooks | undefined;
-  private owned: Set<object> | undefined;
-  private slots: Map<unknown[], Uint8Array> | undefined;
+  readonly #hooks: PatchHooks | undefined;
+  #owned: Set<object> | undefined;
+  #slots: Map<unknown[], Uint8Array> | undefined;
   // The last array whose slots were looked up, and its bitmap.
-  private slotsArray: unknown[] | undefined;
-  private slotsBits: Uint8Array | undefined;
+  #slotsArray: unknown[] | undefined;
+  #slotsBits: Uint8Array | undefined;
 
   // The last written path: chainNodes[d + 1] is chainNodes[d][chainKeys[d + 1]], all owned. A
   // following operation sharing a prefix ("/items/7/title" then "/items/9/title") starts there.
-  private chainTokens: readonly string[] = ROOT;
-  private readonly chainNodes: Container[] = [];
-  private readonly chainKeys: (string | number)[] = [];
-  private chainLength = 0;
+  #chainTokens: readonly string[] = ROOT;
+  readonly #chainNodes: Container[] = [];
+  readonly #chainKeys: (string | number)[] = [];
+  #chainLength = 0;
 
   // The tokens of the last pointer parsed, to share equal tokens with the next one.
-  private lastTokens: readonly string[] = ROOT;
+  #lastTokens: readonly string[] = ROOT;
 
   // Set by `parentOf`, read by the write that follows.
-  private raw = false;
-  private sealNode: JsonObject | undefined;
-  private sealParent: Container | undefined;
-  private sealKey: string | number = "";
-  private grand: Container | undefined;
-  private grandKey: string | number = "";
+  #raw = false;
+  #sealNode: JsonObject | undefined;
+  #sealParent: Container | undefined;
+  #sealKey: string | number = "";
+  #grand: Container | undefined;
+  #grandKey: string | number = "";
   // Whether `own` copied a container in the current walk: nothing below a copy can be owned.
-  private copied = false;
+  #copied = false;
   // Where the value returned by the last `read` or `remove` was, and whether it is raw JSON.
-  private valueRaw = false;
-  private valueParent: Container | undefined;
-  private valueKey: string | number = "";
+  #valueRaw = false;
+  #valueParent: Container | undefined;
+  #valueKey: string | number = "";
 
   constructor(document: unknown, hooks: PatchHooks | undefined) {
     this.root = document;
-    this.hooks = hooks;
+    this.#hooks = hooks;
   }
 
   apply(operation: unknown): void {
@@ -286,32 +286,32 @@ class Patcher {
     // Fields first, then pointers, then the document: one order for every operation.
     switch (kind) {
       case "add": {
-        const value = this.valueOf(op);
-        this.add(this.parse(path), value, true);
+        const value = this.#valueOf(op);
+        this.#add(this.#parse(path), value, true);
         return;
       }
       case "remove":
-        this.remove(this.parse(path));
+        this.#remove(this.#parse(path));
         return;
       case "replace": {
-        const value = this.valueOf(op);
-        this.replace(this.parse(path), value);
+        const value = this.#valueOf(op);
+        this.#replace(this.#parse(path), value);
         return;
       }
       case "move": {
-        const from = this.parse(this.fromOf(op));
-        this.move(from, this.parse(path));
+        const from = this.#parse(this.#fromOf(op));
+        this.#move(from, this.#parse(path));
         return;
       }
       case "copy": {
-        const from = this.parse(this.fromOf(op));
-        this.copy(from, this.parse(path));
+        const from = this.#parse(this.#fromOf(op));
+        this.#copy(from, this.#parse(path));
         return;
       }
       case "test": {
-        const expected = this.valueOf(op);
-        const actual = this.read(this.parse(path));
-        if (!jsonEqual(actual, expected, this.hooks?.unwrap)) {
+        const expected = this.#valueOf(op);
+        const actual = this.#read(this.#parse(path));
+        if (!jsonEqual(actual, expected, this.#hooks?.unwrap)) {
           throw new Fault("test_failed", "the value differs from the expected one");
         }
         return;
@@ -321,13 +321,13 @@ class Patcher {
     }
   }
 
-  private parse(pointer: string): readonly string[] {
-    const tokens = parsePointer(pointer, this.lastTokens);
-    this.lastTokens = tokens;
+  #parse(pointer: string): readonly string[] {
+    const tokens = parsePointer(pointer, this.#lastTokens);
+    this.#lastTokens = tokens;
     return tokens;
   }
 
-  private valueOf(op: { value?: unknown }): unknown {
+  #valueOf(op: { value?: unknown }): unknown {
     // An own member only: a polluted prototype must not supply a missing value.
     if (!hasOwn(op, "value") || op.value === undefined) {
       throw new Fault("invalid_operation", 'the operation has no "value"');
@@ -335,7 +335,7 @@ class Patcher {
     return op.value;
   }
 
-  private fromOf(op: { from?: unknown }): string {
+  #fromOf(op: { from?: unknown }): string {
     const from = hasOwn(op, "from") ? op.from : undefined;
     if (typeof from !== "string") {
       throw new Fault("invalid_operation", 'the operation has no string "from"');
@@ -343,23 +343,23 @@ class Patcher {
     return from;
   }
 
-  private add(tokens: readonly string[], value: unknown, valueRaw: boolean): void {
+  #add(tokens: readonly string[], value: unknown, valueRaw: boolean): void {
     const last = tokens.length - 1;
     if (last < 0) {
-      this.setRoot(this.convert(value, valueRaw, false));
+      this.#setRoot(this.#convert(value, valueRaw, false));
       return;
     }
-    const parent = this.parentOf(tokens);
+    const parent = this.#parentOf(tokens);
     const key = tokens[last]!;
-    const converted = this.convert(value, valueRaw, this.raw);
+    const converted = this.#convert(value, valueRaw, this.#raw);
     if (Array.isArray(parent)) {
       const index = arrayIndex(key, parent.length, true);
       if (index === parent.length) {
         parent.push(converted);
       } else {
-        let bits = this.bitsOf(parent);
+        let bits = this.#bitsOf(parent);
         if (bits !== undefined) {
-          if (parent.length >= bits.length) bits = this.growBits(parent, bits, parent.length + 1);
+          if (parent.length >= bits.length) bits = this.#growBits(parent, bits, parent.length + 1);
           // The slots after the insertion move along with their containers.
           bits.copyWithin(index + 1, index, parent.length);
           bits[index] = 0;
@@ -369,22 +369,22 @@ class Patcher {
     } else {
       parent[key] = converted;
     }
-    this.settle(parent, key);
+    this.#settle(parent, key);
   }
 
-  private remove(tokens: readonly string[]): unknown {
+  #remove(tokens: readonly string[]): unknown {
     const last = tokens.length - 1;
     if (last < 0) throw new Fault("invalid_operation", "the whole document cannot be removed");
-    const parent = this.parentOf(tokens);
+    const parent = this.#parentOf(tokens);
     const key = tokens[last]!;
     let removed: unknown;
     if (Array.isArray(parent)) {
       const index = arrayIndex(key, parent.length, false);
       removed = parent[index];
-      const bits = this.bitsOf(parent);
+      const bits = this.#bitsOf(parent);
       if (bits !== undefined && index < bits.length) {
         // Owned through its slot, which is going away: the set keeps it owned (a move).
-        if (bits[index] === 1) this.addOwned(removed as object);
+        if (bits[index] === 1) this.#addOwned(removed as object);
         const end = Math.min(parent.length, bits.length);
         bits.copyWithin(index, index + 1, end);
         bits[end - 1] = 0;
@@ -396,33 +396,33 @@ class Patcher {
       removed = parent[key];
       delete parent[key];
     }
-    const raw = this.raw;
-    this.settle(parent, key);
-    this.valueRaw = raw;
+    const raw = this.#raw;
+    this.#settle(parent, key);
+    this.#valueRaw = raw;
     return removed;
   }
 
-  private replace(tokens: readonly string[], value: unknown): void {
+  #replace(tokens: readonly string[], value: unknown): void {
     const last = tokens.length - 1;
     if (last < 0) {
-      this.setRoot(this.convert(value, true, false));
+      this.#setRoot(this.#convert(value, true, false));
       return;
     }
-    const parent = this.parentOf(tokens);
+    const parent = this.#parentOf(tokens);
     const key = tokens[last]!;
     if (Array.isArray(parent)) {
       const index = arrayIndex(key, parent.length, false);
-      parent[index] = this.convert(value, true, this.raw);
-      const bits = this.bitsOf(parent);
+      parent[index] = this.#convert(value, true, this.#raw);
+      const bits = this.#bitsOf(parent);
       if (bits !== undefined && index < bits.length) bits[index] = 0;
     } else {
       if (!hasOwn(parent, key)) throw missing();
-      parent[key] = this.convert(value, true, this.raw);
+      parent[key] = this.#convert(value, true, this.#raw);
     }
-    this.settle(parent, key);
+    this.#settle(parent, key);
   }
 
-  private move(from: readonly string[], path: readonly string[]): void {
+  #move(from: readonly string[], path: readonly string[]): void {
     if (from.length <= path.length && sameTokens(from, path, from.length)) {
       if (from.length < path.length) {
         throw new Fault(
@@ -430,22 +430,22 @@ class Patcher {
           "a value cannot be moved into one of its own children",
         );
       }
-      this.read(from);
+      this.#read(from);
       return;
     }
-    const value = this.remove(from);
-    this.add(path, value, this.valueRaw);
+    const value = this.#remove(from);
+    this.#add(path, value, this.#valueRaw);
   }
 
-  private copy(from: readonly string[], path: readonly string[]): void {
-    const value = this.read(from);
+  #copy(from: readonly string[], path: readonly string[]): void {
+    const value = this.#read(from);
     // The copy and the original would be one object: neither may be written in place anymore.
-    if (isContainer(value)) this.disown(value, this.valueParent, this.valueKey);
-    this.add(path, value, this.valueRaw);
+    if (isContainer(value)) this.#disown(value, this.#valueParent, this.#valueKey);
+    this.#add(path, value, this.#valueRaw);
   }
 
   /** Follows `tokens` without writing; opaque nodes are read as their JSON object. */
-  private read(tokens: readonly string[]): unknown {
+  #read(tokens: readonly string[]): unknown {
     let node = this.root;
     let raw = false;
     let parent: Container | undefined;
@@ -454,7 +454,7 @@ class Patcher {
       if (isContainer(node)) {
         parent = node;
       } else {
-        const json = !raw && this.hooks !== undefined ? this.hooks.unwrap(node) : undefined;
+        const json = !raw && this.#hooks !== undefined ? this.#hooks.unwrap(node) : undefined;
         if (json === undefined) throw missing();
         parent = json;
         raw = true;
@@ -469,9 +469,9 @@ class Patcher {
         node = parent[token];
       }
     }
-    this.valueRaw = raw;
-    this.valueParent = parent;
-    this.valueKey = key;
+    this.#valueRaw = raw;
+    this.#valueParent = parent;
+    this.#valueKey = key;
     return node;
   }
 
@@ -480,39 +480,39 @@ class Patcher {
    * once per patch, and an opaque node on the way is replaced by an owned copy of its JSON (to be
    * sealed again by `settle`).
    */
-  private parentOf(tokens: readonly string[]): Container {
+  #parentOf(tokens: readonly string[]): Container {
     const last = tokens.length - 1;
-    this.raw = false;
-    this.sealNode = undefined;
-    this.grand = undefined;
-    this.copied = false;
+    this.#raw = false;
+    this.#sealNode = undefined;
+    this.#grand = undefined;
+    this.#copied = false;
 
-    const chainNodes = this.chainNodes;
-    const chainKeys = this.chainKeys;
+    const chainNodes = this.#chainNodes;
+    const chainKeys = this.#chainKeys;
     let depth = 0;
     let node: Container;
-    const reusable = this.chainLength;
+    const reusable = this.#chainLength;
     if (reusable > 0) {
-      const chainTokens = this.chainTokens;
+      const chainTokens = this.#chainTokens;
       const limit = Math.min(reusable - 1, last);
       while (depth < limit && chainTokens[depth] === tokens[depth]) depth++;
       node = chainNodes[depth]!;
       if (depth > 0) {
-        this.grand = chainNodes[depth - 1];
-        this.grandKey = chainKeys[depth]!;
+        this.#grand = chainNodes[depth - 1];
+        this.#grandKey = chainKeys[depth]!;
       }
       // The rest of the chain leaves it, still owned.
-      for (let d = depth + 1; d < reusable; d++) this.keepOwned(d);
-      this.chainLength = depth + 1;
+      for (let d = depth + 1; d < reusable; d++) this.#keepOwned(d);
+      this.#chainLength = depth + 1;
     } else {
-      node = this.own(this.root, undefined, "");
+      node = this.#own(this.root, undefined, "");
       chainNodes[0] = node;
-      this.chainLength = 1;
+      this.#chainLength = 1;
     }
 
     for (; depth < last; depth++) {
       const token = tokens[depth]!;
-      this.grand = node;
+      this.#grand = node;
       let child: unknown;
       let key: string | number;
       if (Array.isArray(node)) {
@@ -523,43 +523,43 @@ class Patcher {
         key = token;
         child = node[token];
       }
-      this.grandKey = key;
-      node = this.own(child, node, key);
+      this.#grandKey = key;
+      node = this.#own(child, node, key);
       chainNodes[depth + 1] = node;
       chainKeys[depth + 1] = key;
-      this.chainLength = depth + 2;
+      this.#chainLength = depth + 2;
     }
 
-    if (this.raw) {
+    if (this.#raw) {
       // Raw containers are sealed right after the write: do not hand them to the next operation.
-      this.dropChain();
+      this.#dropChain();
     } else {
-      this.chainTokens = tokens;
+      this.#chainTokens = tokens;
     }
     return node;
   }
 
   /** Returns `value` owned, as the chain's next container (not yet recorded as owned). */
-  private own(value: unknown, parent: Container | undefined, key: string | number): Container {
+  #own(value: unknown, parent: Container | undefined, key: string | number): Container {
     if (isContainer(value)) {
       // Chain containers are never met again below the reused prefix.
-      if (!this.copied && this.ownedAt(value, parent, key)) return value;
+      if (!this.#copied && this.#ownedAt(value, parent, key)) return value;
       const copy: Container = Array.isArray(value) ? value.slice() : { ...value };
-      this.copied = true;
-      this.store(parent, key, copy);
+      this.#copied = true;
+      this.#store(parent, key, copy);
       return copy;
     }
-    if (!this.raw && this.hooks !== undefined) {
-      const json = this.hooks.unwrap(value);
+    if (!this.#raw && this.#hooks !== undefined) {
+      const json = this.#hooks.unwrap(value);
       if (json !== undefined) {
         // Never write into the opaque node's own object: it is published, maybe shared.
         const copy: JsonObject = { ...json };
-        this.copied = true;
-        this.store(parent, key, copy);
-        this.raw = true;
-        this.sealNode = copy;
-        this.sealParent = parent;
-        this.sealKey = key;
+        this.#copied = true;
+        this.#store(parent, key, copy);
+        this.#raw = true;
+        this.#sealNode = copy;
+        this.#sealParent = parent;
+        this.#sealKey = key;
         return copy;
       }
     }
@@ -570,98 +570,98 @@ class Patcher {
   }
 
   /** Whether `value`, found at `parent[key]`, is owned (chain aside). */
-  private ownedAt(value: object, parent: Container | undefined, key: string | number): boolean {
+  #ownedAt(value: object, parent: Container | undefined, key: string | number): boolean {
     if (Array.isArray(parent)) {
-      const bits = this.bitsOf(parent);
+      const bits = this.#bitsOf(parent);
       if (bits !== undefined && (key as number) < bits.length && bits[key as number] === 1) {
         return true;
       }
     }
-    return this.owned?.has(value) === true;
+    return this.#owned?.has(value) === true;
   }
 
-  private isOwned(value: object, parent: Container | undefined, key: string | number): boolean {
-    const nodes = this.chainNodes;
-    for (let i = 0; i < this.chainLength; i++) if (nodes[i] === value) return true;
-    return this.ownedAt(value, parent, key);
+  #isOwned(value: object, parent: Container | undefined, key: string | number): boolean {
+    const nodes = this.#chainNodes;
+    for (let i = 0; i < this.#chainLength; i++) if (nodes[i] === value) return true;
+    return this.#ownedAt(value, parent, key);
   }
 
-  private addOwned(container: object): void {
-    if (this.owned === undefined) this.owned = new Set();
-    this.owned.add(container);
+  #addOwned(container: object): void {
+    if (this.#owned === undefined) this.#owned = new Set();
+    this.#owned.add(container);
   }
 
   /** Records chain node `d` as owned the way that outlives the chain. */
-  private keepOwned(d: number): void {
-    const node = this.chainNodes[d]!;
-    const parent = d === 0 ? undefined : this.chainNodes[d - 1];
+  #keepOwned(d: number): void {
+    const node = this.#chainNodes[d]!;
+    const parent = d === 0 ? undefined : this.#chainNodes[d - 1];
     if (Array.isArray(parent)) {
-      const index = this.chainKeys[d] as number;
-      let bits = this.bitsOf(parent);
+      const index = this.#chainKeys[d] as number;
+      let bits = this.#bitsOf(parent);
       if (bits === undefined || index >= bits.length) {
-        bits = this.growBits(parent, bits, Math.max(parent.length, index + 1));
+        bits = this.#growBits(parent, bits, Math.max(parent.length, index + 1));
       }
       bits[index] = 1;
     } else {
-      this.addOwned(node);
+      this.#addOwned(node);
     }
   }
 
   /** Forgets the chain; its containers stay owned. */
-  private dropChain(): void {
-    for (let d = 0; d < this.chainLength; d++) this.keepOwned(d);
-    this.chainLength = 0;
+  #dropChain(): void {
+    for (let d = 0; d < this.#chainLength; d++) this.#keepOwned(d);
+    this.#chainLength = 0;
   }
 
-  private bitsOf(array: unknown[]): Uint8Array | undefined {
-    if (array === this.slotsArray) return this.slotsBits;
-    const bits = this.slots?.get(array);
+  #bitsOf(array: unknown[]): Uint8Array | undefined {
+    if (array === this.#slotsArray) return this.#slotsBits;
+    const bits = this.#slots?.get(array);
     if (bits !== undefined) {
-      this.slotsArray = array;
-      this.slotsBits = bits;
+      this.#slotsArray = array;
+      this.#slotsBits = bits;
     }
     return bits;
   }
 
-  private growBits(array: unknown[], bits: Uint8Array | undefined, length: number): Uint8Array {
+  #growBits(array: unknown[], bits: Uint8Array | undefined, length: number): Uint8Array {
     // Room to grow, so pushes and inserts rarely reallocate.
     const grown = new Uint8Array(Math.max(16, length + (length >>> 1)));
     if (bits !== undefined) grown.set(bits);
-    if (this.slots === undefined) this.slots = new Map();
-    this.slots.set(array, grown);
-    this.slotsArray = array;
-    this.slotsBits = grown;
+    if (this.#slots === undefined) this.#slots = new Map();
+    this.#slots.set(array, grown);
+    this.#slotsArray = array;
+    this.#slotsBits = grown;
     return grown;
   }
 
-  private store(parent: Container | undefined, key: string | number, value: unknown): void {
+  #store(parent: Container | undefined, key: string | number, value: unknown): void {
     if (parent === undefined) this.root = value;
     else (parent as JsonObject)[key] = value;
   }
 
-  private setRoot(value: unknown): void {
-    this.dropChain();
+  #setRoot(value: unknown): void {
+    this.#dropChain();
     this.root = value;
   }
 
   /** Re-establishes the opaque nodes after a write through or into `parent`. */
-  private settle(parent: Container, key: string): void {
-    const hooks = this.hooks;
+  #settle(parent: Container, key: string): void {
+    const hooks = this.#hooks;
     if (hooks === undefined) return;
-    const unwrapped = this.sealNode;
+    const unwrapped = this.#sealNode;
     if (unwrapped !== undefined) {
-      this.sealNode = undefined;
+      this.#sealNode = undefined;
       const sealed = hooks.seal(unwrapped, true);
       if (sealed !== unwrapped) {
-        this.disown(unwrapped, this.sealParent, this.sealKey);
-        this.store(this.sealParent, this.sealKey, sealed);
+        this.#disown(unwrapped, this.#sealParent, this.#sealKey);
+        this.#store(this.#sealParent, this.#sealKey, sealed);
       }
     } else if ((key === "_type" || key === "code") && !Array.isArray(parent)) {
       // Only these two members decide whether an object is an opaque node.
       const sealed = hooks.seal(parent, false);
       if (sealed !== parent) {
-        this.disown(parent, this.grand, this.grandKey);
-        this.store(this.grand, this.grandKey, sealed);
+        this.#disown(parent, this.#grand, this.#grandKey);
+        this.#store(this.#grand, this.#grandKey, sealed);
       }
     }
   }
@@ -670,40 +670,40 @@ class Patcher {
    * Marks `value` (found at `parent[key]`) and its owned descendants as shared again: owned
    * containers form a subtree at the top, so the walk stops at the first one not owned.
    */
-  private disown(value: Container, parent: Container | undefined, key: string | number): void {
-    if (!this.isOwned(value, parent, key)) return;
-    this.dropChain();
-    this.disownAt(value, parent, key);
+  #disown(value: Container, parent: Container | undefined, key: string | number): void {
+    if (!this.#isOwned(value, parent, key)) return;
+    this.#dropChain();
+    this.#disownAt(value, parent, key);
   }
 
-  private disownAt(value: Container, parent: Container | undefined, key: string | number): void {
+  #disownAt(value: Container, parent: Container | undefined, key: string | number): void {
     let owned = false;
     if (Array.isArray(parent)) {
-      const bits = this.bitsOf(parent);
+      const bits = this.#bitsOf(parent);
       if (bits !== undefined && (key as number) < bits.length && bits[key as number] === 1) {
         bits[key as number] = 0;
         owned = true;
       }
     }
-    if (this.owned?.delete(value)) owned = true;
+    if (this.#owned?.delete(value)) owned = true;
     if (!owned) return;
     if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) {
         const child = value[i];
-        if (isContainer(child)) this.disownAt(child, value, i);
+        if (isContainer(child)) this.#disownAt(child, value, i);
       }
-      this.slots?.delete(value);
-      if (this.slotsArray === value) this.slotsArray = this.slotsBits = undefined;
+      this.#slots?.delete(value);
+      if (this.#slotsArray === value) this.#slotsArray = this.#slotsBits = undefined;
     } else {
       for (const name of Object.keys(value)) {
         const child = value[name];
-        if (isContainer(child)) this.disownAt(child, value, name);
+        if (isContainer(child)) this.#disownAt(child, value, name);
       }
     }
   }
 
-  private convert(value: unknown, valueRaw: boolean, targetRaw: boolean): unknown {
-    const hooks = this.hooks;
+  #convert(value: unknown, valueRaw: boolean, targetRaw: boolean): unknown {
+    const hooks = this.#hooks;
     if (hooks === undefined || valueRaw === targetRaw) return value;
     // Primitives are the same raw and live: most patches carry nothing else.
     const type = typeof value;
