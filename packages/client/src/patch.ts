@@ -228,45 +228,25 @@ function sameTokens(a: readonly string[], b: readonly string[], length: number):
 /**
  * One patch being applied. Containers created here are "owned": they are unpublished, so later
  * operations of the same patch write into them in place instead of copying them again.
- *
- * An owned container is known as such in one of three ways, cheapest first: it is on the chain
- * (the path of the last write), or it sits in an owned array at a slot marked in that array's
- * bitmap, or it is in the `owned` set. A container leaves the chain for a slot mark when its
- * parent is an array, for the set otherwise; moving it out of an array slot puts it in the set.
- * A thousand writes to items of one array thus cost a bit each, not a set entry each.
  */
 class Patcher {
   root: unknown;
   readonly #hooks: PatchHooks | undefined;
-  #owned: Set<object> | undefined;
-  #slots: Map<unknown[], Uint8Array> | undefined;
-  // The last array whose slots were looked up, and its bitmap.
-  #slotsArray: unknown[] | undefined;
-  #slotsBits: Uint8Array | undefined;
-
-  // The last written path: chainNodes[d + 1] is chainNodes[d][chainKeys[d + 1]], all owned. A
-  // following operation sharing a prefix ("/items/7/title" then "/items/9/title") starts there.
-  #chainTokens: readonly string[] = ROOT;
-  readonly #chainNodes: Container[] = [];
-  readonly #chainKeys: (string | number)[] = [];
-  #chainLength = 0;
-
+  readonly #owned = new Set<object>();
   // The tokens of the last pointer parsed, to share equal tokens with the next one.
   #lastTokens: readonly string[] = ROOT;
-
-  // Set by `parentOf`, read by the write that follows.
+  // Set by `#parentOf`, read by the write that follows: whether the parent holds raw JSON (it is
+  // inside an opaque node), the opaque node's copy and where it sits, the parent's own place.
   #raw = false;
   #sealNode: JsonObject | undefined;
   #sealParent: Container | undefined;
   #sealKey: string | number = "";
   #grand: Container | undefined;
   #grandKey: string | number = "";
-  // Whether `own` copied a container in the current walk: nothing below a copy can be owned.
+  // Whether `#own` copied a container in the current walk: nothing below a copy can be owned.
   #copied = false;
-  // Where the value returned by the last `read` or `remove` was, and whether it is raw JSON.
+  // Whether the value returned by the last `#read` or `#remove` is raw JSON.
   #valueRaw = false;
-  #valueParent: Container | undefined;
-  #valueKey: string | number = "";
 
   constructor(document: unknown, hooks: PatchHooks | undefined) {
     this.root = document;
@@ -278,15 +258,14 @@ class Patcher {
       throw new Fault("invalid_operation", "the operation is not an object");
     }
     const op = operation as { op?: unknown; path?: unknown; from?: unknown; value?: unknown };
-    const kind = op.op;
     const path = op.path;
     if (typeof path !== "string") {
       throw new Fault("invalid_operation", 'the operation has no string "path"');
     }
     // Fields first, then pointers, then the document: one order for every operation.
-    switch (kind) {
+    switch (op.op) {
       case "add": {
-        const value = this.#valueOf(op);
+        const value = valueOf(op);
         this.#add(this.#parse(path), value, true);
         return;
       }
@@ -294,22 +273,22 @@ class Patcher {
         this.#remove(this.#parse(path));
         return;
       case "replace": {
-        const value = this.#valueOf(op);
+        const value = valueOf(op);
         this.#replace(this.#parse(path), value);
         return;
       }
       case "move": {
-        const from = this.#parse(this.#fromOf(op));
+        const from = this.#parse(fromOf(op));
         this.#move(from, this.#parse(path));
         return;
       }
       case "copy": {
-        const from = this.#parse(this.#fromOf(op));
+        const from = this.#parse(fromOf(op));
         this.#copy(from, this.#parse(path));
         return;
       }
       case "test": {
-        const expected = this.#valueOf(op);
+        const expected = valueOf(op);
         const actual = this.#read(this.#parse(path));
         if (!jsonEqual(actual, expected, this.#hooks?.unwrap)) {
           throw new Fault("test_failed", "the value differs from the expected one");
@@ -327,26 +306,10 @@ class Patcher {
     return tokens;
   }
 
-  #valueOf(op: { value?: unknown }): unknown {
-    // An own member only: a polluted prototype must not supply a missing value.
-    if (!hasOwn(op, "value") || op.value === undefined) {
-      throw new Fault("invalid_operation", 'the operation has no "value"');
-    }
-    return op.value;
-  }
-
-  #fromOf(op: { from?: unknown }): string {
-    const from = hasOwn(op, "from") ? op.from : undefined;
-    if (typeof from !== "string") {
-      throw new Fault("invalid_operation", 'the operation has no string "from"');
-    }
-    return from;
-  }
-
   #add(tokens: readonly string[], value: unknown, valueRaw: boolean): void {
     const last = tokens.length - 1;
     if (last < 0) {
-      this.#setRoot(this.#convert(value, valueRaw, false));
+      this.root = this.#convert(value, valueRaw, false);
       return;
     }
     const parent = this.#parentOf(tokens);
@@ -354,18 +317,8 @@ class Patcher {
     const converted = this.#convert(value, valueRaw, this.#raw);
     if (Array.isArray(parent)) {
       const index = arrayIndex(key, parent.length, true);
-      if (index === parent.length) {
-        parent.push(converted);
-      } else {
-        let bits = this.#bitsOf(parent);
-        if (bits !== undefined) {
-          if (parent.length >= bits.length) bits = this.#growBits(parent, bits, parent.length + 1);
-          // The slots after the insertion move along with their containers.
-          bits.copyWithin(index + 1, index, parent.length);
-          bits[index] = 0;
-        }
-        parent.splice(index, 0, converted);
-      }
+      if (index === parent.length) parent.push(converted);
+      else parent.splice(index, 0, converted);
     } else {
       parent[key] = converted;
     }
@@ -381,14 +334,6 @@ class Patcher {
     if (Array.isArray(parent)) {
       const index = arrayIndex(key, parent.length, false);
       removed = parent[index];
-      const bits = this.#bitsOf(parent);
-      if (bits !== undefined && index < bits.length) {
-        // Owned through its slot, which is going away: the set keeps it owned (a move).
-        if (bits[index] === 1) this.#addOwned(removed as object);
-        const end = Math.min(parent.length, bits.length);
-        bits.copyWithin(index, index + 1, end);
-        bits[end - 1] = 0;
-      }
       if (index === parent.length - 1) parent.pop();
       else parent.splice(index, 1);
     } else {
@@ -405,16 +350,13 @@ class Patcher {
   #replace(tokens: readonly string[], value: unknown): void {
     const last = tokens.length - 1;
     if (last < 0) {
-      this.#setRoot(this.#convert(value, true, false));
+      this.root = this.#convert(value, true, false);
       return;
     }
     const parent = this.#parentOf(tokens);
     const key = tokens[last]!;
     if (Array.isArray(parent)) {
-      const index = arrayIndex(key, parent.length, false);
-      parent[index] = this.#convert(value, true, this.#raw);
-      const bits = this.#bitsOf(parent);
-      if (bits !== undefined && index < bits.length) bits[index] = 0;
+      parent[arrayIndex(key, parent.length, false)] = this.#convert(value, true, this.#raw);
     } else {
       if (!hasOwn(parent, key)) throw missing();
       parent[key] = this.#convert(value, true, this.#raw);
@@ -440,7 +382,7 @@ class Patcher {
   #copy(from: readonly string[], path: readonly string[]): void {
     const value = this.#read(from);
     // The copy and the original would be one object: neither may be written in place anymore.
-    if (isContainer(value)) this.#disown(value, this.#valueParent, this.#valueKey);
+    if (isContainer(value)) this.#disown(value);
     this.#add(path, value, this.#valueRaw);
   }
 
@@ -448,37 +390,31 @@ class Patcher {
   #read(tokens: readonly string[]): unknown {
     let node = this.root;
     let raw = false;
-    let parent: Container | undefined;
-    let key: string | number = "";
-    for (let i = 0; i < tokens.length; i++) {
+    for (const token of tokens) {
+      let parent: Container;
       if (isContainer(node)) {
         parent = node;
       } else {
-        const json = !raw && this.#hooks !== undefined ? this.#hooks.unwrap(node) : undefined;
+        const json = raw ? undefined : this.#hooks?.unwrap(node);
         if (json === undefined) throw missing();
         parent = json;
         raw = true;
       }
-      const token = tokens[i]!;
       if (Array.isArray(parent)) {
-        key = arrayIndex(token, parent.length, false);
-        node = parent[key];
+        node = parent[arrayIndex(token, parent.length, false)];
       } else {
         if (!hasOwn(parent, token)) throw missing();
-        key = token;
         node = parent[token];
       }
     }
     this.#valueRaw = raw;
-    this.#valueParent = parent;
-    this.#valueKey = key;
     return node;
   }
 
   /**
    * Returns the container that holds the last token, owned: every container on the way is copied
    * once per patch, and an opaque node on the way is replaced by an owned copy of its JSON (to be
-   * sealed again by `settle`).
+   * sealed again by `#settle`).
    */
   #parentOf(tokens: readonly string[]): Container {
     const last = tokens.length - 1;
@@ -486,162 +422,57 @@ class Patcher {
     this.#sealNode = undefined;
     this.#grand = undefined;
     this.#copied = false;
-
-    const chainNodes = this.#chainNodes;
-    const chainKeys = this.#chainKeys;
-    let depth = 0;
-    let node: Container;
-    const reusable = this.#chainLength;
-    if (reusable > 0) {
-      const chainTokens = this.#chainTokens;
-      const limit = Math.min(reusable - 1, last);
-      while (depth < limit && chainTokens[depth] === tokens[depth]) depth++;
-      node = chainNodes[depth]!;
-      if (depth > 0) {
-        this.#grand = chainNodes[depth - 1];
-        this.#grandKey = chainKeys[depth]!;
-      }
-      // The rest of the chain leaves it, still owned.
-      for (let d = depth + 1; d < reusable; d++) this.#keepOwned(d);
-      this.#chainLength = depth + 1;
-    } else {
-      node = this.#own(this.root, undefined, "");
-      chainNodes[0] = node;
-      this.#chainLength = 1;
-    }
-
-    for (; depth < last; depth++) {
+    let node = this.#own(this.root, undefined, "");
+    for (let depth = 0; depth < last; depth++) {
       const token = tokens[depth]!;
-      this.#grand = node;
-      let child: unknown;
       let key: string | number;
       if (Array.isArray(node)) {
         key = arrayIndex(token, node.length, false);
-        child = node[key];
       } else {
         if (!hasOwn(node, token)) throw missing();
         key = token;
-        child = node[token];
       }
+      this.#grand = node;
       this.#grandKey = key;
-      node = this.#own(child, node, key);
-      chainNodes[depth + 1] = node;
-      chainKeys[depth + 1] = key;
-      this.#chainLength = depth + 2;
-    }
-
-    if (this.#raw) {
-      // Raw containers are sealed right after the write: do not hand them to the next operation.
-      this.#dropChain();
-    } else {
-      this.#chainTokens = tokens;
+      node = this.#own((node as JsonObject)[key], node, key);
     }
     return node;
   }
 
-  /** Returns `value` owned, as the chain's next container (not yet recorded as owned). */
+  /** Returns `value`, found at `parent[key]`, owned: itself when it is, else an owned copy. */
   #own(value: unknown, parent: Container | undefined, key: string | number): Container {
     if (isContainer(value)) {
-      // Chain containers are never met again below the reused prefix.
-      if (!this.#copied && this.#ownedAt(value, parent, key)) return value;
-      const copy: Container = Array.isArray(value) ? value.slice() : { ...value };
+      if (!this.#copied && this.#owned.has(value)) return value;
       this.#copied = true;
-      this.#store(parent, key, copy);
-      return copy;
+      return this.#store(parent, key, Array.isArray(value) ? value.slice() : { ...value });
     }
-    if (!this.#raw && this.#hooks !== undefined) {
-      const json = this.#hooks.unwrap(value);
-      if (json !== undefined) {
-        // Never write into the opaque node's own object: it is published, maybe shared.
-        const copy: JsonObject = { ...json };
-        this.#copied = true;
-        this.#store(parent, key, copy);
-        this.#raw = true;
-        this.#sealNode = copy;
-        this.#sealParent = parent;
-        this.#sealKey = key;
-        return copy;
-      }
+    const json = this.#raw ? undefined : this.#hooks?.unwrap(value);
+    if (json === undefined) {
+      throw new Fault(
+        "path_not_found",
+        "the path goes through a value that is neither object nor array",
+      );
     }
-    throw new Fault(
-      "path_not_found",
-      "the path goes through a value that is neither object nor array",
-    );
+    // Never write into the opaque node's own object: it is published, maybe shared.
+    this.#copied = true;
+    const copy = this.#store(parent, key, { ...json });
+    this.#raw = true;
+    this.#sealNode = copy;
+    this.#sealParent = parent;
+    this.#sealKey = key;
+    return copy;
   }
 
-  /** Whether `value`, found at `parent[key]`, is owned (chain aside). */
-  #ownedAt(value: object, parent: Container | undefined, key: string | number): boolean {
-    if (Array.isArray(parent)) {
-      const bits = this.#bitsOf(parent);
-      if (bits !== undefined && (key as number) < bits.length && bits[key as number] === 1) {
-        return true;
-      }
-    }
-    return this.#owned?.has(value) === true;
+  /** Puts `value` at `parent[key]` (or the root), owned, and returns it. */
+  #store<V extends Container>(parent: Container | undefined, key: string | number, value: V): V {
+    this.#owned.add(value);
+    this.#put(parent, key, value);
+    return value;
   }
 
-  #isOwned(value: object, parent: Container | undefined, key: string | number): boolean {
-    const nodes = this.#chainNodes;
-    for (let i = 0; i < this.#chainLength; i++) if (nodes[i] === value) return true;
-    return this.#ownedAt(value, parent, key);
-  }
-
-  #addOwned(container: object): void {
-    if (this.#owned === undefined) this.#owned = new Set();
-    this.#owned.add(container);
-  }
-
-  /** Records chain node `d` as owned the way that outlives the chain. */
-  #keepOwned(d: number): void {
-    const node = this.#chainNodes[d]!;
-    const parent = d === 0 ? undefined : this.#chainNodes[d - 1];
-    if (Array.isArray(parent)) {
-      const index = this.#chainKeys[d] as number;
-      let bits = this.#bitsOf(parent);
-      if (bits === undefined || index >= bits.length) {
-        bits = this.#growBits(parent, bits, Math.max(parent.length, index + 1));
-      }
-      bits[index] = 1;
-    } else {
-      this.#addOwned(node);
-    }
-  }
-
-  /** Forgets the chain; its containers stay owned. */
-  #dropChain(): void {
-    for (let d = 0; d < this.#chainLength; d++) this.#keepOwned(d);
-    this.#chainLength = 0;
-  }
-
-  #bitsOf(array: unknown[]): Uint8Array | undefined {
-    if (array === this.#slotsArray) return this.#slotsBits;
-    const bits = this.#slots?.get(array);
-    if (bits !== undefined) {
-      this.#slotsArray = array;
-      this.#slotsBits = bits;
-    }
-    return bits;
-  }
-
-  #growBits(array: unknown[], bits: Uint8Array | undefined, length: number): Uint8Array {
-    // Room to grow, so pushes and inserts rarely reallocate.
-    const grown = new Uint8Array(Math.max(16, length + (length >>> 1)));
-    if (bits !== undefined) grown.set(bits);
-    if (this.#slots === undefined) this.#slots = new Map();
-    this.#slots.set(array, grown);
-    this.#slotsArray = array;
-    this.#slotsBits = grown;
-    return grown;
-  }
-
-  #store(parent: Container | undefined, key: string | number, value: unknown): void {
+  #put(parent: Container | undefined, key: string | number, value: unknown): void {
     if (parent === undefined) this.root = value;
     else (parent as JsonObject)[key] = value;
-  }
-
-  #setRoot(value: unknown): void {
-    this.#dropChain();
-    this.root = value;
   }
 
   /** Re-establishes the opaque nodes after a write through or into `parent`. */
@@ -653,52 +484,27 @@ class Patcher {
       this.#sealNode = undefined;
       const sealed = hooks.seal(unwrapped, true);
       if (sealed !== unwrapped) {
-        this.#disown(unwrapped, this.#sealParent, this.#sealKey);
-        this.#store(this.#sealParent, this.#sealKey, sealed);
+        this.#disown(unwrapped);
+        this.#put(this.#sealParent, this.#sealKey, sealed);
       }
     } else if ((key === "_type" || key === "code") && !Array.isArray(parent)) {
       // Only these two members decide whether an object is an opaque node.
       const sealed = hooks.seal(parent, false);
       if (sealed !== parent) {
-        this.#disown(parent, this.#grand, this.#grandKey);
-        this.#store(this.#grand, this.#grandKey, sealed);
+        this.#disown(parent);
+        this.#put(this.#grand, this.#grandKey, sealed);
       }
     }
   }
 
   /**
-   * Marks `value` (found at `parent[key]`) and its owned descendants as shared again: owned
-   * containers form a subtree at the top, so the walk stops at the first one not owned.
+   * Marks `value` and its owned descendants as shared again: owned containers form a subtree at
+   * the top, so the walk stops at the first one not owned.
    */
-  #disown(value: Container, parent: Container | undefined, key: string | number): void {
-    if (!this.#isOwned(value, parent, key)) return;
-    this.#dropChain();
-    this.#disownAt(value, parent, key);
-  }
-
-  #disownAt(value: Container, parent: Container | undefined, key: string | number): void {
-    let owned = false;
-    if (Array.isArray(parent)) {
-      const bits = this.#bitsOf(parent);
-      if (bits !== undefined && (key as number) < bits.length && bits[key as number] === 1) {
-        bits[key as number] = 0;
-        owned = true;
-      }
-    }
-    if (this.#owned?.delete(value)) owned = true;
-    if (!owned) return;
-    if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) {
-        const child = value[i];
-        if (isContainer(child)) this.#disownAt(child, value, i);
-      }
-      this.#slots?.delete(value);
-      if (this.#slotsArray === value) this.#slotsArray = this.#slotsBits = undefined;
-    } else {
-      for (const name of Object.keys(value)) {
-        const child = value[name];
-        if (isContainer(child)) this.#disownAt(child, value, name);
-      }
+  #disown(value: Container): void {
+    if (!this.#owned.delete(value)) return;
+    for (const child of Array.isArray(value) ? value : Object.values(value)) {
+      if (isContainer(child)) this.#disown(child);
     }
   }
 
@@ -710,6 +516,22 @@ class Patcher {
     if (type !== "object" && type !== "function") return value;
     return targetRaw ? hooks.dehydrate(value) : hooks.revive(value);
   }
+}
+
+function valueOf(op: { value?: unknown }): unknown {
+  // An own member only: a polluted prototype must not supply a missing value.
+  if (!hasOwn(op, "value") || op.value === undefined) {
+    throw new Fault("invalid_operation", 'the operation has no "value"');
+  }
+  return op.value;
+}
+
+function fromOf(op: { from?: unknown }): string {
+  const from = hasOwn(op, "from") ? op.from : undefined;
+  if (typeof from !== "string") {
+    throw new Fault("invalid_operation", 'the operation has no string "from"');
+  }
+  return from;
 }
 
 function describe(operation: unknown): string {
