@@ -265,7 +265,7 @@ class Patcher {
     // Fields first, then pointers, then the document: one order for every operation.
     switch (op.op) {
       case "add": {
-        const value = valueOf(op);
+        const value = valueIn(op);
         this.#add(this.#parse(path), value, true);
         return;
       }
@@ -273,22 +273,22 @@ class Patcher {
         this.#remove(this.#parse(path));
         return;
       case "replace": {
-        const value = valueOf(op);
+        const value = valueIn(op);
         this.#replace(this.#parse(path), value);
         return;
       }
       case "move": {
-        const from = this.#parse(fromOf(op));
+        const from = this.#parse(fromIn(op));
         this.#move(from, this.#parse(path));
         return;
       }
       case "copy": {
-        const from = this.#parse(fromOf(op));
+        const from = this.#parse(fromIn(op));
         this.#copy(from, this.#parse(path));
         return;
       }
       case "test": {
-        const expected = valueOf(op);
+        const expected = valueIn(op);
         const actual = this.#read(this.#parse(path));
         if (!jsonEqual(actual, expected, this.#hooks?.unwrap)) {
           throw new Fault("test_failed", "the value differs from the expected one");
@@ -518,7 +518,7 @@ class Patcher {
   }
 }
 
-function valueOf(op: { value?: unknown }): unknown {
+function valueIn(op: { value?: unknown }): unknown {
   // An own member only: a polluted prototype must not supply a missing value.
   if (!hasOwn(op, "value") || op.value === undefined) {
     throw new Fault("invalid_operation", 'the operation has no "value"');
@@ -526,7 +526,7 @@ function valueOf(op: { value?: unknown }): unknown {
   return op.value;
 }
 
-function fromOf(op: { from?: unknown }): string {
+function fromIn(op: { from?: unknown }): string {
   const from = hasOwn(op, "from") ? op.from : undefined;
   if (typeof from !== "string") {
     throw new Fault("invalid_operation", 'the operation has no string "from"');
