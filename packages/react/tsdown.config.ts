@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { defineConfig } from "tsdown";
 
 export default defineConfig({
-  entry: ["src/index.ts"],
+  entry: ["src/index.ts", "src/login.ts"],
   format: "esm",
   platform: "neutral",
   target: "es2022",
@@ -11,8 +11,10 @@ export default defineConfig({
   clean: true,
   onSuccess() {
     // React Server Components treat the bundle as client code only with the directive on top.
-    if (!readFileSync("dist/index.js", "utf8").startsWith('"use client";')) {
-      throw new Error('dist/index.js lost its "use client" directive.');
+    for (const file of ["dist/index.js", "dist/login.js"]) {
+      if (!readFileSync(file, "utf8").startsWith('"use client";')) {
+        throw new Error(`${file} lost its "use client" directive.`);
+      }
     }
   },
 });

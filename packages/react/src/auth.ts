@@ -13,7 +13,9 @@ export interface UseLenraAuthResult extends AuthState {
 
 /**
  * The login state with `login` and `logout`; the first component using it starts the startup
- * checks (stored tokens, a login callback in the URL), so the status defaults to `loading`.
+ * checks (stored tokens, a login callback in the URL), so the status defaults to `loading`. A
+ * client created without `login: lenraLogin(...)` (from `./login`) is always a `guest`, and its
+ * `login()` rejects with a `login_not_configured` error saying how to add one.
  */
 export function useLenraAuth(): UseLenraAuthResult {
   const { auth } = useLenraClient();

@@ -4,7 +4,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import {
   Authenticated,
   AuthLoading,
+  createLenraClient,
   type LenraClient,
+  LenraErrorCode,
   LenraProvider,
   type Listener,
   Unauthenticated,
@@ -84,5 +86,36 @@ describe("auth hooks and gates with a real login", () => {
     expect(harness.tokenRequests).toEqual(["authorization_code"]);
     // The code and state left the address bar once used.
     await waitFor(() => expect(window.location.href).toBe(REDIRECT_URI));
+  });
+});
+
+describe("a client without a login", () => {
+  it("is a guest at once, and login() says no login was configured and how to add one", async () => {
+    const client = createLenraClient();
+    let login: (() => Promise<void>) | undefined;
+    function GuestPage() {
+      const auth = useLenraAuth();
+      login = () => auth.login();
+      return (
+        <>
+          <AuthLoading>checking</AuthLoading>
+          <Unauthenticated>hello {auth.status}</Unauthenticated>
+          <Authenticated>logged in</Authenticated>
+        </>
+      );
+    }
+    const { container } = render(
+      <LenraProvider client={client}>
+        <GuestPage />
+      </LenraProvider>,
+    );
+    expect(container.textContent).toBe("hello guest");
+    const error = await login?.().catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: LenraErrorCode.LoginNotConfigured });
+    expect((error as Error).message).toMatch(/lenraLogin\(\{ clientId/);
+    expect((error as Error).message).toContain('"@lenra/react/login"');
+    expect(container.textContent).toBe("hello guest");
+    cleanup();
+    await client.dispose();
   });
 });

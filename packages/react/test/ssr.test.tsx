@@ -48,10 +48,10 @@ function Suspended() {
 describe("server-side rendering without a DOM", () => {
   it("imports and renders pending states without touching window or opening a socket", async () => {
     lenra = await import("../src/index.ts");
+    const { lenraLogin } = await import("../src/login.ts");
     const sockets: string[] = [];
     const client = lenra.createLenraClient({
-      clientId: "app",
-      oauth: { redirectUri: "https://app.example/callback" },
+      login: lenraLogin({ clientId: "app", redirectUri: "https://app.example/callback" }),
       transport: class {
         constructor(url: string) {
           sockets.push(url);

@@ -4,6 +4,8 @@ import {
   Authenticated,
   AuthLoading,
   createAuthGuard,
+  createLenraClient,
+  LenraErrorCode,
   type Listener,
   Unauthenticated,
   useLenraAuth,
@@ -85,5 +87,33 @@ describe("createAuthGuard", () => {
     await client.auth.handleRedirectCallback(url);
     await expect(guard({ path: "/private/todos" })).resolves.toBe(true);
     await expect(createAuthGuard(client)({ path: "/" })).resolves.toBeUndefined();
+  });
+});
+
+describe("a client without a login", () => {
+  it("is a guest at once, and login() says no login was configured and how to add one", async () => {
+    const client = createLenraClient();
+    let login: (() => Promise<void>) | undefined;
+    const GuestPage = defineComponent({
+      setup() {
+        const auth = useLenraAuth();
+        login = () => auth.login();
+        return () =>
+          h("div", [
+            h(AuthLoading, () => "checking"),
+            h(Unauthenticated, () => `hello ${auth.status.value}`),
+            h(Authenticated, () => "logged in"),
+          ]);
+      },
+    });
+    const wrapper = mountWith(client, GuestPage);
+    expect(wrapper.text()).toBe("hello guest");
+    const error = await login?.().catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: LenraErrorCode.LoginNotConfigured });
+    expect((error as Error).message).toMatch(/lenraLogin\(\{ clientId/);
+    expect((error as Error).message).toContain('"@lenra/vue/login"');
+    expect(wrapper.text()).toBe("hello guest");
+    wrapper.unmount();
+    await client.dispose();
   });
 });

@@ -49,10 +49,10 @@ const Counter = defineComponent({
 describe("server-side rendering without a DOM", () => {
   it("imports and renders pending states without touching window or opening a socket", async () => {
     lenra = await import("../src/index.ts");
+    const { lenraLogin } = await import("../src/login.ts");
     const sockets: string[] = [];
     const plugin = lenra.createLenra({
-      clientId: "app",
-      oauth: { redirectUri: "https://app.example/callback" },
+      login: lenraLogin({ clientId: "app", redirectUri: "https://app.example/callback" }),
       transport: class {
         constructor(url: string) {
           sockets.push(url);

@@ -10,6 +10,7 @@ import {
 } from "@lenra/devserver";
 import { WebSocket } from "ws";
 import { createLenraClient, type LenraClient } from "../../src/index.ts";
+import { lenraLogin } from "../../src/login.ts";
 
 export const REDIRECT_URI = "http://localhost:5999/redirect.html";
 const CLIENT_ID = "test-app";
@@ -71,9 +72,13 @@ export async function startAuthHarness(): Promise<AuthHarness> {
         socketEndpoint: server.socketUrl,
         transport: WebSocket,
         lingerMs: 100,
-        clientId: CLIENT_ID,
-        fetch: recordingFetch,
-        oauth: { baseUri: auth.url, allowInsecureRequests: true, redirectUri: REDIRECT_URI },
+        login: lenraLogin({
+          clientId: CLIENT_ID,
+          baseUri: auth.url,
+          allowInsecureRequests: true,
+          redirectUri: REDIRECT_URI,
+          fetch: recordingFetch,
+        }),
       });
       clients.push(client);
       return client;
@@ -88,7 +93,7 @@ export async function startAuthHarness(): Promise<AuthHarness> {
       return completeDevLogin({ authorizationUrl, username, fetch: nodeFetch });
     },
     async close() {
-      await Promise.all(clients.map((client) => client.disconnect()));
+      await Promise.all(clients.map((client) => client.dispose()));
       await server.close();
       await auth.close();
     },

@@ -109,7 +109,7 @@ export async function startHarness(items = 3): Promise<Harness> {
         .length,
     leaves: (topic) => server.count("leave", topic),
     async close() {
-      await Promise.all(clients.map((client) => client.disconnect()));
+      await Promise.all(clients.map((client) => client.dispose()));
       await server.close();
     },
   };
