@@ -89,28 +89,31 @@ describe("auth hooks and gates with a real login", () => {
   });
 });
 
+/** The last `login` the guest page rendered. */
+let guestLogin: (() => Promise<void>) | undefined;
+
+function GuestPage() {
+  const auth = useLenraAuth();
+  guestLogin = () => auth.login();
+  return (
+    <>
+      <AuthLoading>checking</AuthLoading>
+      <Unauthenticated>hello {auth.status}</Unauthenticated>
+      <Authenticated>logged in</Authenticated>
+    </>
+  );
+}
+
 describe("a client without a login", () => {
   it("is a guest at once, and login() says no login was configured and how to add one", async () => {
     const client = createLenraClient();
-    let login: (() => Promise<void>) | undefined;
-    function GuestPage() {
-      const auth = useLenraAuth();
-      login = () => auth.login();
-      return (
-        <>
-          <AuthLoading>checking</AuthLoading>
-          <Unauthenticated>hello {auth.status}</Unauthenticated>
-          <Authenticated>logged in</Authenticated>
-        </>
-      );
-    }
     const { container } = render(
       <LenraProvider client={client}>
         <GuestPage />
       </LenraProvider>,
     );
     expect(container.textContent).toBe("hello guest");
-    const error = await login?.().catch((e: unknown) => e);
+    const error = await guestLogin?.().catch((e: unknown) => e);
     expect(error).toMatchObject({ code: LenraErrorCode.LoginNotConfigured });
     expect((error as Error).message).toMatch(/lenraLogin\(\{ clientId/);
     expect((error as Error).message).toContain('"@lenra/react/login"');
