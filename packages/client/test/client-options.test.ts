@@ -1,0 +1,128 @@
+import { describe, expect, it } from "vitest";
+import {
+  createLenraClient,
+  LenraAuthError,
+  LenraErrorCode,
+  type LenraLogin,
+} from "../src/index.ts";
+import { lenraLogin } from "../src/login.ts";
+
+describe("createLenraClient options", () => {
+  it.each([
+    ["clientId", { clientId: "my-app" }],
+    ["oauth", { oauth: { baseUri: "https://auth.example" } }],
+  ])("says where `%s` went: into lenraLogin from @lenra/client/login", (name, options) => {
+    const create = () => createLenraClient(options as never);
+    expect(create).toThrow(TypeError);
+    expect(create).toThrow(`\`${name}\` moved into the login`);
+    expect(create).toThrow('import { lenraLogin } from "@lenra/client/login"');
+    expect(create).toThrow("login: lenraLogin({ clientId");
+  });
+
+  it("takes either a login or your own tokens, not both", () => {
+    expect(() =>
+      createLenraClient({
+        login: lenraLogin({ clientId: "my-app" }),
+        getAccessToken: () => "token",
+      }),
+    ).toThrow("either `login` (built-in login) or `getAccessToken`");
+  });
+
+  it("takes as login only what lenraLogin returns", () => {
+    expect(() => createLenraClient({ login: lenraLogin as unknown as LenraLogin })).toThrow(
+      "`login` must be what `lenraLogin({ clientId, ... })` returns",
+    );
+    expect(() => createLenraClient({ login: { clientId: "x" } as unknown as LenraLogin })).toThrow(
+      TypeError,
+    );
+  });
+});
+
+describe("lenraLogin options", () => {
+  it.each([
+    [undefined, /options must be an object with at least a `clientId`/],
+    [{}, /lenraLogin: `clientId` must be a non-empty string, got undefined/],
+    [{ clientId: " " }, /`clientId` must be a non-empty string/],
+    [{ clientId: "a", baseUri: "http://auth.example" }, /`baseUri` must use https:\/\//],
+    [
+      { clientId: "a", baseUri: "http://localhost:4444", allowInsecureRequests: false },
+      /`baseUri` is an http:\/\/ URL: set `allowInsecureRequests: true`/,
+    ],
+    [
+      { clientId: "a", issuer: "https://a.example", baseUri: "https://b.example" },
+      /either `issuer` or `baseUri`/,
+    ],
+    [{ clientId: "a", scopes: [] }, /`scopes` must be a non-empty array/],
+    [{ clientId: "a", scopeDelimiter: "" }, /`scopeDelimiter` must be a non-empty string/],
+    [
+      { clientId: "a", extraAuthParams: { state: "x" } },
+      /`extraAuthParams.state` is set by the client/,
+    ],
+    [{ clientId: "a", loginMode: "tab" }, /`loginMode` must be "redirect" or "popup"/],
+    [{ clientId: "a", storage: "cookie" }, /`storage` must be "memory", "session", "local"/],
+    [{ clientId: "a", afterLogout: "stay" }, /`afterLogout` must be "guest" or "disconnect"/],
+    [{ clientId: "a", popupTimeoutMs: 0 }, /`popupTimeoutMs` must be a positive number/],
+    [{ clientId: "a", fetch: "fetch" }, /`fetch` must be a function/],
+    [
+      { clientId: "a", handleRedirectCallback: "yes" },
+      /`handleRedirectCallback` must be a boolean/,
+    ],
+  ])("refuses %j with a TypeError naming the option", (options, message) => {
+    expect(() => lenraLogin(options as never)).toThrow(TypeError);
+    expect(() => lenraLogin(options as never)).toThrow(message);
+  });
+
+  it("accepts every option of the login", () => {
+    const login = lenraLogin({
+      clientId: "my-app",
+      baseUri: "https://auth.example",
+      authorizationEndpoint: "https://auth.example/authorize",
+      tokenEndpoint: "https://auth.example/token",
+      revocationEndpoint: "https://auth.example/revoke",
+      endSessionEndpoint: "https://auth.example/logout",
+      redirectUri: "https://app.example/callback",
+      scopes: ["openid", "app:websocket", "offline_access"],
+      scopeDelimiter: "+",
+      extraAuthParams: { prompt: "login" },
+      loginMode: "popup",
+      popupFallbackToRedirect: true,
+      popupTimeoutMs: 60_000,
+      storage: "local",
+      allowInsecureRequests: false,
+      handleRedirectCallback: false,
+      afterLogout: "disconnect",
+      postLogoutRedirectUri: "https://app.example/",
+      fetch: globalThis.fetch,
+    });
+    expect(typeof login.createAuth).toBe("function");
+    const client = createLenraClient({ login });
+    expect(client.auth.getSnapshot().status).toBe("loading");
+    void client.dispose();
+  });
+});
+
+describe("a client without a login", () => {
+  it("is a guest, and its login() says that no login was configured and how to add one", async () => {
+    const client = createLenraClient();
+    expect(client.auth.getSnapshot()).toEqual({
+      status: "guest",
+      user: undefined,
+      error: undefined,
+    });
+    for (const attempt of [() => client.auth.login(), () => client.auth.handleRedirectCallback()]) {
+      const error = await attempt().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(LenraAuthError);
+      expect(error).toMatchObject({ code: LenraErrorCode.LoginNotConfigured });
+      expect((error as Error).message).toContain(
+        'login: lenraLogin({ clientId, ... })`, imported from "@lenra/client/login"',
+      );
+    }
+    expect(client.auth.isRedirectCallback("https://app.example/redirect.html?code=a&state=b")).toBe(
+      false,
+    );
+    await expect(client.auth.getAccessToken()).resolves.toBeUndefined();
+    await expect(client.auth.logout()).resolves.toBeUndefined();
+    expect(client.auth.getSnapshot().status).toBe("guest");
+    await client.dispose();
+  });
+});
