@@ -60,16 +60,13 @@ const IDLE: ConnectionState = Object.freeze({
   nextRetryAt: undefined,
 });
 
-// Phoenix reads sessionStorage only to remember a long-poll fallback, which we never use; an
-// in-memory store keeps it from touching storage at all (and from throwing in sandboxed frames).
-function createMemoryStorage() {
-  const items = new Map<string, string>();
-  return {
-    getItem: (key: string) => items.get(key) ?? null,
-    setItem: (key: string, value: string) => void items.set(key, value),
-    removeItem: (key: string) => void items.delete(key),
-  };
-}
+// Phoenix uses its session storage only to remember a long-poll fallback, which is never
+// enabled here: this one keeps it from touching the page's storage at all (sandboxed frames throw).
+const NO_STORAGE = Object.freeze({
+  getItem: () => null,
+  setItem() {},
+  removeItem() {},
+});
 
 /**
  * The client's single phoenix Socket, and the attempts to connect it. Each attempt resolves the
@@ -252,7 +249,7 @@ export class Connection {
       },
       timeout: options.timeout,
       rejoinAfterMs: options.rejoinDelay,
-      sessionStorage: createMemoryStorage(),
+      sessionStorage: NO_STORAGE,
     });
     socket.onOpen(() => {
       if (this.#live !== this.#attempt) return;

@@ -122,6 +122,14 @@ export const SUBJECTS = {
       { entry: path("vue/src/index.ts") },
       { external: ["vue", "@lenra/client", "@lenra/client/*"] },
     ),
+  /** The official phoenix client alone, which the client is built on, for reference. */
+  "phoenix alone (reference)": () =>
+    bundleSize({
+      code: `
+      import { Socket } from "phoenix";
+      new Socket("/socket").channel("route:/counter/global").join();
+    `,
+    }),
   /** The client this one replaces, with its login, for reference. */
   "@lenra/client@1.0.0-beta.3 (reference)": () =>
     bundleSize({
