@@ -129,7 +129,6 @@ export function createGuestAuth(host: AuthHost): AuthController {
     );
   };
   const { subscribe, getSnapshot } = createStore(GUEST);
-  const nothing = () => Promise.resolve(undefined);
   return {
     subscribe,
     getSnapshot,
@@ -138,7 +137,7 @@ export function createGuestAuth(host: AuthHost): AuthController {
     isRedirectCallback: () => false,
     logout: async () => host.assertAlive(),
     getAccessToken: async () => void host.assertAlive(),
-    tokenForConnection: nothing,
+    tokenForConnection: () => Promise.resolve(undefined),
     onTokenRejected: () => Promise.resolve(false),
     markUnauthorized() {},
     dispose() {},
