@@ -59,9 +59,13 @@ export interface AppLaunchOptions {
   path?: string | undefined;
 }
 
-/** Ends the app when the dev server dies without a chance to stop it (see the file). */
-const WATCHDOG = fileURLToPath(new URL("./app-watchdog.js", import.meta.url));
-const DEV_SERVER_DIR = fileURLToPath(new URL(".", import.meta.url));
+/**
+ * The file that ends the app when the dev server dies without a chance to stop it (see the file).
+ * Resolved when an app starts, not at import: a module imported by browser-like test
+ * environments (happy-dom) has no file URL.
+ */
+const watchdogFile = () => fileURLToPath(new URL("./app-watchdog.js", import.meta.url));
+const devServerDir = () => fileURLToPath(new URL(".", import.meta.url));
 /** The npm `bun` package ships a small placeholder that its postinstall replaces by the binary. */
 const BUN_PLACEHOLDER_MAX_BYTES = 1024 * 1024;
 
@@ -81,7 +85,7 @@ export async function planAppLaunch(
   const chosen = chooseRuntime(image, packageJson);
   const appLenra = await findAppLenra(dir);
   const code = await findCode(dir, packageJson);
-  const toolDirs = [dir, ...(options.toolDirs ?? [DEV_SERVER_DIR])];
+  const toolDirs = [dir, ...(options.toolDirs ?? [devServerDir()])];
   const why = chosen.reason ? `; ${chosen.reason}` : "";
 
   if (chosen.runtime === "bun") {
@@ -90,10 +94,10 @@ export async function planAppLaunch(
       runtime: "bun",
       description: `${bun.label} running ${code.folder}/${why}`,
       command: bun.path,
-      args: ["--preload", WATCHDOG, appLenra, "start"],
+      args: ["--preload", watchdogFile(), appLenra, "start"],
     };
   }
-  const preloads = [`--import=${pathToFileURL(WATCHDOG).href}`];
+  const preloads = [`--import=${pathToFileURL(watchdogFile()).href}`];
   let running = `running ${code.folder}/`;
   if (code.typescript) {
     preloads.push(`--import=${findTsx(toolDirs, dir, code.folder)}`);
