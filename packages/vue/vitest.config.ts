@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import { defineConfig, mergeConfig } from "vitest/config";
 import shared from "../../vitest.shared.ts";
 
@@ -5,7 +6,7 @@ export default mergeConfig(
   shared,
   defineConfig({
     test: {
-      environment: "./test/support/environment.ts",
+      environment: fileURLToPath(import.meta.resolve("@lenra/test-utils/environment")),
       typecheck: { enabled: true, include: ["test/**/*.test-d.ts"], tsconfig: "./tsconfig.json" },
     },
   }),

@@ -1,3 +1,4 @@
+import { type AuthHarness, REDIRECT_URI, startAuthHarness } from "@lenra/test-utils/auth";
 import { act, cleanup, render, screen, waitFor } from "@testing-library/react";
 import { StrictMode } from "react";
 import { afterEach, describe, expect, it } from "vitest";
@@ -13,7 +14,6 @@ import {
   useLenraAuth,
   useLenraView,
 } from "../src/index.ts";
-import { type AuthHarness, REDIRECT_URI, startAuthHarness } from "./support/auth.ts";
 
 let harness: AuthHarness;
 

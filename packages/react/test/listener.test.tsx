@@ -1,17 +1,15 @@
+import { type CounterView, type Harness, startHarness } from "@lenra/test-utils/server";
 import { act, cleanup, renderHook, waitFor } from "@testing-library/react";
-import type { ReactNode } from "react";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   type JsonPatchOperation,
-  type LenraClient,
   LenraErrorCode,
   LenraListenerError,
-  LenraProvider,
   type ListenerCallOptions,
   useLenraView,
   useListener,
 } from "../src/index.ts";
-import { type CounterView, type Harness, startHarness } from "./support/server.ts";
+import { wrapper } from "./support/render.tsx";
 
 let harness: Harness;
 
@@ -19,12 +17,6 @@ afterEach(async () => {
   cleanup();
   await harness?.close();
 });
-
-function wrapper(client: LenraClient) {
-  return ({ children }: { children: ReactNode }) => (
-    <LenraProvider client={client}>{children}</LenraProvider>
-  );
-}
 
 const TO_TEN: JsonPatchOperation[] = [{ op: "replace", path: "/value", value: 10 }];
 

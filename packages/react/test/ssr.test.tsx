@@ -1,29 +1,18 @@
 // @vitest-environment node
+
+import { watchBrowserGlobals } from "@lenra/test-utils/browser-globals";
 import { Suspense } from "react";
 import { renderToString } from "react-dom/server";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
-const BROWSER_GLOBALS = ["window", "document", "localStorage", "sessionStorage", "location"];
 /** For every read of a browser global: the global and the code location that read it. */
-let touches: string[] = [];
-
-beforeEach(() => {
-  touches = [];
-  for (const name of BROWSER_GLOBALS) {
-    Object.defineProperty(globalThis, name, {
-      configurable: true,
-      get() {
-        const reader = new Error().stack?.split("\n")[2]?.trim();
-        touches.push(`${name} read ${reader}`);
-        return undefined;
-      },
-    });
-  }
-});
-
-afterEach(() => {
-  for (const name of BROWSER_GLOBALS) delete (globalThis as Record<string, unknown>)[name];
-});
+const touches = watchBrowserGlobals([
+  "window",
+  "document",
+  "localStorage",
+  "sessionStorage",
+  "location",
+]);
 
 /** Imported by the test, once the browser globals are watched. */
 let lenra: typeof import("../src/index.ts");
@@ -79,7 +68,7 @@ describe("server-side rendering without a DOM", () => {
     expect(sockets).toEqual([]);
     expect(client.connection.getSnapshot().status).toBe("idle");
     // Nothing of ours looks; phoenix checks `typeof window` when it is imported.
-    expect(touches.filter((touch) => /packages\/(client|react)\/src\//.test(touch))).toEqual([]);
-    expect(touches.filter((touch) => !/phoenix\.mjs/.test(touch))).toEqual([]);
+    expect(touches().filter((touch) => /packages\/(client|react)\/src\//.test(touch))).toEqual([]);
+    expect(touches().filter((touch) => !/phoenix\.mjs/.test(touch))).toEqual([]);
   });
 });

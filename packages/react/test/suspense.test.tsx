@@ -1,8 +1,8 @@
+import { type CounterView, type Harness, type Item, startHarness } from "@lenra/test-utils/server";
 import { cleanup, render, screen } from "@testing-library/react";
 import { Component, type ReactNode, Suspense } from "react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { LenraErrorCode, LenraProvider, useSuspenseLenraView } from "../src/index.ts";
-import { type CounterView, type Harness, type Item, startHarness } from "./support/server.ts";
 
 let harness: Harness;
 

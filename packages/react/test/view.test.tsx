@@ -1,14 +1,3 @@
-import { act, cleanup, render, renderHook, screen, waitFor } from "@testing-library/react";
-import { type ReactNode, StrictMode } from "react";
-import { afterEach, describe, expect, it, vi } from "vitest";
-import {
-  isListener,
-  type LenraClient,
-  LenraProvider,
-  useLenraClient,
-  useLenraConnection,
-  useLenraView,
-} from "../src/index.ts";
 import {
   type CounterView,
   type Harness,
@@ -16,7 +5,18 @@ import {
   type ListView,
   sleep,
   startHarness,
-} from "./support/server.ts";
+} from "@lenra/test-utils/server";
+import { act, cleanup, render, renderHook, screen, waitFor } from "@testing-library/react";
+import { StrictMode } from "react";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import {
+  isListener,
+  LenraProvider,
+  useLenraClient,
+  useLenraConnection,
+  useLenraView,
+} from "../src/index.ts";
+import { wrapper } from "./support/render.tsx";
 
 let harness: Harness;
 
@@ -24,12 +24,6 @@ afterEach(async () => {
   cleanup();
   await harness?.close();
 });
-
-function wrapper(client: LenraClient) {
-  return ({ children }: { children: ReactNode }) => (
-    <LenraProvider client={client}>{children}</LenraProvider>
-  );
-}
 
 function Counter({ path = "/counter" }: { path?: string }) {
   const { data, status } = useLenraView<CounterView>(path);

@@ -1,3 +1,4 @@
+import { type AuthHarness, REDIRECT_URI, startAuthHarness } from "@lenra/test-utils/auth";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { defineComponent, h } from "vue";
 import {
@@ -11,7 +12,6 @@ import {
   useLenraAuth,
   useLenraView,
 } from "../src/index.ts";
-import { type AuthHarness, REDIRECT_URI, startAuthHarness } from "./support/auth.ts";
 import { mountWith } from "./support/mount.ts";
 
 let harness: AuthHarness;

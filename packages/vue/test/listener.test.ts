@@ -1,3 +1,4 @@
+import { type CounterView, type Harness, startHarness } from "@lenra/test-utils/server";
 import { afterEach, describe, expect, it } from "vitest";
 import { ref } from "vue";
 import {
@@ -9,7 +10,6 @@ import {
   useListener,
 } from "../src/index.ts";
 import { withSetup } from "./support/mount.ts";
-import { type CounterView, type Harness, startHarness } from "./support/server.ts";
 
 let harness: Harness;
 

@@ -1,29 +1,11 @@
 // @vitest-environment node
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { watchBrowserGlobals } from "@lenra/test-utils/browser-globals";
+import { describe, expect, it } from "vitest";
 import { createSSRApp, defineComponent, h } from "vue";
 import { renderToString } from "vue/server-renderer";
 
-const BROWSER_GLOBALS = ["window", "localStorage", "sessionStorage", "location"];
 /** For every read of a browser global: the global and the code location that read it. */
-let touches: string[] = [];
-
-beforeEach(() => {
-  touches = [];
-  for (const name of BROWSER_GLOBALS) {
-    Object.defineProperty(globalThis, name, {
-      configurable: true,
-      get() {
-        const reader = new Error().stack?.split("\n")[2]?.trim();
-        touches.push(`${name} read ${reader}`);
-        return undefined;
-      },
-    });
-  }
-});
-
-afterEach(() => {
-  for (const name of BROWSER_GLOBALS) delete (globalThis as Record<string, unknown>)[name];
-});
+const touches = watchBrowserGlobals(["window", "localStorage", "sessionStorage", "location"]);
 
 /** Imported by the test, once the browser globals are watched. */
 let lenra: typeof import("../src/index.ts");
@@ -76,7 +58,7 @@ describe("server-side rendering without a DOM", () => {
     expect(plugin.client.connection.getSnapshot().status).toBe("idle");
     expect(plugin.client.auth.getSnapshot().status).toBe("loading");
     // Nothing of ours looks; phoenix (when imported) and Vue's devtools hook check `typeof window`.
-    expect(touches.filter((touch) => /packages\/(client|vue)\/src\//.test(touch))).toEqual([]);
-    expect(touches.filter((touch) => !/phoenix\.mjs|setDevtoolsHook/.test(touch))).toEqual([]);
+    expect(touches().filter((touch) => /packages\/(client|vue)\/src\//.test(touch))).toEqual([]);
+    expect(touches().filter((touch) => !/phoenix\.mjs|setDevtoolsHook/.test(touch))).toEqual([]);
   });
 });

@@ -1,8 +1,8 @@
+import { type CounterView, type Harness, type Item, startHarness } from "@lenra/test-utils/server";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { defineComponent, h, onErrorCaptured, ref, Suspense } from "vue";
 import { LenraErrorCode, useLenraView } from "../src/index.ts";
 import { mountWith } from "./support/mount.ts";
-import { type CounterView, type Harness, type Item, startHarness } from "./support/server.ts";
 
 let harness: Harness;
 

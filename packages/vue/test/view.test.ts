@@ -1,3 +1,11 @@
+import {
+  type CounterView,
+  type Harness,
+  type Item,
+  type ListView,
+  sleep,
+  startHarness,
+} from "@lenra/test-utils/server";
 import { flushPromises } from "@vue/test-utils";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
@@ -19,14 +27,6 @@ import {
   useLenraView,
 } from "../src/index.ts";
 import { mountWith, withSetup } from "./support/mount.ts";
-import {
-  type CounterView,
-  type Harness,
-  type Item,
-  type ListView,
-  sleep,
-  startHarness,
-} from "./support/server.ts";
 
 let harness: Harness;
 

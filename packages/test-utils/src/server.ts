@@ -1,3 +1,4 @@
+import { createLenraClient, type LenraClient, type LenraClientOptions } from "@lenra/client";
 import {
   createTestApp,
   listener,
@@ -6,7 +7,6 @@ import {
   type TestApp,
 } from "@lenra/devserver";
 import { WebSocket } from "ws";
-import { createLenraClient, type LenraClient, type LenraClientOptions } from "../../src/index.ts";
 
 export interface Item {
   id: string;
@@ -42,7 +42,12 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** A test app on a protocol server on a free port of 127.0.0.1, and clients of it over `ws`. */
+/**
+ * A test app on a protocol server on a free port of 127.0.0.1, and clients of it over `ws`:
+ * `/counter` (a counter with a listener that fails), `/list` (`items` titled "Item 0" to
+ * "Item <items - 1>", each with a rename listener) and `/items/:id` (one item, an error for an
+ * unknown id).
+ */
 export async function startHarness(items = 3): Promise<Harness> {
   const app = createTestApp<State>({
     state: {

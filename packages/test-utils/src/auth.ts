@@ -1,3 +1,5 @@
+import { createLenraClient, type LenraClient } from "@lenra/client";
+import { lenraLogin } from "@lenra/client/login";
 import {
   type AuthServer,
   completeDevLogin,
@@ -9,8 +11,6 @@ import {
   startProtocolServer,
 } from "@lenra/devserver";
 import { WebSocket } from "ws";
-import { createLenraClient, type LenraClient } from "../../src/index.ts";
-import { lenraLogin } from "../../src/login.ts";
 
 export const REDIRECT_URI = "http://localhost:5999/redirect.html";
 const CLIENT_ID = "test-app";
