@@ -12,7 +12,7 @@ import {
   warn,
 } from "vue";
 
-/** One read-only ref per field of a snapshot. */
+/** One read-only ref per field of a snapshot: what the composables return for a core state. */
 export type Refs<T> = { readonly [K in keyof T]: Readonly<Ref<T[K]>> };
 
 /**
