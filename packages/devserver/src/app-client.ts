@@ -24,15 +24,21 @@ export class AppRequestError extends Error {
   readonly reason: AppRequestErrorReason;
   /** The HTTP status the app answered, for {@link AppRequestErrorReason.Failed}. */
   readonly status: number | undefined;
+  /**
+   * What the app answered, as it said it, for {@link AppRequestErrorReason.Failed}
+   * (`@lenra/app` answers a thrown error's message); absent for an HTML error page.
+   */
+  readonly body: string | undefined;
 
   constructor(
     reason: AppRequestErrorReason,
     message: string,
-    options?: { status?: number; cause?: unknown },
+    options?: { status?: number; body?: string; cause?: unknown },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.reason = reason;
     this.status = options?.status;
+    this.body = options?.body;
   }
 }
 
@@ -190,6 +196,7 @@ export function createAppClient(options: AppClientOptions): AppClient {
     const message = /^\s*<(!doctype|html)/i.test(text) ? "" : text;
     throw new AppRequestError(AppRequestErrorReason.Failed, failureMessage(status, message), {
       status,
+      ...(message === "" ? {} : { body: message }),
     });
   }
 

@@ -127,6 +127,11 @@ export interface BackendSession {
   /** The routes this session may join, already filtered by its roles. */
   routes(): JsonRoute[] | Promise<JsonRoute[]>;
   /**
+   * The app's Lenra-component routes (the manifest's `lenra.routes`) this session may see,
+   * listed by the `routes` topic in `lenra` mode; none when absent. No backend renders them.
+   */
+  lenraRoutes?(): JsonValue[] | Promise<JsonValue[]>;
+  /**
    * Opens a route for this session. Throw `RouteNotFoundError` (or another
    * `LenraBackendError`) to refuse the join with `{ message, reason, metadata }`.
    */

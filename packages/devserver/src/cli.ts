@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { relative } from "node:path";
 import { parseArgs } from "node:util";
+import { withoutStackTraces } from "./app-output.ts";
 import { DEFAULT_AUTH_PORT } from "./auth/auth-server.ts";
 import { DEFAULT_DEV_CLIENT_ID, defaultDevClient } from "./auth/dev-clients.ts";
 import { DEFAULT_DEV_SERVER_PORT, type DevServer, startDevServer } from "./dev-server.ts";
@@ -24,7 +25,7 @@ Options:
                           (default /redirect.html on localhost and 127.0.0.1, ports 5173 5174 4173 4174)
   --access-token-ttl <s>  access token lifetime in seconds (default 3600)
   --quiet                 do not print the app's output
-  --debug                 print debug logs, and stack traces of startup errors
+  --debug                 print debug logs, the app's stack traces, and stack traces of startup errors
   -h, --help              show this help
 
 Stop it with Ctrl+C: the app and every port it used are released.`;
@@ -150,7 +151,9 @@ function banner(server: DevServer, options: CliOptions): string {
   const { lenraRoutes } = server.manifest;
   if (lenraRoutes.length > 0) {
     // Lenra's own UI components render only in Lenra's client: the JSON routes are what is served.
-    lines.push(`  not served:     lenra routes ${lenraRoutes.join(", ")} (Lenra's UI components)`);
+    lines.push(
+      `  not served:     lenra routes ${lenraRoutes.map((route) => route.path).join(", ")} (Lenra's UI components)`,
+    );
   }
   lines.push(
     `  data:           ${options.data ?? "in memory (pass --data <file.json> to keep it)"}`,
@@ -244,7 +247,11 @@ async function main(): Promise<number> {
       onAppOutput: cli.quiet
         ? undefined
         : (text, stream) => {
-            const lines = prefixLines(text, "[app] ");
+            // The dev server logs one line per failed view or listener: the app's own stack
+            // traces only with --debug.
+            const shown = cli.debug ? text : withoutStackTraces(text);
+            if (shown.trim() === "") return;
+            const lines = prefixLines(shown, "[app] ");
             if (stream === "stderr") console.error(lines);
             else console.log(lines);
           },

@@ -90,8 +90,9 @@ export interface DevServer {
   /** Counters: sockets, open routes, renders, listener calls. */
   stats(): DevServerStats;
   /**
-   * Stops everything in order: sockets (each session's `onSessionStop` runs), the app (its whole
-   * process group), the data (saved), the OAuth server. Resolves once every port is free.
+   * Stops everything in order: sockets, the app (its whole process group), the data (saved),
+   * the OAuth server. No listener runs: Lenra calls none when sessions or environments stop.
+   * Resolves once every port is free.
    */
   close(): Promise<void>;
 }
@@ -150,7 +151,7 @@ export class DevServerError extends Error {
 /**
  * Starts a local Lenra around a `@lenra/app` app: the data store, the OAuth server, the app
  * itself (from a directory) or a running one (a URL), then the socket server with the data API
- * on the same port, and runs the app's `onEnvStart` before any session is served.
+ * on the same port. The app's `onEnvStart` runs when the first session opens, as on Lenra.
  *
  * @see PROTOCOL.md
  */
@@ -281,7 +282,6 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       },
       close() {
         closing ??= (async () => {
-          // Sockets first; the data API answers until the app's stop listeners are done.
           await protocol.closeSockets();
           await backend.close();
           await protocol.close();

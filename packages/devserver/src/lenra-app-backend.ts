@@ -6,7 +6,6 @@ import {
   type ConnectRequest,
   type JsonRoute,
   type LenraBackend,
-  type RouteErrorPayload,
   type RouteHandle,
   type RouteSink,
   type RunMeta,
@@ -17,8 +16,10 @@ import {
 import type { DataApiTokenInfo } from "./data/api.ts";
 import type { DataStore } from "./data/store.ts";
 import {
+  appFailure,
   ErrorReason,
   LenraBackendError,
+  type LenraErrorPayload,
   RouteNotFoundError,
   UnknownListenerError,
 } from "./errors.ts";
@@ -26,16 +27,28 @@ import { canonicalJson, isPlainObject, type JsonObject, type JsonValue } from ".
 import type { ListenerTarget } from "./listener-codes.ts";
 import { createLog, type DevServerLogger, describeError, type Log } from "./logger.ts";
 import type { Manifest, ManifestRoute } from "./manifest.ts";
-import { RenderLease, type RenderScope, ViewRenderError, ViewRenderer } from "./view-renderer.ts";
+import type { RouteParam } from "./route-path.ts";
+import {
+  createRenderScope,
+  RenderLease,
+  type RenderScope,
+  ViewRenderError,
+  ViewRenderer,
+} from "./view-renderer.ts";
 
-/** The system listeners the platform calls (PROTOCOL.md §5). */
+/**
+ * The system listeners Lenra's server calls. `@lenra/app` also names `onSessionStop`,
+ * `onUserLeave` and `onEnvStop`, which Lenra never calls, and neither does the dev server.
+ *
+ * @see PROTOCOL.md §5
+ */
 export const SystemListener = {
   EnvStart: "onEnvStart",
   UserFirstJoin: "onUserFirstJoin",
   SessionStart: "onSessionStart",
-  SessionStop: "onSessionStop",
-  EnvStop: "onEnvStop",
 } as const;
+
+export type SystemListener = (typeof SystemListener)[keyof typeof SystemListener];
 
 /** Tells who an access token belongs to; `undefined` refuses it. */
 export type VerifyAccessToken = (
@@ -78,10 +91,20 @@ const KNOWN_USERS_KEY = "knownUsers";
 const TEST_TOKEN_PREFIX = "user:";
 const NO_LISTENER = /^No listener found for /;
 
+/** What Lenra refuses when a system listener fails, for the log line that says so. */
+const REFUSED: Record<SystemListener, string> = {
+  onEnvStart: "every connection (the environment cannot start)",
+  onUserFirstJoin:
+    "this user's first connection (the user is recorded first, so it is not called again)",
+  onSessionStart: "every connection",
+};
+
 /**
- * The Lenra platform in front of a running `@lenra/app` app: JSON routes from its manifest,
- * views rendered from the data store and shared between sessions, listeners run with a data API
- * token per session, system listeners, and live updates after every data change.
+ * The Lenra platform in front of a running `@lenra/app` app, as Lenra's server behaves: JSON
+ * routes from its manifest, views rendered from the data store and shared between sessions,
+ * listeners run one at a time per session with a data API token per call, the system
+ * listeners Lenra calls, and live updates after every data change. The environment starts
+ * (`onEnvStart`) with the first session and stops when the last one ends, as on Lenra.
  *
  * @see PROTOCOL.md §3–5
  */
@@ -96,11 +119,13 @@ export class LenraAppBackend implements LenraBackend {
   readonly #sessions = new Set<AppSession>();
   readonly #groups = new Map<string, RouteGroup>();
   readonly #tokens = new Map<string, DataApiTokenInfo>();
-  readonly #joining = new Map<string, Promise<void>>();
-  readonly #background = new Set<Promise<unknown>>();
+  readonly #noticed = new Set<string>();
   readonly #unsubscribe: () => void;
   #apiUrl: string | undefined;
-  #ready: Promise<void> | undefined;
+  /** The environment's start (`onEnvStart`), while sessions are open or opening. */
+  #environment: Promise<void> | undefined;
+  /** Sessions open or opening: the environment stops when none is left. */
+  #activeSessions = 0;
   #listenerCalls = 0;
   #closed = false;
 
@@ -115,29 +140,44 @@ export class LenraAppBackend implements LenraBackend {
       app: options.app,
       store: options.store,
       maxDepth: options.maxViewDepth,
+      notice: (key, message) => this.notice(key, message),
     });
     this.#unsubscribe = this.#store.onChange(({ collections }) => this.#dataChanged(collections));
   }
 
   /**
-   * Runs `onEnvStart` with an environment token; sessions wait for it. Call it once the data
-   * API answers at `apiUrl`, the base URL the app's listeners call.
+   * Sets the base URL the app's listeners call the data API at; sessions are refused until it
+   * is set. Nothing runs yet: `onEnvStart` runs when the first session opens.
    */
   start(apiUrl: string): Promise<void> {
     this.#apiUrl = apiUrl.replace(/\/+$/, "");
-    this.#ready ??= this.#callSystemListener(SystemListener.EnvStart, {}).then(() => {});
-    return this.#ready;
+    return Promise.resolve();
   }
 
-  /** What a data API bearer token stands for: a session's user, or the environment. */
+  /** What a data API bearer token stands for: a listener call's user, or the environment. */
   resolveDataApiToken(token: string): DataApiTokenInfo | undefined {
     return this.#tokens.get(token);
   }
 
+  /**
+   * A guest must name the app (`app`), as on Lenra; with a token the dev OAuth client stands
+   * for the one app served, as a Lenra client registered for an app does. Any app name is this
+   * app: the dev server serves one and keeps no list of names.
+   */
   async authenticate(request: ConnectRequest): Promise<SessionIdentity | ConnectionRefusal> {
     const param = request.params.token;
     const token = typeof param === "string" && param !== "" ? param : request.authToken;
-    if (token === undefined || token === "") return { roles: ["guest"] };
+    if (token === undefined || token === "") {
+      const app = request.params.app;
+      if (typeof app !== "string" || app === "") {
+        this.notice(
+          "no-app",
+          'A guest connected without the "app" socket parameter: Lenra refuses such a socket (HTTP 403), and so does the dev server. Give the client your app\'s name (createLenraClient({ appName })).',
+        );
+        return refuseConnection("no_app_found");
+      }
+      return { roles: ["guest"] };
+    }
     if (this.#insecureTestTokens && token.startsWith(TEST_TOKEN_PREFIX)) {
       const userId = token.slice(TEST_TOKEN_PREFIX.length);
       if (userId !== "") return { userId, roles: ["user"] };
@@ -152,44 +192,46 @@ export class LenraAppBackend implements LenraBackend {
     return { userId: verified.userId, roles: ["user"] };
   }
 
+  /**
+   * Starts a session as Lenra's session supervisor does: the environment first (`onEnvStart`
+   * when it is not running), then `onUserFirstJoin` for a user never seen, then
+   * `onSessionStart`. A failure refuses the socket (HTTP 403), except an `onSessionStart`
+   * the app answers with 404.
+   */
   async openSession(info: SessionInfo): Promise<BackendSession> {
     if (this.#closed) throw new LenraBackendError("closing", "The dev server is stopping.");
-    await this.#ready;
-    const token = this.#issueToken({ userId: info.identity.userId });
-    const session = new AppSession(this, info, token);
-    this.#sessions.add(session);
-    const { userId } = info.identity;
-    if (userId !== undefined) await this.#firstJoin(userId, token);
-    await this.#callSystemListener(SystemListener.SessionStart, {}, token);
-    return session;
+    if (this.#apiUrl === undefined) throw new Error("start() must be called before sessions open.");
+    this.#activeSessions++;
+    try {
+      this.#environment ??= this.#startEnvironment();
+      await this.#environment;
+      const session = new AppSession(this, info);
+      const { userId } = info.identity;
+      if (userId !== undefined) await this.#firstJoin(userId);
+      await this.#systemListener(SystemListener.SessionStart, userId);
+      if (this.#closed) throw new LenraBackendError("closing", "The dev server is stopping.");
+      this.#sessions.add(session);
+      return session;
+    } catch (error) {
+      this.#sessionGone();
+      throw error;
+    }
   }
 
-  /**
-   * Waits for the `onSessionStop` calls and renders still running, then runs `onEnvStop` once
-   * the environment was started (each step at most `timeoutMs`), then stops listening to the
-   * data. Close the sessions first, and keep the data API answering until this resolves: these
-   * listeners use it.
-   */
-  async close(timeoutMs = 5_000): Promise<void> {
+  /** Stops listening to the data. Close the sessions first. Lenra calls no listener here. */
+  async close(): Promise<void> {
     this.#closed = true;
-    await withTimeout(Promise.allSettled([...this.#background]), timeoutMs);
-    const ready = this.#ready;
-    if (ready) {
-      const stop = ready.then(() => this.#callSystemListener(SystemListener.EnvStop, {}));
-      await withTimeout(stop, timeoutMs);
-    }
     this.#unsubscribe();
   }
 
   stats(): LenraAppBackendStats {
     let openRoutes = 0;
     for (const session of this.#sessions) openRoutes += session.openRoutes.size;
-    const renderGroups = this.#groups.size;
     const renderer = this.#renderer.stats();
     return {
       sessions: this.#sessions.size,
       openRoutes,
-      renderGroups,
+      renderGroups: this.#groups.size,
       viewRenders: renderer.appRenders,
       sharedRenders: renderer.shared,
       cachedViews: renderer.cached,
@@ -211,22 +253,36 @@ export class LenraAppBackend implements LenraBackend {
     return this.#log;
   }
 
-  /** Calls a listener of the app; rejects with `AppRequestError`. */
+  /** Logs a warning once per `key`: something an app does that Lenra treats in a surprising way. */
+  notice(key: string, message: string): void {
+    if (this.#noticed.has(key)) return;
+    this.#noticed.add(key);
+    this.#log.warn(message);
+  }
+
+  /**
+   * Calls a listener of the app with a data API token made for this call and revoked once it
+   * answered, as Lenra's event handler does; rejects with `AppRequestError`.
+   */
   async callListener(
     name: string,
     props: JsonObject | undefined,
     event: unknown,
-    token: string,
+    userId: string | undefined,
   ): Promise<void> {
     this.#listenerCalls++;
-    const apiUrl = this.#apiUrl;
-    if (apiUrl === undefined) throw new Error("start() must be called before listeners run.");
-    await this.#app.listener({
-      listener: name,
-      props: props ?? {},
-      event,
-      api: { url: apiUrl, token },
-    });
+    const token = `lda_${randomBytes(24).toString("base64url")}`;
+    this.#tokens.set(token, { userId });
+    try {
+      await this.#app.listener({
+        listener: name,
+        props: props ?? {},
+        event,
+        api: { url: this.#apiUrl as string, token },
+      });
+    } finally {
+      this.#tokens.delete(token);
+    }
   }
 
   /**
@@ -236,24 +292,14 @@ export class LenraAppBackend implements LenraBackend {
   groupFor(
     route: ManifestRoute,
     path: string,
-    pathParams: Readonly<Record<string, string>>,
+    pathParams: Readonly<Record<string, RouteParam>>,
     info: SessionInfo,
   ): RouteGroup {
     const { identity, context } = info;
     const key = canonicalJson([path, identity.userId ?? null, identity.roles, context]);
     let group = this.#groups.get(key);
     if (!group) {
-      const scope: RenderScope = {
-        userId: identity.userId,
-        pathParams,
-        // The platform's keys win over anything the client sends under the same names.
-        context: {
-          ...context,
-          me: identity.userId ?? null,
-          roles: [...identity.roles],
-          pathParams: { ...pathParams },
-        },
-      };
+      const scope = createRenderScope(identity.userId, identity.roles, pathParams, context);
       group = new RouteGroup(key, this, route, path, scope);
       this.#groups.set(key, group);
     }
@@ -264,69 +310,64 @@ export class LenraAppBackend implements LenraBackend {
     if (this.#groups.get(group.key) === group) this.#groups.delete(group.key);
   }
 
-  /** Runs `work` in the background, where `close()` can wait for it. */
-  track(work: Promise<unknown>): void {
-    this.#background.add(work);
-    work.finally(() => this.#background.delete(work)).catch(() => {});
-  }
-
-  /** Ends a session: its token outlives `onSessionStop`, which still needs it. */
+  /** A session ended: when it was the last one, the environment stops, as on Lenra. */
   endSession(session: AppSession): void {
-    this.#sessions.delete(session);
-    this.track(
-      this.#callSystemListener(SystemListener.SessionStop, {}, session.token).finally(() =>
-        this.#tokens.delete(session.token),
-      ),
-    );
+    if (this.#sessions.delete(session)) this.#sessionGone();
   }
 
-  #issueToken(info: DataApiTokenInfo): string {
-    const token = `lda_${randomBytes(24).toString("base64url")}`;
-    this.#tokens.set(token, info);
-    return token;
+  #sessionGone(): void {
+    this.#activeSessions--;
+    if (this.#activeSessions > 0 || this.#environment === undefined) return;
+    this.#environment = undefined;
+    this.#log.debug("no session left: the environment stopped; onEnvStart runs for the next one");
   }
 
-  /**
-   * `onUserFirstJoin` once per user ever (remembered in the data file), even when the user opens
-   * several sessions at once. A failure is logged and retried at the user's next session.
-   */
-  #firstJoin(userId: string, token: string): Promise<void> {
-    if (this.#knownUsers().includes(userId)) return Promise.resolve();
-    let joining = this.#joining.get(userId);
-    if (!joining) {
-      joining = (async () => {
-        const ok = await this.#callSystemListener(SystemListener.UserFirstJoin, {}, token);
-        if (ok) this.#store.setPlatformValue(KNOWN_USERS_KEY, [...this.#knownUsers(), userId]);
-      })().finally(() => this.#joining.delete(userId));
-      this.#joining.set(userId, joining);
-    }
-    return joining;
-  }
-
-  #knownUsers(): string[] {
-    const value = this.#store.getPlatformValue(KNOWN_USERS_KEY);
-    return Array.isArray(value) ? value.filter((item) => typeof item === "string") : [];
-  }
-
-  /**
-   * Calls a system listener; one the app does not define is skipped, as Lenra skips them.
-   * Resolves `true` when it ran (or does not exist), `false` when it failed (logged).
-   */
-  async #callSystemListener(name: string, event: JsonObject, token?: string): Promise<boolean> {
-    const envToken = token === undefined ? this.#issueToken({}) : undefined;
+  async #startEnvironment(): Promise<void> {
     try {
-      await this.callListener(name, {}, event, token ?? (envToken as string));
-      this.#log.debug("system listener ran", { listener: name });
-      return true;
+      await this.#systemListener(SystemListener.EnvStart, undefined);
     } catch (error) {
-      if (error instanceof AppRequestError && NO_LISTENER.test(error.message)) {
-        this.#log.debug("the app has no such system listener", { listener: name });
-        return true;
+      // The next session starts the environment again, as Lenra retries a failed start.
+      this.#environment = undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * `onUserFirstJoin` for a user never seen (users are remembered in the data file). As on
+   * Lenra the user is recorded before the call, so a failure refuses this connection only and
+   * the listener is never called again for that user.
+   */
+  async #firstJoin(userId: string): Promise<void> {
+    const known = this.#store.getPlatformValue(KNOWN_USERS_KEY);
+    const users = Array.isArray(known) ? known.filter((item) => typeof item === "string") : [];
+    if (users.includes(userId)) return;
+    this.#store.setPlatformValue(KNOWN_USERS_KEY, [...users, userId]);
+    await this.#systemListener(SystemListener.UserFirstJoin, userId);
+  }
+
+  /**
+   * Runs a system listener; throws the Lenra error that refuses the socket when it fails,
+   * after one log line saying what Lenra would do and what to change.
+   */
+  async #systemListener(name: SystemListener, userId: string | undefined): Promise<void> {
+    try {
+      await this.callListener(name, {}, {}, userId);
+      this.#log.debug("system listener ran", { listener: name });
+    } catch (error) {
+      const failure = appFailure(error);
+      // Lenra tolerates a missing onSessionStart only when the app answers 404 (never
+      // @lenra/app, which answers 500 for a listener it lacks).
+      if (name === SystemListener.SessionStart && failure.reason === ErrorReason.AppNotFound) {
+        this.#log.debug("the app answered 404 for onSessionStart: skipped, as on Lenra");
+        return;
       }
-      this.#log.error(`the app's ${name} listener failed`, { error: describeError(error) });
-      return false;
-    } finally {
-      if (envToken !== undefined) this.#tokens.delete(envToken);
+      const missing = error instanceof AppRequestError && NO_LISTENER.test(error.message);
+      this.#log.error(
+        missing
+          ? `The app has no ${name} listener: @lenra/app answers 500 for it, and Lenra then refuses ${REFUSED[name]}. So does the dev server. Export an ${name} function from one of the app's listener files (an empty one will do).`
+          : `The app's ${name} listener failed: ${failureText(failure)}. Lenra then refuses ${REFUSED[name]}, and so does the dev server.`,
+      );
+      throw failure;
     }
   }
 
@@ -338,21 +379,28 @@ export class LenraAppBackend implements LenraBackend {
   }
 }
 
+/** The app's own words in a Lenra error (its `metadata`), else the error's message. */
+function failureText(failure: LenraBackendError): string {
+  return typeof failure.metadata === "string" && failure.metadata.trim() !== ""
+    ? failure.metadata.trim()
+    : failure.message;
+}
+
 /** One socket's session. */
 class AppSession implements BackendSession {
   readonly #backend: LenraAppBackend;
   readonly info: SessionInfo;
-  readonly token: string;
   /** The routes this session has open, as members of their render groups. */
   readonly openRoutes = new Set<RouteMember>();
   /** Every code this session was sent, for its lifetime: a `run` accepts only these. */
   readonly #codes = new Map<string, ListenerTarget>();
+  /** The last listener call: Lenra's event handler runs one at a time per session. */
+  #calls: Promise<unknown> = Promise.resolve();
   #closed = false;
 
-  constructor(backend: LenraAppBackend, info: SessionInfo, token: string) {
+  constructor(backend: LenraAppBackend, info: SessionInfo) {
     this.#backend = backend;
     this.info = info;
-    this.token = token;
   }
 
   routes(): JsonRoute[] {
@@ -361,15 +409,28 @@ class AppSession implements BackendSession {
       .map((route) => route.declared);
   }
 
+  lenraRoutes(): JsonValue[] {
+    return this.#backend.manifest
+      .lenraRoutesVisibleTo(this.info.identity.roles)
+      .map((route) => route.declared);
+  }
+
+  /** Joins a route; a view that fails on its first render refuses the join, as on Lenra. */
   async openRoute(path: string, sink: RouteSink): Promise<RouteHandle> {
     const match = this.#backend.manifest.match(path, this.info.identity.roles);
     if (!match || this.#closed) throw new RouteNotFoundError(path);
     const group = this.#backend.groupFor(match.route, path, match.pathParams, this.info);
     const member: RouteMember = { session: this, sink, group, awaitingFirst: undefined };
     this.openRoutes.add(member);
-    const initial = await group.join(member);
+    const first = await group.join(member);
+    if (!first?.ok) {
+      this.openRoutes.delete(member);
+      group.leave(member);
+      if (!first) throw new RouteNotFoundError(path);
+      throw appFailure(first.error);
+    }
     return {
-      initial,
+      initial: first.document,
       close: () => {
         this.openRoutes.delete(member);
         group.leave(member);
@@ -386,20 +447,31 @@ class AppSession implements BackendSession {
 
   async run(code: string, event: unknown, _meta: RunMeta): Promise<void> {
     const target = this.#codes.get(code);
-    if (!target) throw new UnknownListenerError();
-    let failure: unknown;
+    if (!target) throw new UnknownListenerError(code);
+    const log = this.#backend.log;
+    if (target.name.startsWith("@lenra:")) {
+      // Lenra runs these itself (navTo moves a Lenra-mode client); the app never sees them.
+      log.info(`"${target.name}" is a Lenra-mode action: the dev server does not perform it.`);
+      return;
+    }
+    // A run without an event gets `{}`, as Lenra's channel gives it.
+    const given = event === undefined ? {} : event;
+    const call = this.#calls.then(() =>
+      this.#backend.callListener(target.name, target.props, given, this.info.identity.userId),
+    );
+    this.#calls = call.catch(() => {});
+    let failure: LenraBackendError | undefined;
     try {
-      // A run without an event gets `{}`, as Lenra's channel gives it.
-      const given = event === undefined ? {} : event;
-      await this.#backend.callListener(target.name, target.props, given, this.token);
+      await call;
     } catch (error) {
-      failure = error;
+      failure = appFailure(error);
+      log.warn(`The listener "${target.name}" failed: ${failureText(failure)}`);
     }
     // Even a failed listener may have changed data. The changes it made were announced before
     // the app answered, so this session's routes are already scheduled: the client gets the new
-    // view before the reply, as on Lenra.
+    // view before the reply (Lenra's order is not fixed: its change stream is asynchronous).
     await Promise.all([...this.openRoutes].map((member) => member.group.settled()));
-    if (failure !== undefined) throw listenerError(target.name, failure);
+    if (failure) throw failure;
   }
 
   close(): void {
@@ -411,26 +483,13 @@ class AppSession implements BackendSession {
   }
 }
 
-function listenerError(name: string, failure: unknown): LenraBackendError {
-  if (failure instanceof AppRequestError && NO_LISTENER.test(failure.message)) {
-    return new LenraBackendError(
-      ErrorReason.ListenerNotFound,
-      `The app has no listener named "${name}".`,
-      { cause: failure },
-    );
-  }
-  const message =
-    failure instanceof Error && failure.message ? failure.message : "The listener failed.";
-  return new LenraBackendError(ErrorReason.ListenerError, message, { cause: failure });
-}
-
 /** One session's channel on a route, fed by the route's render group. */
 interface RouteMember {
   readonly session: AppSession;
   readonly sink: RouteSink;
   readonly group: RouteGroup;
-  /** Set until the member got its first document (or learned that the render failed). */
-  awaitingFirst: ((document: JsonValue | undefined) => void) | undefined;
+  /** Set until the member got its first render's outcome (`undefined` when it left first). */
+  awaitingFirst: ((outcome: RenderOutcome | undefined) => void) | undefined;
 }
 
 type RenderOutcome =
@@ -477,17 +536,20 @@ class RouteGroup {
     this.#scope = scope;
   }
 
-  /** Adds a member; resolves with its first document, `undefined` when the render failed. */
-  join(member: RouteMember): Promise<JsonValue | undefined> {
+  /**
+   * Adds a member; resolves with the outcome of its first render, `undefined` when it left
+   * before. A failed outcome leaves the member in the group: the caller removes it.
+   */
+  join(member: RouteMember): Promise<RenderOutcome | undefined> {
     this.members.add(member);
     const last = this.#last;
     if (last?.ok && !this.#dirty) {
       // The group's current document is as fresh as the data: no render needed. A render in
       // flight will reach this member as an update.
       member.session.learn(last.listeners);
-      return Promise.resolve(last.document);
+      return Promise.resolve(last);
     }
-    const first = new Promise<JsonValue | undefined>((resolve) => {
+    const first = new Promise<RenderOutcome | undefined>((resolve) => {
       member.awaitingFirst = resolve;
     });
     // Unless a render is already coming, render now; a failed last render is retried for the
@@ -604,25 +666,20 @@ class RouteGroup {
 
   #deliver(outcome: RenderOutcome): void {
     this.#last = outcome;
-    let errorPayload: RouteErrorPayload | undefined;
+    let errorPayload: LenraErrorPayload | undefined;
     if (!outcome.ok) {
-      this.#backend.log.warn("a view failed", { route: this.#path, error: outcome.error.message });
-      errorPayload = {
-        message: outcome.error.message,
-        reason: ErrorReason.ViewError,
-        metadata: {
-          route: this.#path,
-          ...(outcome.error.view === undefined ? {} : { view: outcome.error.view }),
-        },
-      };
+      const failure = appFailure(outcome.error);
+      this.#backend.log.warn(`The view of route ${this.#path} failed: ${failureText(failure)}`);
+      // After a data change Lenra pushes the error and keeps the last document it sent.
+      errorPayload = failure.toEventPayload();
     }
     for (const member of this.members) {
       if (outcome.ok) member.session.learn(outcome.listeners);
       const first = member.awaitingFirst;
       if (first) {
+        // A first render that failed refuses the member's join instead.
         member.awaitingFirst = undefined;
-        first(outcome.ok ? outcome.document : undefined);
-        if (errorPayload) member.sink.error(errorPayload);
+        first(outcome);
       } else if (outcome.ok) {
         member.sink.update(outcome.document);
       } else if (errorPayload) {
@@ -650,16 +707,4 @@ function describeJson(value: JsonValue): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
   return `a ${typeof value}`;
-}
-
-/** Waits for `work`, or `ms` at most. */
-async function withTimeout(work: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    work,
-    new Promise((resolve) => {
-      timer = setTimeout(resolve, ms);
-    }),
-  ]);
-  clearTimeout(timer);
 }

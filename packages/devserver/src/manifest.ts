@@ -1,6 +1,6 @@
 import type { JsonRoute, Role } from "./backend.ts";
 import { isPlainObject, type JsonObject, type JsonValue, toJsonSnapshot } from "./json.ts";
-import { compilePathPattern, type PathPattern } from "./path-pattern.ts";
+import { matchRoutePath, type RouteParam } from "./route-path.ts";
 
 /** A view as an app declares it: in a route, or nested in another view's result. */
 export interface ViewSpec {
@@ -22,7 +22,6 @@ export interface FindSpec {
 /** A JSON route of the manifest, compiled. */
 export interface ManifestRoute {
   readonly path: string;
-  readonly pattern: PathPattern;
   /** Defaults to `["user"]`, as on Lenra. */
   readonly roles: readonly Role[];
   readonly view: ViewSpec;
@@ -30,10 +29,18 @@ export interface ManifestRoute {
   readonly declared: JsonRoute;
 }
 
-/** A route matched against a path: the route and its decoded `:params`. */
+/** A route matched against a path: the route and its typed `:params`. */
 export interface RouteMatch {
   readonly route: ManifestRoute;
-  readonly pathParams: Readonly<Record<string, string>>;
+  readonly pathParams: Readonly<Record<string, RouteParam>>;
+}
+
+/** A route of the manifest's `lenra` part (Lenra components), which the dev server does not serve. */
+export interface LenraComponentRoute {
+  readonly path: string;
+  readonly roles: readonly Role[];
+  /** The route as the manifest wrote it, for the `routes` topic in `lenra` mode. */
+  readonly declared: JsonValue;
 }
 
 /** The app's manifest cannot be used; the message says what to fix. */
@@ -41,34 +48,43 @@ export class ManifestError extends Error {
   override name = "ManifestError";
 }
 
-/** The JSON routes of an app, as the platform uses them. */
+/** The routes of an app, as the platform uses them. */
 export class Manifest {
   readonly routes: readonly ManifestRoute[];
   /**
-   * The paths of the manifest's `lenra.routes`: views of Lenra's own UI components, which only
-   * Lenra's client renders. The dev server serves JSON routes only and says so at startup.
+   * The manifest's `lenra.routes`: views of Lenra's own UI components, which only Lenra's client
+   * renders. The dev server lists them (at startup, and on the `routes` topic in `lenra` mode)
+   * and serves none.
    */
-  readonly lenraRoutes: readonly string[];
+  readonly lenraRoutes: readonly LenraComponentRoute[];
 
-  constructor(routes: readonly ManifestRoute[], lenraRoutes: readonly string[] = []) {
+  constructor(routes: readonly ManifestRoute[], lenraRoutes: readonly LenraComponentRoute[] = []) {
     this.routes = routes;
     this.lenraRoutes = lenraRoutes;
   }
 
-  /** The routes a session with `roles` may see and join. */
+  /** The JSON routes a session with `roles` may see and join. */
   visibleTo(roles: readonly Role[]): ManifestRoute[] {
-    return this.routes.filter((route) => route.roles.some((role) => roles.includes(role)));
+    return this.routes.filter((route) => allows(route.roles, roles));
   }
 
-  /** The first route visible to `roles` that matches `path`, in manifest order. */
+  /** The Lenra-component routes a session with `roles` may see, as Lenra lists them. */
+  lenraRoutesVisibleTo(roles: readonly Role[]): LenraComponentRoute[] {
+    return this.lenraRoutes.filter((route) => allows(route.roles, roles));
+  }
+
+  /** The first JSON route visible to `roles` that matches `path`, in manifest order. */
   match(path: string, roles: readonly Role[]): RouteMatch | undefined {
-    for (const route of this.routes) {
-      if (!route.roles.some((role) => roles.includes(role))) continue;
-      const pathParams = route.pattern.match(path);
+    for (const route of this.visibleTo(roles)) {
+      const pathParams = matchRoutePath(route.path, path);
       if (pathParams) return { route, pathParams };
     }
     return undefined;
   }
+}
+
+function allows(routeRoles: readonly Role[], roles: readonly Role[]): boolean {
+  return routeRoles.some((role) => roles.includes(role));
 }
 
 /**
@@ -81,21 +97,34 @@ export function parseManifest(value: unknown): Manifest {
   if (!isPlainObject(value)) {
     throw new ManifestError("The app's manifest is not a JSON object.");
   }
-  const { json, lenra } = value;
-  if (json !== undefined && (!isPlainObject(json) || !Array.isArray(json.routes))) {
-    throw new ManifestError('The manifest\'s "json" must be an object with a "routes" array.');
+  const json = value.json;
+  let routes: ManifestRoute[] = [];
+  if (json !== undefined) {
+    if (!isPlainObject(json) || !Array.isArray(json.routes)) {
+      throw new ManifestError('The manifest\'s "json" must be an object with a "routes" array.');
+    }
+    routes = json.routes.map((route, index) => parseRoute(route, `json.routes[${index}]`));
   }
-  const routes = isPlainObject(json)
-    ? (json.routes as unknown[]).map((route, index) => parseRoute(route, `json.routes[${index}]`))
-    : [];
-  // Only listed, never served: what is not a path is left to Lenra's own validation.
-  const lenraRoutes =
-    isPlainObject(lenra) && Array.isArray(lenra.routes)
-      ? lenra.routes
-          .map((route) => (isPlainObject(route) ? route.path : undefined))
-          .filter((path): path is string => typeof path === "string")
-      : [];
+  // The Lenra-component routes are only listed: a malformed entry is skipped, not refused.
+  const lenra = value.lenra;
+  const lenraRoutes: LenraComponentRoute[] = [];
+  if (isPlainObject(lenra) && Array.isArray(lenra.routes)) {
+    for (const route of lenra.routes) {
+      if (!isPlainObject(route) || typeof route.path !== "string") continue;
+      lenraRoutes.push({
+        path: route.path,
+        roles: readRoles(route.roles) ?? ["user"],
+        declared: toJsonSnapshot(route),
+      });
+    }
+  }
   return new Manifest(routes, lenraRoutes);
+}
+
+function readRoles(value: unknown): Role[] | undefined {
+  return Array.isArray(value) && value.every((role) => typeof role === "string")
+    ? [...value]
+    : undefined;
 }
 
 function parseRoute(value: unknown, where: string): ManifestRoute {
@@ -115,7 +144,6 @@ function parseRoute(value: unknown, where: string): ManifestRoute {
   if (roles !== undefined) declared.roles = [...(roles as string[])];
   return {
     path,
-    pattern: compilePathPattern(path),
     roles: (roles as Role[] | undefined) ?? ["user"],
     view,
     declared,

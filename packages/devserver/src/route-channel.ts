@@ -1,8 +1,9 @@
 import type { BackendSession, RouteErrorPayload, RouteHandle, SessionInfo } from "./backend.ts";
 import type { ChannelContext, ChannelHandler, ChannelReply } from "./channel.ts";
-import { ErrorReason, LenraBackendError } from "./errors.ts";
+import { IncorrectViewModeError, LenraBackendError, RouteNotFoundError } from "./errors.ts";
 import { isPlainObject, type JsonObject, type JsonValue, toJsonSnapshot } from "./json.ts";
 import { describeError } from "./logger.ts";
+import { matchRoutePath } from "./route-path.ts";
 import type { SharedDocuments } from "./shared-documents.ts";
 
 /** What the Lenra channels find in a socket's assigns. */
@@ -15,24 +16,23 @@ export interface LenraAssigns {
 
 type Held = { kind: "update"; document: JsonValue } | { kind: "error"; payload: RouteErrorPayload };
 
-/** The refusal for a join in any mode but `json`, with Lenra's reason. */
-export function incorrectViewMode(payload: unknown): ChannelReply {
+/** The view mode of a join: Lenra reads a missing `mode` as `lenra`. */
+export function joinMode(payload: unknown): JsonValue {
   const mode = isPlainObject(payload) ? payload.mode : undefined;
-  return {
-    status: "error",
-    response: {
-      message: "The view mode should be 'json', the only mode this server supports.",
-      reason: ErrorReason.IncorrectViewMode,
-      metadata: { mode: typeof mode === "string" ? mode : null },
-    },
-  };
+  return mode === undefined ? "lenra" : toJsonSnapshot(mode);
+}
+
+function refusal(error: LenraBackendError): ChannelReply {
+  return { status: "error", response: error.toPayload() as JsonObject };
 }
 
 /**
  * `route:<path>`: joined with `{ mode: "json" }`, pushes `ui` with the whole document after
  * the join reply, then `patchUi` with the RFC 6902 difference from the last document sent
  * (never an empty one), and `error` events as the backend reports them. `run` calls the
- * backend and answers `{}` or `{ error: { message, reason } }` plus an `error` push.
+ * backend and answers `{}`, or `{ error }` plus an `error` push. A join in `lenra` mode (Lenra
+ * components, also what a join without `mode` asks for) gets what Lenra answers for a route it
+ * does not have; another mode gets Lenra's `incorrect_view_mode`.
  *
  * @see PROTOCOL.md §3–4
  */
@@ -52,7 +52,9 @@ export class RouteChannel implements ChannelHandler {
   }
 
   async join(payload: unknown): Promise<ChannelReply> {
-    if (!isPlainObject(payload) || payload.mode !== "json") return incorrectViewMode(payload);
+    const mode = joinMode(payload);
+    if (mode === "lenra") return refusal(await this.#lenraMode());
+    if (mode !== "json") return refusal(new IncorrectViewModeError(mode));
     const self = this;
     const sink = {
       update: (document: JsonValue) => this.#accept({ kind: "update", document }),
@@ -65,13 +67,29 @@ export class RouteChannel implements ChannelHandler {
     try {
       this.#handle = await this.#context.assigns.session.openRoute(this.#path, sink);
     } catch (error) {
-      if (error instanceof LenraBackendError) {
-        return { status: "error", response: error.toPayload() };
-      }
+      if (error instanceof LenraBackendError) return refusal(error);
       throw error;
     }
     if (this.#state === "closed") this.#closeHandle();
     return { status: "ok", response: {} };
+  }
+
+  /** The dev server renders no Lenra components: Lenra's refusal, and a line saying why. */
+  async #lenraMode(): Promise<LenraBackendError> {
+    const { assigns, log, topic } = this.#context;
+    const declared = (await assigns.session.lenraRoutes?.()) ?? [];
+    const isLenraRoute = declared.some(
+      (route) =>
+        isPlainObject(route) &&
+        typeof route.path === "string" &&
+        matchRoutePath(route.path, this.#path) !== undefined,
+    );
+    log.warn(
+      isLenraRoute
+        ? `A client joined ${topic} in "lenra" mode: it is one of the app's Lenra-component routes, which the dev server does not render. It answers route_does_not_exist instead.`
+        : `A client joined ${topic} in "lenra" mode (or without a mode, which Lenra reads as "lenra"): the app has no such Lenra-component route, so Lenra answers route_does_not_exist, as the dev server does. JSON clients join with { mode: "json" }.`,
+    );
+    return new RouteNotFoundError(this.#path);
   }
 
   joined(): void {
@@ -105,7 +123,6 @@ export class RouteChannel implements ChannelHandler {
       await this.#context.assigns.session.run(code, event, { route: this.#path });
     } catch (error) {
       if (!(error instanceof LenraBackendError)) throw error;
-      const payload = error.toPayload();
       events.record({
         type: "runResult",
         socketId,
@@ -114,9 +131,10 @@ export class RouteChannel implements ChannelHandler {
         status: "error",
         reason: error.reason,
       });
-      // Lenra pushes the error event before replying.
-      this.#context.push("error", payload);
-      return { status: "error", response: { error: payload } };
+      // Lenra pushes the error event (translated, without status_code) before replying with
+      // the error itself.
+      this.#context.push("error", error.toEventPayload() as JsonObject);
+      return { status: "error", response: { error: error.toPayload() as JsonObject } };
     }
     events.record({ type: "runResult", socketId, topic, code, status: "ok" });
     return { status: "ok", response: {} };

@@ -1,10 +1,12 @@
 import type { ChannelContext, ChannelHandler, ChannelReply } from "./channel.ts";
+import { ErrorReason } from "./errors.ts";
 import { isPlainObject, toJsonSnapshot } from "./json.ts";
-import { incorrectViewMode, type LenraAssigns } from "./route-channel.ts";
+import type { LenraAssigns } from "./route-channel.ts";
 
 /**
  * `routes`: joined with `{ mode: "json" }`, replies `{ jsonRoutes }` as the session's backend
- * lists them (already filtered by role). It accepts no events.
+ * lists them (already filtered by role); with `{ mode: "lenra" }`, `{ lenraRoutes }`. Any other
+ * payload gets Lenra's `invalid_channel_name`. It accepts no events.
  *
  * @see PROTOCOL.md §3
  */
@@ -16,9 +18,23 @@ export class RoutesChannel implements ChannelHandler {
   }
 
   async join(payload: unknown): Promise<ChannelReply> {
-    if (!isPlainObject(payload) || payload.mode !== "json") return incorrectViewMode(payload);
-    const routes = await this.#context.assigns.session.routes();
-    return { status: "ok", response: { jsonRoutes: toJsonSnapshot(routes) } };
+    const mode = isPlainObject(payload) ? payload.mode : undefined;
+    const { session } = this.#context.assigns;
+    if (mode === "json") {
+      return { status: "ok", response: { jsonRoutes: toJsonSnapshot(await session.routes()) } };
+    }
+    if (mode === "lenra") {
+      const routes = (await session.lenraRoutes?.()) ?? [];
+      return { status: "ok", response: { lenraRoutes: toJsonSnapshot(routes) } };
+    }
+    return {
+      status: "error",
+      response: {
+        message: "The given channel name does not exist.",
+        reason: ErrorReason.InvalidChannelName,
+        metadata: {},
+      },
+    };
   }
 
   handleIn(event: string): never {

@@ -1,16 +1,49 @@
 import type { AppClient } from "./app-client.ts";
+import {
+  decodeObjectIds,
+  type PlaceholderParams,
+  paramRefs,
+  replaceParams,
+} from "./data/placeholders.ts";
 import type { DataStore } from "./data/store.ts";
 import { canonicalJson, isPlainObject, type JsonObject, type JsonValue } from "./json.ts";
 import { type ListenerTarget, listenerCode } from "./listener-codes.ts";
 import { isViewObject, parseViewSpec, projectContext, type ViewSpec } from "./manifest.ts";
 
-/** Who a view is rendered for: what `"@me"`, `"@route.<param>"` and context projections read. */
+/** Who a view is rendered for: what placeholders in its find and its context projection read. */
 export interface RenderScope {
-  /** The user's id; `"@me"` becomes `null` without one, as Lenra's query parser does. */
-  readonly userId: string | undefined;
-  readonly pathParams: Readonly<Record<string, string>>;
+  /** What `"@me"` (`null` for a guest), `"@route.<param>"` and `"@roles"` stand for. */
+  readonly params: PlaceholderParams;
   /** `me`, `roles`, `pathParams` and what the client sent: what context projections pick from. */
   readonly context: Readonly<Record<string, JsonValue>>;
+  /** The scope of the views nested in this one's result: Lenra gives them no route parameters. */
+  readonly nested: RenderScope;
+}
+
+/**
+ * The scope of a route's view for a session, and of the views nested in it. `me` is the user's
+ * id (`null` for a guest); the platform's keys win over what the client sent under the same names.
+ */
+export function createRenderScope(
+  userId: string | undefined,
+  roles: readonly string[],
+  pathParams: Readonly<Record<string, JsonValue>>,
+  clientContext: Readonly<Record<string, JsonValue>>,
+): RenderScope {
+  const me = userId ?? null;
+  const platform = { me, roles: [...roles] };
+  const nested: RenderScope = {
+    params: platform,
+    context: { ...clientContext, ...platform, pathParams: null },
+    get nested() {
+      return nested;
+    },
+  };
+  return {
+    params: { ...platform, route: { ...pathParams } },
+    context: { ...clientContext, ...platform, pathParams: { ...pathParams } },
+    nested,
+  };
 }
 
 /** A view, with its nested views rendered in place and its listeners encoded. */
@@ -47,6 +80,11 @@ export interface ViewRendererOptions {
   store: DataStore;
   /** How deep views may nest. Defaults to 16. */
   maxDepth?: number | undefined;
+  /**
+   * Hears of what an app does that Lenra treats in a surprising way (a placeholder it replaces by
+   * `null`, a key it drops); `key` is the same for the same thing, to say it once.
+   */
+  notice?: ((key: string, message: string) => void) | undefined;
 }
 
 /** Counters, for tests and the benchmark. */
@@ -103,6 +141,7 @@ export class ViewRenderer {
   readonly #app: AppClient;
   readonly #store: DataStore;
   readonly #maxDepth: number;
+  readonly #notice: (key: string, message: string) => void;
   readonly #entries = new Map<string, ViewEntry>();
   readonly #byCollection = new Map<string, Set<ViewEntry>>();
   readonly #changedAt = new Map<string, number>();
@@ -117,6 +156,7 @@ export class ViewRenderer {
     this.#app = options.app;
     this.#store = options.store;
     this.#maxDepth = options.maxDepth ?? 16;
+    this.#notice = options.notice ?? (() => {});
   }
 
   /** Marks every view that read one of `collections` stale. Call it on every committed change. */
@@ -181,14 +221,14 @@ export class ViewRenderer {
       );
     }
     if (spec.find) accumulator.collections.add(spec.find.coll);
-    const entry = this.#acquire(resolved, scope, lease);
+    const entry = this.#acquire(resolved, lease);
     const result = await entry.result;
     for (const [code, target] of result.listeners) accumulator.listeners.set(code, target);
     if (result.nested.length === 0) return result.document;
     const path = [...ancestors, resolved.key];
     const children = await Promise.all(
       result.nested.map(({ spec: child }) =>
-        this.#renderTree(child, scope, lease, accumulator, path, depth + 1),
+        this.#renderTree(child, scope.nested, lease, accumulator, path, depth + 1),
       ),
     );
     return assemble(
@@ -201,9 +241,8 @@ export class ViewRenderer {
     let byScope = this.#resolved.get(spec);
     const known = byScope?.get(scope);
     if (known) return known;
-    const query = spec.find
-      ? (substitute(spec.find.query, scope, spec.name) as JsonObject)
-      : undefined;
+    const query = spec.find ? this.#substitute(spec.find.query, scope, spec.name) : undefined;
+    if (spec.context?.roles === true) this.#warnRoles(spec.name);
     const context = projectContext(scope.context, spec.context);
     const key = canonicalJson([
       spec.name,
@@ -223,12 +262,33 @@ export class ViewRenderer {
     return resolved;
   }
 
-  #acquire(resolved: ResolvedView, scope: RenderScope, lease: RenderLease): ViewEntry {
+  /** Lenra's substitution in a find's query: references, then `ObjectId(<hex>)` strings. */
+  #substitute(query: JsonObject, scope: RenderScope, view: string): JsonObject {
+    if (paramRefs(query).includes("@roles")) this.#warnRoles(view);
+    const replaced = replaceParams(query, scope.params, (reference) =>
+      this.#notice(
+        `missing:${view}:${reference}`,
+        reference.startsWith("@route.") && scope.nested === scope
+          ? `The nested view "${view}" queries "${reference}": Lenra gives nested views no route parameters, so it is null. Pass the value in the view's props instead.`
+          : `The view "${view}" queries "${reference}", which names nothing: Lenra replaces it by null, and so does the dev server.`,
+      ),
+    );
+    return decodeObjectIds(replaced);
+  }
+
+  #warnRoles(view: string): void {
+    this.#notice(
+      `roles:${view}`,
+      `The view "${view}" reads the session's roles ("@roles" or context.roles): Lenra's server gives the user's id there instead (a defect in its route server). The dev server gives the roles; do not rely on them until Lenra does.`,
+    );
+  }
+
+  #acquire(resolved: ResolvedView, lease: RenderLease): ViewEntry {
     let entry = this.#entries.get(resolved.key);
     if (entry && this.#fresh(entry)) {
       if (!lease.entries.has(entry)) this.#shared++;
     } else {
-      entry = this.#start(resolved, scope);
+      entry = this.#start(resolved);
     }
     if (!lease.entries.has(entry)) {
       lease.entries.add(entry);
@@ -241,27 +301,23 @@ export class ViewRenderer {
     return entry.coll === undefined || (this.#changedAt.get(entry.coll) ?? 0) <= entry.epoch;
   }
 
-  #start(resolved: ResolvedView, scope: RenderScope): ViewEntry {
+  #start(resolved: ResolvedView): ViewEntry {
     const { spec } = resolved;
     const coll = spec.find?.coll;
     let result: Promise<ViewResult>;
     try {
       // Read now, synchronously: the entry is then exactly as fresh as its epoch says.
       const data = spec.find
-        ? this.#store.find(
-            spec.find.coll,
-            {
-              query: resolved.query,
-              projection: spec.find.projection,
-              options: spec.find.options,
-            },
-            { userId: scope.userId },
-          )
+        ? this.#store.find(spec.find.coll, {
+            query: resolved.query,
+            projection: spec.find.projection,
+            options: spec.find.options,
+          })
         : [];
       this.#appRenders++;
       result = this.#app
         .view({ view: spec.name, data, props: spec.props ?? {}, context: resolved.context })
-        .then((answer) => prepareResult(answer, spec.name));
+        .then((answer) => prepareResult(answer, spec.name, this.#notice));
     } catch (error) {
       result = Promise.reject(error);
     }
@@ -304,41 +360,43 @@ function asViewError(error: unknown, view: string): ViewRenderError {
 }
 
 /**
- * Replaces `"@route.<param>"` by the route's parameter and `"@me"` by the user's id (`null` for a
- * guest) in every string of a query.
+ * Prepares a view's answer as Lenra's JSON builder does, once for every route that shows it:
+ * an answer with a `view` key is that key's value (Lenra's `ApplicationServices.fetch_view`);
+ * `{ _type: "view" }` objects are nested views, rendered later; a listener's `name` and `props`
+ * become a `code` and its `type` key goes, other keys stay as they are; a listener with `navTo`
+ * and no name is `{ navTo }`; an object with any other `_type` is left as it is, listeners
+ * inside it included.
+ *
+ * @see PROTOCOL.md §4
  */
-function substitute(value: JsonValue, scope: RenderScope, view: string): JsonValue {
-  if (typeof value === "string") {
-    if (value === "@me") return scope.userId ?? null;
-    if (value.startsWith("@route.")) {
-      const name = value.slice("@route.".length);
-      if (!Object.hasOwn(scope.pathParams, name)) {
-        throw new ViewRenderError(
-          `The view "${view}" queries "${value}", but its route has no parameter "${name}".`,
-          { view },
-        );
-      }
-      return scope.pathParams[name] as string;
-    }
-    return value;
-  }
-  if (Array.isArray(value)) return value.map((item) => substitute(item, scope, view));
-  if (isPlainObject(value)) {
-    return Object.fromEntries(
-      Object.entries(value).map(([key, member]) => [key, substitute(member, scope, view)]),
-    );
-  }
-  return value;
-}
-
-/**
- * Encodes the listeners of a view's answer (the name and props become a code) and finds its
- * nested views, so one walk serves every route that shows it.
- */
-function prepareResult(answer: unknown, view: string): ViewResult {
+function prepareResult(
+  answer: unknown,
+  view: string,
+  notice: (key: string, message: string) => void,
+): ViewResult {
   const nested: { path: (string | number)[]; spec: ViewSpec }[] = [];
   const listeners = new Map<string, ListenerTarget>();
   const path: (string | number)[] = [];
+
+  const listener = (value: Record<string, unknown>): JsonValue => {
+    if (typeof value.name !== "string") {
+      if (Object.hasOwn(value, "navTo")) return { navTo: value.navTo as JsonValue };
+      notice(
+        `nameless:${view}`,
+        `The view "${view}" has a listener without a name at ${pointer(path)}: Lenra leaves it as it is, so it cannot be called. Give it a name.`,
+      );
+      return value as JsonValue;
+    }
+    const props = isPlainObject(value.props) ? (value.props as JsonObject) : undefined;
+    const code = listenerCode(value.name, props);
+    if (!listeners.has(code)) listeners.set(code, { name: value.name, props });
+    const entries = Object.entries(value).filter(
+      ([key]) => key !== "name" && key !== "props" && key !== "type",
+    ) as [string, JsonValue][];
+    entries.push(["code", code]);
+    // fromEntries defines own properties, so a "__proto__" key stays data.
+    return Object.fromEntries(entries);
+  };
 
   const walk = (value: unknown): JsonValue => {
     if (Array.isArray(value)) {
@@ -350,43 +408,55 @@ function prepareResult(answer: unknown, view: string): ViewResult {
       });
     }
     if (!isPlainObject(value)) return value as JsonValue;
-    if (isViewObject(value)) {
-      nested.push({
-        path: [...path],
-        spec: parseViewSpec(
-          value,
-          `A nested view in "${view}" (at ${pointer(path)})`,
-          ViewRenderError,
-        ),
-      });
+    if (Object.hasOwn(value, "_type")) {
+      if (isViewObject(value)) {
+        nested.push({
+          path: [...path],
+          spec: parseViewSpec(
+            value,
+            `A nested view in "${view}" (at ${pointer(path)})`,
+            ViewRenderError,
+          ),
+        });
+        return value as JsonValue;
+      }
+      if (value._type === "listener") return listener(value);
+      if (holdsListener(value)) {
+        notice(
+          `type:${view}:${String(value._type)}`,
+          `The view "${view}" returned an object with _type "${String(value._type)}" that holds listeners: in JSON views Lenra leaves such objects as they are, so those listeners keep their name and props and cannot be called.`,
+        );
+      }
       return value as JsonValue;
-    }
-    const isListener = value._type === "listener";
-    if (isListener && (typeof value.name !== "string" || value.name === "")) {
-      throw new ViewRenderError(
-        `The view "${view}" has a listener without a name at ${pointer(path)}.`,
-        { view },
-      );
     }
     const entries: [string, JsonValue][] = [];
     for (const [key, member] of Object.entries(value)) {
-      if (isListener && (key === "name" || key === "props")) continue;
       path.push(key);
       entries.push([key, walk(member)]);
       path.pop();
     }
-    if (isListener) {
-      const name = value.name as string;
-      const props = isPlainObject(value.props) ? (value.props as JsonObject) : undefined;
-      const code = listenerCode(name, props);
-      if (!listeners.has(code)) listeners.set(code, { name, props });
-      entries.push(["code", code]);
-    }
-    // fromEntries defines own properties, so a "__proto__" key stays data.
     return Object.fromEntries(entries);
   };
 
-  return { document: walk(answer), nested, listeners };
+  let root = answer;
+  if (isPlainObject(answer) && Object.hasOwn(answer, "view")) {
+    const dropped = Object.keys(answer).filter((key) => key !== "view");
+    if (dropped.length > 0) {
+      notice(
+        `view-key:${view}`,
+        `The view "${view}" answered an object with a "view" key: Lenra keeps only that key's value and drops ${dropped.map((key) => `"${key}"`).join(", ")}, and so does the dev server.`,
+      );
+    }
+    root = answer.view;
+  }
+  return { document: walk(root), nested, listeners };
+}
+
+function holdsListener(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(holdsListener);
+  if (!isPlainObject(value)) return false;
+  if (value._type === "listener") return true;
+  return Object.values(value).some(holdsListener);
 }
 
 /** Puts each rendered child at its path, copying only the containers on those paths. */

@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AppProcess, startAppProcess } from "../src/app-process.ts";
-import { substitutePlaceholders } from "../src/data/placeholders.ts";
+import { replaceParams } from "../src/data/placeholders.ts";
 import { type DataApiServer, startDataApi } from "./data-support.ts";
 
 const counterApp = fileURLToPath(new URL("../../../examples/counter-app", import.meta.url));
@@ -48,7 +48,7 @@ function runListener(listener: string, token: string, props: unknown = {}, event
   return post({ listener, props, event, api: { url: data.url, token } });
 }
 
-/** Renders a view the way the dev server's renderer will: find, substitute, then POST. */
+/** Renders a view the way the dev server's renderer does: find, replace, then POST. */
 async function render(
   view: RouteView,
   userId: string | undefined,
@@ -56,12 +56,12 @@ async function render(
 ) {
   let found: unknown[] = [];
   if (view.find) {
-    const query = substitutePlaceholders(view.find.query, { userId, routeParams });
-    found = data.store.find(
-      view.find.coll,
-      { query, projection: view.find.projection, options: view.find.options },
-      { userId },
-    );
+    const query = replaceParams(view.find.query, { me: userId ?? null, route: routeParams });
+    found = data.store.find(view.find.coll, {
+      query,
+      projection: view.find.projection,
+      options: view.find.options,
+    });
   }
   return post({ view: view.name, data: found, props: view.props ?? {}, context: {} });
 }

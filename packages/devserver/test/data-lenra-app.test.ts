@@ -77,7 +77,9 @@ describe("the data API driven by @lenra/app's own Api client", () => {
       { text: "b" },
     ]);
     expect(await notes.getDoc(note._id)).toEqual(note);
-    expect(await notes.deleteDoc(note._id)).toEqual(note);
+    // Lenra answers a delete with {}, and a missing document with null.
+    expect(await notes.deleteDoc(note._id)).toEqual({});
+    expect(await notes.getDoc(note._id)).toBeNull();
   });
 
   it("runs a transaction through the client's Transaction class", async () => {
@@ -86,21 +88,23 @@ describe("the data API driven by @lenra/app's own Api client", () => {
 
     const committed = await lenra.data.startTransaction();
     expect(typeof committed.token).toBe("string");
-    await committed.coll(Counter).updateMany({ _id: counter._id }, { $inc: { count: 1 } });
     const inside = await committed.coll(Counter).createDoc(new Counter("@me", 100));
     expect(inside.user).toBe("user-alice");
-    expect((await committed.coll(Counter).getDoc(counter._id)).count).toBe(2);
-    expect((await counters.getDoc(counter._id)).count).toBe(1);
+    await committed.coll(Counter).updateDoc({ ...counter, count: 2 });
+    // As on Lenra, reads through the transaction see the committed data, not its writes.
+    expect((await committed.coll(Counter).getDoc(counter._id)).count).toBe(1);
+    expect(await committed.coll(Counter).find({ count: 100 })).toEqual([]);
     expect(await counters.find({ count: 100 })).toEqual([]);
     await committed.commit();
     expect((await counters.getDoc(counter._id)).count).toBe(2);
     expect((await counters.find({ count: 100 })).map((found) => found._id)).toEqual([inside._id]);
 
     const aborted = await lenra.data.startTransaction();
-    await aborted.coll(Counter).updateMany({}, { $set: { count: 0 } });
+    // updateMany runs outside the transaction: the abort does not undo it.
+    await aborted.coll(Counter).updateMany({ count: 100 }, { $set: { count: 101 } });
     await aborted.coll(Counter).deleteDoc(counter);
     await aborted.abort();
-    expect((await counters.find({})).map((found) => found.count)).toEqual([2, 100]);
+    expect((await counters.find({})).map((found) => found.count)).toEqual([2, 101]);
   });
 
   it("gives the client nothing with a forged token", async () => {

@@ -13,6 +13,7 @@ import {
   parseManifest,
   startProtocolServer,
 } from "../src/index.ts";
+import { upgradeStatus } from "./dev-server-support.ts";
 import {
   connectPhoenix,
   joinChannel,
@@ -41,6 +42,7 @@ type Listener = (
 interface FakeApp {
   routes: unknown[];
   views: Record<string, View>;
+  /** Defaults to the system listeners Lenra calls, doing nothing. */
   listeners?: Record<string, Listener>;
   /** When set, every request fails as if the app were down. */
   down?: boolean;
@@ -53,6 +55,18 @@ interface Harness {
   calls: { listener: string; userId: string | undefined; props: unknown; event: unknown }[];
   renders: string[];
 }
+
+/** The socket params of a guest: Lenra refuses a guest that does not name the app. */
+const GUEST = { app: "fake" };
+
+const noop: Listener = () => {};
+
+/** The system listeners Lenra calls, doing nothing: an app that lacks one is refused. */
+const SYSTEM_LISTENERS: Record<string, Listener> = {
+  onEnvStart: noop,
+  onUserFirstJoin: noop,
+  onSessionStart: noop,
+};
 
 /** An app in this process behind the real backend, protocol server and data API. */
 async function start(app: FakeApp, logger?: DevServerLogger): Promise<Harness> {
@@ -88,13 +102,14 @@ async function start(app: FakeApp, logger?: DevServerLogger): Promise<Harness> {
       } catch (error) {
         throw new AppRequestError(AppRequestErrorReason.Failed, (error as Error).message, {
           status: 500,
+          body: (error as Error).message,
         });
       }
     },
     async listener({ listener, props, event, api }) {
       await Promise.resolve();
       if (app.down) throw unreachable();
-      const run = app.listeners?.[listener];
+      const run = (app.listeners ?? SYSTEM_LISTENERS)[listener];
       if (!run) {
         throw new AppRequestError(
           AppRequestErrorReason.Failed,
@@ -107,8 +122,10 @@ async function start(app: FakeApp, logger?: DevServerLogger): Promise<Harness> {
       try {
         await run(props as Record<string, unknown>, event, { userId, store });
       } catch (error) {
-        throw new AppRequestError(AppRequestErrorReason.Failed, (error as Error).message, {
-          status: 500,
+        const { message, status } = error as Error & { status?: number };
+        throw new AppRequestError(AppRequestErrorReason.Failed, message, {
+          status: status ?? 500,
+          body: message,
         });
       }
     },
@@ -184,14 +201,15 @@ describe("view context", () => {
       context: {
         me: "alice",
         roles: ["user"],
-        pathParams: { id: "7" },
+        // Typed as Lenra types route parameters.
+        pathParams: { id: 7 },
         theme: "dark",
         missing: null,
       },
     });
-    const anonymous = connectPhoenix(server);
+    const anonymous = connectPhoenix(server, GUEST);
     expect((await openRoute(anonymous, "/projected/8")).document).toMatchObject({
-      context: { me: null, roles: ["guest"], pathParams: { id: "8" }, theme: null },
+      context: { me: null, roles: ["guest"], pathParams: { id: 8 }, theme: null },
     });
   });
 
@@ -208,11 +226,11 @@ describe("view context", () => {
     });
     const dark = await Promise.all(
       [1, 2, 3].map(() =>
-        openRoute(connectPhoenix(server, { context: { theme: "dark" } }), "/themed"),
+        openRoute(connectPhoenix(server, { ...GUEST, context: { theme: "dark" } }), "/themed"),
       ),
     );
     const light = await openRoute(
-      connectPhoenix(server, { context: { theme: "light", other: "x" } }),
+      connectPhoenix(server, { ...GUEST, context: { theme: "light", other: "x" } }),
       "/themed",
     );
     expect(dark.map((route) => route.document)).toEqual(
@@ -239,7 +257,7 @@ describe("render groups", () => {
       },
     });
     store.insertMany("items", [{ n: 1 }, { n: 2 }]);
-    const sockets = [1, 2, 3].map(() => connectPhoenix(server));
+    const sockets = [1, 2, 3].map(() => connectPhoenix(server, GUEST));
     const routes = await Promise.all(sockets.map((socket) => openRoute(socket, "/list")));
     expect(routes[0]?.document).toEqual({ items: [{ ok: true }, { ok: true }] });
     expect(backend.stats()).toMatchObject({ sessions: 3, openRoutes: 3, renderGroups: 1 });
@@ -333,7 +351,7 @@ describe("views", () => {
         }),
       },
     });
-    const socket = connectPhoenix(server);
+    const socket = connectPhoenix(server, GUEST);
     const tree = (await openRoute(socket, "/tree")).document as {
       children: { children: { leaf: { code: string } }[] }[];
     };
@@ -352,19 +370,17 @@ describe("views", () => {
       ["/loop", 'The view "loop" contains itself'],
       ["/deep", "Views are nested more than 5 levels deep"],
     ] as const) {
-      const channel = socket.channel(`route:${path}`, { mode: "json" });
-      const errors: { message: string; reason: string }[] = [];
-      channel.on("error", (payload) => {
-        errors.push(payload);
+      // A view that fails on its first render refuses the join, in Lenra's error 500 shape.
+      const reply = await joinChannel(socket.channel(`route:${path}`, { mode: "json" }));
+      expect(reply).toMatchObject({
+        status: "error",
+        response: { message: "Internal server error.", reason: "error_500", status_code: 500 },
       });
-      expect((await joinChannel(channel)).status).toBe("ok");
-      await waitFor(() => errors.length > 0);
-      expect(errors[0]?.reason).toBe("view_error");
-      expect(errors[0]?.message).toContain(message);
+      expect((reply.response as { metadata: string }).metadata).toContain(message);
     }
   });
 
-  it("turns garbage from the app into view errors", async () => {
+  it("turns garbage from the app into view errors that refuse the join", async () => {
     const { server } = await start({
       routes: [
         { path: "/string", view: { _type: "view", name: "string" }, roles: ["guest"] },
@@ -376,30 +392,28 @@ describe("views", () => {
       views: {
         string: () => "hello",
         array: () => [1, 2],
-        nameless: () => ({ onTap: { _type: "listener" } }),
+        nameless: () => ({ onTap: { _type: "listener", label: "Tap" } }),
         throws: () => {
           throw new Error("the view broke");
         },
       },
     });
-    const socket = connectPhoenix(server);
+    const socket = connectPhoenix(server, GUEST);
     const expectations: [string, string][] = [
       ["/string", 'The view "string" of route /string must return a JSON object, not a string.'],
       ["/array", "must return a JSON object, not an array"],
-      ["/nameless", 'The view "nameless" has a listener without a name at /onTap.'],
-      ["/throws", 'The view "throws" failed: the view broke'],
-      ["/unknown", 'The view "unknown" failed: No view found for unknown'],
+      ["/throws", "the view broke"],
+      ["/unknown", "No view found for unknown"],
     ];
-    for (const [path, message] of expectations) {
-      const channel = socket.channel(`route:${path}`, { mode: "json" });
-      const errors: { message: string }[] = [];
-      channel.on("error", (payload) => {
-        errors.push(payload);
-      });
-      await joinChannel(channel);
-      await waitFor(() => errors.length > 0, 3_000, path);
-      expect(errors[0]?.message).toContain(message);
+    for (const [path, metadata] of expectations) {
+      const reply = await joinChannel(socket.channel(`route:${path}`, { mode: "json" }));
+      expect(reply, path).toMatchObject({ status: "error", response: { reason: "error_500" } });
+      expect((reply.response as { metadata: string }).metadata).toContain(metadata);
     }
+    // Lenra leaves a listener without a name as it is: it cannot be called.
+    expect((await openRoute(socket, "/nameless")).document).toEqual({
+      onTap: { _type: "listener", label: "Tap" },
+    });
     // The socket still works.
     expect((await joinChannel(socket.channel("routes", { mode: "json" }))).status).toBe("ok");
   });
@@ -424,6 +438,7 @@ describe("listeners", () => {
         }),
       },
       listeners: {
+        ...SYSTEM_LISTENERS,
         add: (props, event, { store }) => {
           const [doc] = store.find("count", { query: {} });
           const by = (props.by as number) + ((event as { extra?: number } | undefined)?.extra ?? 0);
@@ -459,7 +474,7 @@ describe("listeners", () => {
     expect(calls.filter((call) => call.listener === "add")).toEqual([
       { listener: "add", userId: "alice", props: { by: 2 }, event: { extra: 1 } },
     ]);
-    const guest = await openRoute(connectPhoenix(server), "/count");
+    const guest = await openRoute(connectPhoenix(server, GUEST), "/count");
     await guest.run(guest.code("add"));
     expect(calls.at(-1)).toEqual({
       listener: "add",
@@ -472,39 +487,68 @@ describe("listeners", () => {
 
   it("reports a failing listener after pushing what it changed, and a listener the app lacks", async () => {
     const { server } = await start(counterApp());
-    const route = await openRoute(connectPhoenix(server), "/count");
+    const route = await openRoute(connectPhoenix(server, GUEST), "/count");
     const failed = await route.run(route.code("fail"));
+    // Lenra's error 500: its message, the app's text as metadata.
     expect(failed).toEqual({
       status: "error",
-      response: { error: { message: "it failed after writing", reason: "listener_error" } },
+      response: {
+        error: {
+          message: "Internal server error.",
+          reason: "error_500",
+          metadata: "it failed after writing",
+          status_code: 500,
+        },
+      },
     });
     expect((route.document as { value: number }).value).toBe(100);
+    // @lenra/app answers 500 for a listener it lacks: the same error, with its text.
     const gone = await route.run(route.code("gone"));
     expect(gone.response).toEqual({
-      error: { message: 'The app has no listener named "gone".', reason: "listener_not_found" },
+      error: {
+        message: "Internal server error.",
+        reason: "error_500",
+        metadata: "No listener found for gone",
+        status_code: 500,
+      },
     });
-    expect(route.errors).toHaveLength(2);
+    // The error events are translated: no status_code.
+    expect(route.errors).toEqual([
+      {
+        message: "Internal server error.",
+        reason: "error_500",
+        metadata: "it failed after writing",
+      },
+      {
+        message: "Internal server error.",
+        reason: "error_500",
+        metadata: "No listener found for gone",
+      },
+    ]);
   });
 
   it("answers errors while the app is down and recovers when it is back", async () => {
     const app = counterApp();
     const { server, store } = await start(app);
-    const route = await openRoute(connectPhoenix(server), "/count");
-    const watcher = await openRoute(connectPhoenix(server), "/count");
+    const route = await openRoute(connectPhoenix(server, GUEST), "/count");
+    const watcher = await openRoute(connectPhoenix(server, GUEST), "/count");
     app.down = true;
     const reply = await route.run(route.code("add"));
+    // Lenra names its function runner when the app cannot be reached.
     expect(reply).toMatchObject({
       status: "error",
-      response: { error: { reason: "listener_error" } },
+      response: {
+        error: { message: "Openfaas could not be reached.", reason: "openfaas_not_reachable" },
+      },
     });
-    expect((reply.response as { error: { message: string } }).error.message).toContain(
+    expect((reply.response as { error: { metadata: string } }).error.metadata).toContain(
       "cannot be reached",
     );
     store.createDoc("count", { n: 7 });
     await waitFor(() => watcher.errors.length > 0);
     expect(watcher.errors[0]).toMatchObject({
-      reason: "view_error",
-      metadata: { route: "/count", view: "count" },
+      message: "Openfaas could not be reached.",
+      reason: "openfaas_not_reachable",
     });
 
     app.down = false;
@@ -525,27 +569,30 @@ describe("system listeners", () => {
     };
   }
 
-  it("runs onEnvStart once, onUserFirstJoin once per user, onSessionStart and onSessionStop per socket", async () => {
-    const noop: Listener = async () => {
+  function socketStatus(server: ProtocolServer, params: Record<string, string>): Promise<number> {
+    const query = new URLSearchParams({ ...params, vsn: "2.0.0" });
+    return upgradeStatus(`${server.socketUrl}/websocket?${query}`);
+  }
+
+  it("runs onEnvStart with the first session and again after the last one left, onUserFirstJoin once per user, onSessionStart per socket, and no stop listener", async () => {
+    const slow: Listener = async () => {
       await sleep(5);
     };
-    const { server, calls } = await start(
-      lifecycleApp({
-        onEnvStart: noop,
-        onUserFirstJoin: noop,
-        onSessionStart: noop,
-        onSessionStop: noop,
-      }),
+    const recorded = { onEnvStart: slow, onUserFirstJoin: slow, onSessionStart: slow };
+    const { server, calls, backend } = await start(
+      lifecycleApp({ ...recorded, onSessionStop: slow, onEnvStop: slow, onUserLeave: slow }),
     );
-    expect(calls).toEqual([{ listener: "onEnvStart", userId: undefined, props: {}, event: {} }]);
+    expect(calls).toEqual([]);
 
     const sockets = [1, 2, 3].map(() =>
       connectPhoenix(server, { token: insecureTestToken("alice") }),
     );
-    sockets.push(connectPhoenix(server));
+    sockets.push(connectPhoenix(server, GUEST));
     const routes: LiveRoute[] = await Promise.all(sockets.map((socket) => openRoute(socket, "/")));
     expect(routes).toHaveLength(4);
     const names = (name: string) => calls.filter((call) => call.listener === name);
+    expect(calls[0]).toEqual({ listener: "onEnvStart", userId: undefined, props: {}, event: {} });
+    expect(names("onEnvStart")).toHaveLength(1);
     expect(names("onUserFirstJoin")).toEqual([
       { listener: "onUserFirstJoin", userId: "alice", props: {}, event: {} },
     ]);
@@ -555,28 +602,72 @@ describe("system listeners", () => {
         .sort(),
     ).toEqual(["alice", "alice", "alice", undefined]);
 
-    await new Promise<void>((resolve) => sockets[0]?.disconnect(() => resolve()));
-    await waitFor(() => names("onSessionStop").length === 1);
-    expect(names("onSessionStop")[0]?.userId).toBe("alice");
-    expect(names("onEnvStart")).toHaveLength(1);
+    await Promise.all(
+      sockets.map((socket) => new Promise<void>((resolve) => socket.disconnect(() => resolve()))),
+    );
+    await waitFor(() => backend.stats().sessions === 0);
+    await openRoute(connectPhoenix(server, GUEST), "/");
+    expect(names("onEnvStart")).toHaveLength(2);
+    expect(calls.map((call) => call.listener).every((name) => name in recorded)).toBe(true);
   });
 
-  it("skips the ones the app does not define, and logs the ones that fail", async () => {
+  it("refuses the socket when onEnvStart or onSessionStart fails or is missing, but not for onSessionStart's 404", async () => {
     const logger = { error: vi.fn(), warn: vi.fn() };
-    const { server } = await start(
+    const missing = await start(lifecycleApp({ onSessionStart: noop }), logger);
+    expect(await socketStatus(missing.server, GUEST)).toBe(403);
+    expect(logger.error).toHaveBeenCalledTimes(1);
+    expect(logger.error.mock.calls[0]?.[0]).toMatch(
+      /^The app has no onEnvStart listener: @lenra\/app answers 500 for it, and Lenra then refuses every connection/,
+    );
+
+    const failing = await start(
       lifecycleApp({
+        onEnvStart: noop,
         onSessionStart: () => {
           throw new Error("session start broke");
         },
       }),
       logger,
     );
-    const route = await openRoute(connectPhoenix(server, { token: insecureTestToken("bob") }), "/");
-    expect(route.document).toEqual({ ok: true });
-    // onEnvStart and onUserFirstJoin are absent: skipped in silence.
-    expect(logger.error).toHaveBeenCalledTimes(1);
-    expect(logger.error).toHaveBeenCalledWith("the app's onSessionStart listener failed", {
-      error: "session start broke",
+    expect(await socketStatus(failing.server, GUEST)).toBe(403);
+    expect(logger.error).toHaveBeenLastCalledWith(
+      "The app's onSessionStart listener failed: session start broke. Lenra then refuses every connection, and so does the dev server.",
+    );
+
+    const notFound = await start(
+      lifecycleApp({
+        onEnvStart: noop,
+        onSessionStart: () => {
+          throw Object.assign(new Error("Not here"), { status: 404 });
+        },
+      }),
+    );
+    expect((await openRoute(connectPhoenix(notFound.server, GUEST), "/")).document).toEqual({
+      ok: true,
     });
+  });
+
+  it("records a user before onUserFirstJoin: when it fails, that connection is refused and it is never called again", async () => {
+    const { server, calls } = await start(
+      lifecycleApp({
+        onEnvStart: noop,
+        onSessionStart: noop,
+        onUserFirstJoin: () => {
+          throw new Error("first join broke");
+        },
+      }),
+    );
+    const token = insecureTestToken("carol");
+    expect(await socketStatus(server, { token })).toBe(403);
+    expect(await socketStatus(server, { token })).toBe(101);
+    expect(calls.filter((call) => call.listener === "onUserFirstJoin")).toHaveLength(1);
+  });
+
+  it("refuses a guest that names no app, as Lenra does, and takes any app name", async () => {
+    const { server } = await start(lifecycleApp(SYSTEM_LISTENERS));
+    expect(await socketStatus(server, {})).toBe(403);
+    expect(await socketStatus(server, { app: "" })).toBe(403);
+    expect(await socketStatus(server, { app: "any-name" })).toBe(101);
+    expect(await socketStatus(server, { token: insecureTestToken("dave") })).toBe(101);
   });
 });

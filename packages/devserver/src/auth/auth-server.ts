@@ -12,6 +12,7 @@ import {
 import {
   corsPreflightGate,
   hydraLogoutRules,
+  hydraStateRule,
   offlineAccessWithoutPrompt,
   withoutIssParameter,
 } from "./hydra-compat.ts";
@@ -265,6 +266,13 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
       ),
     );
     provider.use(hydraLogoutRules(AUTH_PATHS.endSession));
+    provider.use(
+      hydraStateRule(
+        AUTH_PATHS.authorization,
+        (clientId, uri) =>
+          clients.find((c) => c.clientId === clientId)?.redirectUris.includes(uri) === true,
+      ),
+    );
     provider.use(
       offlineAccessWithoutPrompt(
         AUTH_PATHS.authorization,

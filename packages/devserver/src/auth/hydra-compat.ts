@@ -82,6 +82,46 @@ export function hydraLogoutRules(endSessionPath: string): Middleware {
   };
 }
 
+/** The shortest `state` Hydra accepts: fosite's minimum parameter entropy, in bytes. */
+export const MIN_STATE_BYTES = 8;
+
+/**
+ * Hydra (through fosite) refuses an authorization request whose `state` is missing or shorter
+ * than 8 bytes, sending the browser back to the client with `error=invalid_state`;
+ * oidc-provider accepts any state. The check comes once the client and its redirect URI are
+ * known to be right, as in fosite, so other mistakes keep their own errors.
+ */
+export function hydraStateRule(
+  authorizationPath: string,
+  redirectAllowed: (clientId: string, redirectUri: string) => boolean,
+): Middleware {
+  return async (ctx, next) => {
+    if (ctx.path === authorizationPath && ctx.method === "GET") {
+      const query = new URLSearchParams(ctx.querystring);
+      const clientId = query.get("client_id");
+      const redirectUri = query.get("redirect_uri");
+      const state = query.get("state") ?? "";
+      if (
+        clientId !== null &&
+        redirectUri !== null &&
+        redirectAllowed(clientId, redirectUri) &&
+        Buffer.byteLength(state) < MIN_STATE_BYTES
+      ) {
+        const target = new URL(redirectUri);
+        target.searchParams.set("error", "invalid_state");
+        target.searchParams.set(
+          "error_description",
+          `The state is missing or does not have enough characters and is therefore considered too weak. Request parameter 'state' must be at least be ${MIN_STATE_BYTES} characters long to ensure sufficient entropy.`,
+        );
+        if (state !== "") target.searchParams.set("state", state);
+        ctx.redirect(target.href);
+        return;
+      }
+    }
+    return next();
+  };
+}
+
 /**
  * Lets `offline_access` work without `prompt=consent`, as on Hydra. OpenID Connect Core §11
  * makes a provider ignore `offline_access` unless the request asks for the consent prompt, and

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { DataError, DataErrorReason } from "./errors.ts";
+import { decodeObjectIds, paramRefs, readObjectId, replaceParams } from "./placeholders.ts";
 import type { DataContext, DataLogger, DataStore } from "./store.ts";
 
 /** The path prefix of Lenra's data API; `api.url` given to listeners is the origin before it. */
@@ -36,20 +37,43 @@ export interface DataApiOptions {
 export type DataApiHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 type Body = unknown;
-type RouteHandler = (params: { store: DataStore; context: DataContext; body: Body }) => unknown;
+
+/** What a route handler gets: the request, and Lenra's treatment of what it sends. */
+interface RouteRequest {
+  store: DataStore;
+  context: DataContext;
+  body: Body;
+  /** `"@me"` and the other references replaced as Lenra replaces them, ids read. */
+  replace<T>(value: T): T;
+  /** The context without its transaction: Lenra runs only writes of documents in one. */
+  outside: DataContext;
+  /** Says once per kind of thing that Lenra would treat a value of the app's in a surprising way. */
+  warn(key: string, message: string): void;
+}
+
+type RouteHandler = (request: RouteRequest) => unknown;
 
 /** A route's handlers by HTTP method. */
 type Route = Partial<Record<string, RouteHandler>>;
 
 /**
  * Creates the HTTP handler of Lenra's data API with exactly the paths and verbs `@lenra/app`'s
- * client calls (see PROTOCOL.md §5). Every route checks the bearer token; errors answer
- * `{ message, reason }` with a 4xx status, and nothing a client sends can crash the server.
+ * client calls (see PROTOCOL.md §5), answering as Lenra's docs controller does: a missing
+ * document is no error, a create makes its own id, `"@me"` is replaced (by `null` without a
+ * user) in documents, queries and `updateMany` filters, and only document writes run inside a
+ * transaction. Every route checks the bearer token; errors answer `{ message, reason }` with a
+ * 4xx status, and nothing a client sends can crash the server.
  */
 export function createDataApiHandler(options: DataApiOptions): DataApiHandler {
   const { store, resolveToken } = options;
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   const log = options.logger ?? {};
+  const warned = new Set<string>();
+  const warn = (key: string, message: string) => {
+    if (warned.has(key)) return;
+    warned.add(key);
+    log.warn?.(message);
+  };
 
   async function handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const route = matchRoute(path.slice(DATA_API_PREFIX.length));
@@ -72,8 +96,19 @@ export function createDataApiHandler(options: DataApiOptions): DataApiHandler {
       method === "POST" || method === "PUT"
         ? parseJson(await readBody(req, maxBodyBytes))
         : undefined;
-    const result = handler({ store, context, body });
-    sendJson(res, 200, result ?? {});
+    const replace = <T>(value: T): T =>
+      decodeObjectIds(
+        replaceParams(value, { me: context.userId ?? null }, (reference) =>
+          warn(
+            `missing:${reference}`,
+            `The data API replaced "${reference}" by null: as on Lenra, listeners have only "@me" (no route, no roles).`,
+          ),
+        ),
+      );
+    const outside = { userId: context.userId };
+    const result = handler({ store, context, body, replace, outside, warn });
+    // `undefined` is Lenra's nil: the JSON `null` a missing document is answered with.
+    sendJson(res, 200, result === undefined ? null : result);
   }
 
   async function authenticate(token: string): Promise<DataContext> {
@@ -169,60 +204,97 @@ function matchRoute(rest: string): Route | undefined {
     return undefined;
   if (action === "docs" && id === undefined) {
     return {
-      GET: ({ store, context }) => store.listDocs(coll, context),
-      POST: ({ store, context, body }) => store.createDoc(coll, body, context),
+      GET: ({ store, outside }) => store.listDocs(coll, outside),
+      // Lenra drops the `_id` a client sends: the database makes the id.
+      POST: ({ store, context, body, replace }) =>
+        store.createDoc(coll, withoutId(replace(objectBody(body))), context),
     };
   }
   if (action === "docs" && id !== undefined && id !== "") {
     return {
-      GET: ({ store, context }) => {
-        const doc = store.getDoc(coll, id, context);
-        if (!doc) {
-          throw new DataError(
-            404,
-            DataErrorReason.DocumentNotFound,
-            `"${coll}" has no document with _id ${id}.`,
-          );
-        }
-        return doc;
+      GET: ({ store, outside }) => store.getDoc(coll, documentId(id), outside),
+      // No upsert: a missing document is left missing and Lenra answers what was sent, under
+      // the path's id, whatever `_id` the body had.
+      PUT: ({ store, context, body, replace }) => {
+        const docId = documentId(id);
+        const doc = withoutId(replace(objectBody(body)));
+        if (!store.getDoc(coll, docId, context)) return { ...doc, _id: docId };
+        return store.replaceDoc(coll, docId, doc, context);
       },
-      PUT: ({ store, context, body }) => store.replaceDoc(coll, id, body, context),
-      DELETE: ({ store, context }) => store.deleteDoc(coll, id, context),
+      // Lenra answers `{}` whether there was a document or not.
+      DELETE: ({ store, context }) => {
+        const docId = documentId(id);
+        if (store.getDoc(coll, docId, context)) store.deleteDoc(coll, docId, context);
+        return {};
+      },
     };
   }
   if (id !== undefined) return undefined;
   if (action === "find") {
     return {
-      POST: ({ store, context, body }) => {
+      // Only the query has its references replaced; a find ignores a transaction.
+      POST: ({ store, outside, body, replace }) => {
         const { query, projection, options } = objectBody(body);
         return store.find(
           coll,
           {
-            query: query as Record<string, unknown> | undefined,
+            query: replace(query) as Record<string, unknown> | undefined,
             projection: projection as Record<string, unknown> | null | undefined,
             options: options as Record<string, unknown> | null | undefined,
           },
-          context,
+          outside,
         );
       },
     };
   }
   if (action === "insertMany") {
     return {
-      POST: ({ store, context, body }) => ({
-        insertedIds: store.insertMany(coll, objectBody(body).documents, context),
-      }),
+      POST: ({ store, context, body, replace }) => {
+        const { documents } = objectBody(body);
+        if (!Array.isArray(documents)) {
+          throw new DataError(400, DataErrorReason.InvalidRequest, "documents must be an array.");
+        }
+        const docs = documents.map((doc) => withoutId(replace(objectBody(doc))));
+        return { insertedIds: store.insertMany(coll, docs, context) };
+      },
     };
   }
   if (action === "updateMany") {
     return {
-      POST: ({ store, context, body }) => {
+      // Lenra replaces references in the filter only, runs the update outside any transaction
+      // and answers the update it was given.
+      POST: ({ store, outside, body, replace, warn }) => {
         const { filter, update } = objectBody(body);
-        return store.updateMany(coll, filter, update, context);
+        for (const reference of paramRefs(update)) {
+          warn(
+            `update:${reference}`,
+            `An updateMany update holds "${reference}": Lenra replaces references in the filter only, so it stores the text "${reference}". The dev server does the same.`,
+          );
+        }
+        store.updateMany(coll, replace(filter), update, outside);
+        return update;
       },
     };
   }
   return undefined;
+}
+
+/** A path's document id: an ObjectId, in the dev server's form or Lenra's `ObjectId(<hex>)`. */
+function documentId(id: string): string {
+  const read = readObjectId(id);
+  if (read === undefined) {
+    throw new DataError(
+      400,
+      DataErrorReason.NotAnObjectId,
+      `The given id is not a valid object id: "${id.slice(0, 80)}". Use the _id of a document, 24 hexadecimal digits.`,
+    );
+  }
+  return read;
+}
+
+function withoutId(doc: Record<string, unknown>): Record<string, unknown> {
+  const { _id: _dropped, ...rest } = doc;
+  return rest;
 }
 
 function objectBody(body: Body): Record<string, unknown> {

@@ -18,6 +18,8 @@ export const DataErrorReason = {
   InvalidCollectionName: "invalid_collection_name",
   /** A document id that is not a non-empty string of reasonable length. */
   InvalidId: "invalid_id",
+  /** A document id in a path that is not an ObjectId, as Lenra's data API says it. */
+  NotAnObjectId: "not_an_object_id",
   /** A document that is not a JSON object, or nested too deeply. */
   InvalidDocument: "invalid_document",
   /** `__proto__`, `constructor` or `prototype` as a key or a path segment. */
@@ -30,10 +32,6 @@ export const DataErrorReason = {
   DocumentNotFound: "document_not_found",
   /** A document with this id already exists. */
   DuplicateId: "duplicate_id",
-  /** `"@me"` used with a token that has no user (an environment token). */
-  NoCurrentUser: "no_current_user",
-  /** `"@route.<param>"` naming a parameter the route does not have. */
-  UnknownRouteParam: "unknown_route_param",
   /** A transaction token the store never issued. */
   UnknownTransaction: "unknown_transaction",
   /** A transaction already committed, aborted or expired. */

@@ -16,11 +16,12 @@ export {
   writeFileAtomic,
 } from "./persistence.ts";
 export {
-  ME_PLACEHOLDER,
-  ROUTE_PLACEHOLDER_PREFIX,
-  substituteMe,
-  substitutePlaceholders,
-  substituteRouteParams,
+  decodeObjectIds,
+  isParamRef,
+  type PlaceholderParams,
+  paramRefs,
+  readObjectId,
+  replaceParams,
 } from "./placeholders.ts";
 export {
   createDataStore,

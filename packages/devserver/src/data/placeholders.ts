@@ -1,63 +1,68 @@
 import { isPlainObject } from "./documents.ts";
-import { DataError, DataErrorReason } from "./errors.ts";
-
-/** The string Lenra replaces by the current user's id in queries, documents and updates. */
-export const ME_PLACEHOLDER = "@me";
-
-/** The prefix of strings Lenra replaces by a route's path parameter: `"@route.id"`. */
-export const ROUTE_PLACEHOLDER_PREFIX = "@route.";
 
 /**
- * Replaces every string exactly equal to `"@me"`, at any depth, by `userId`. Keys are left alone.
- * Throws `no_current_user` when `"@me"` appears and there is no user (an environment token).
- * Returns a new value; the input is never modified.
- * See PROTOCOL.md §5.
+ * A string that is a whole parameter reference, as Lenra's query grammar reads one: `@`, a name,
+ * then `.key` segments (lenra-io/query-parser, `param_ref`). `"@me"`, `"@route.id"` and
+ * `"@roles"` are references; `"@me!"`, `"a@b"`, `"@ me"` and `"@1"` are plain strings.
  */
-export function substituteMe<T>(value: T, userId: string | undefined): T {
-  return mapStrings(value, (text) => {
-    if (text !== ME_PLACEHOLDER) return text;
-    if (userId === undefined) {
-      throw new DataError(
-        403,
-        DataErrorReason.NoCurrentUser,
-        '"@me" was used, but this token belongs to no user (an environment listener such as onEnvStart).',
-      );
-    }
-    return userId;
-  }) as T;
+const PARAM_REF = /^@([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)$/;
+
+/** The values references are looked up in: `{ me, route, roles }` for a view's find. */
+export type PlaceholderParams = Readonly<Record<string, unknown>>;
+
+/** True when `text` is a whole parameter reference such as `"@me"` or `"@route.id"`. */
+export function isParamRef(text: string): boolean {
+  return PARAM_REF.test(text);
 }
 
 /**
- * Replaces every string `"@route.<param>"`, at any depth, by the route's path parameter
- * `params[<param>]` (for the route `/todos/:id`, `"@route.id"`). Throws `unknown_route_param` for a
- * parameter the route does not have. Returns a new value; the input is never modified.
- * See PROTOCOL.md §5.
+ * Replaces every string that is a whole parameter reference, at any depth, by the value its
+ * path names in `params`, and by `null` when `params` has no such value, as Lenra's
+ * `QueryParser.Parser.replace_params` does: `"@me"` is the user (`null` for a guest),
+ * `"@route.id"` a route parameter. Keys and other strings are left alone. `onMissing` hears of
+ * each reference that became `null` because nothing was found. Returns a new value; the input
+ * is never modified.
+ *
+ * @see PROTOCOL.md §5
  */
-export function substituteRouteParams<T>(value: T, params: Readonly<Record<string, string>>): T {
-  return mapStrings(value, (text) => {
-    if (!text.startsWith(ROUTE_PLACEHOLDER_PREFIX)) return text;
-    const name = text.slice(ROUTE_PLACEHOLDER_PREFIX.length);
-    if (!Object.hasOwn(params, name)) {
-      throw new DataError(
-        400,
-        DataErrorReason.UnknownRouteParam,
-        `"${text}" names no parameter of this route.`,
-      );
-    }
-    return params[name] as string;
-  }) as T;
-}
-
-/** Both substitutions at once, as a route's `find` needs them. */
-export function substitutePlaceholders<T>(
+export function replaceParams<T>(
   value: T,
-  context: { userId?: string | undefined; routeParams?: Readonly<Record<string, string>> },
+  params: PlaceholderParams,
+  onMissing?: (reference: string) => void,
 ): T {
-  const withRoute = context.routeParams ? substituteRouteParams(value, context.routeParams) : value;
-  return substituteMe(withRoute, context.userId);
+  return mapStrings(value, (text) => {
+    const match = PARAM_REF.exec(text);
+    if (!match) return text;
+    const found = lookup(params, (match[1] as string).split("."));
+    if (found === undefined) {
+      onMissing?.(text);
+      return null;
+    }
+    return found;
+  }) as T;
 }
 
-function mapStrings(value: unknown, map: (text: string) => string): unknown {
+/** Every whole parameter reference `value` holds, at any depth. */
+export function paramRefs(value: unknown): string[] {
+  const found: string[] = [];
+  mapStrings(value, (text) => {
+    if (PARAM_REF.test(text)) found.push(text);
+    return text;
+  });
+  return found;
+}
+
+/** Follows own properties of plain objects only, so no reference reaches a prototype. */
+function lookup(params: PlaceholderParams, path: readonly string[]): unknown {
+  let current: unknown = params;
+  for (const key of path) {
+    if (!isPlainObject(current) || !Object.hasOwn(current, key)) return undefined;
+    current = current[key];
+  }
+  return current;
+}
+
+function mapStrings(value: unknown, map: (text: string) => unknown): unknown {
   if (typeof value === "string") return map(value);
   if (Array.isArray(value)) return value.map((item) => mapStrings(item, map));
   if (isPlainObject(value)) {
@@ -67,4 +72,27 @@ function mapStrings(value: unknown, map: (text: string) => string): unknown {
     );
   }
   return value;
+}
+
+/**
+ * Lenra writes MongoDB ids in JSON as the text `"ObjectId(<24 hex digits>)"` and reads that text
+ * back as an id in documents, queries and paths. The dev server's ids are the 24 hex digits
+ * alone; this reads Lenra's form as the same id, so an app that kept an id from Lenra (or wrote
+ * one by hand) finds the same document here.
+ */
+const LENRA_OBJECT_ID = /^ObjectId\(([0-9a-fA-F]{24})\)$/;
+
+/** The dev server's id for `text` when it is an id in either form, else `undefined`. */
+export function readObjectId(text: string): string | undefined {
+  if (/^[0-9a-fA-F]{24}$/.test(text)) return text.toLowerCase();
+  const match = LENRA_OBJECT_ID.exec(text);
+  return match ? (match[1] as string).toLowerCase() : undefined;
+}
+
+/** Replaces every `"ObjectId(<hex>)"` string, at any depth, by the id it names. */
+export function decodeObjectIds<T>(value: T): T {
+  return mapStrings(value, (text) => {
+    const match = LENRA_OBJECT_ID.exec(text);
+    return match ? (match[1] as string).toLowerCase() : text;
+  }) as T;
 }

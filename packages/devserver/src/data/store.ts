@@ -15,14 +15,16 @@ import {
 } from "./documents.ts";
 import { DataError, DataErrorReason } from "./errors.ts";
 import { DebouncedSaver, loadDataFile, serializeCollections } from "./persistence.ts";
-import { substituteMe } from "./placeholders.ts";
 
 /** Receives the store's and the data API's diagnostics; never document contents or tokens. */
 export type DataLogger = DevServerLogger;
 
-/** Who performs an operation, and through which transaction. */
+/**
+ * Who performs an operation, and through which transaction. The store takes values as they are:
+ * placeholders such as `"@me"` are replaced by its callers (the data API, the view renderer).
+ */
 export interface DataContext {
-  /** Replaces `"@me"`; without it `"@me"` is refused. */
+  /** The user a transaction belongs to. */
   userId?: string | undefined;
   /**
    * A token from {@link DataStore.startTransaction}: reads see the transaction's own writes, and
@@ -206,9 +208,9 @@ export class DataStore {
   /** Runs a MongoDB find: query, then projection, sort, skip and limit. */
   find(coll: string, request: FindRequest = {}, context: DataContext = {}): DataDocument[] {
     assertCollectionName(coll);
-    const query = this.#prepare(request.query ?? {}, "query", context);
+    const query = this.#prepare(request.query ?? {}, "query");
     const projection = request.projection
-      ? this.#prepare(request.projection, "projection", context)
+      ? this.#prepare(request.projection, "projection")
       : undefined;
     const options = request.options ?? {};
     assertObject(options, "options");
@@ -247,7 +249,7 @@ export class DataStore {
 
   /** Inserts a document, generating its `_id` when it has none. Returns the stored document. */
   createDoc(coll: string, doc: unknown, context: DataContext = {}): DataDocument {
-    const [created] = this.#write(context, (draft) => this.#insert(draft, coll, [doc], context));
+    const [created] = this.#write(context, (draft) => this.#insert(draft, coll, [doc]));
     return cloneJson(created as StoredDoc);
   }
 
@@ -256,9 +258,7 @@ export class DataStore {
     if (!Array.isArray(docs)) {
       throw new DataError(400, DataErrorReason.InvalidRequest, "documents must be an array.");
     }
-    return this.#write(context, (draft) => this.#insert(draft, coll, docs, context)).map(
-      (doc) => doc._id,
-    );
+    return this.#write(context, (draft) => this.#insert(draft, coll, docs)).map((doc) => doc._id);
   }
 
   /**
@@ -268,7 +268,7 @@ export class DataStore {
   replaceDoc(coll: string, id: string, doc: unknown, context: DataContext = {}): DataDocument {
     assertCollectionName(coll);
     assertDocumentId(id);
-    const replacement = this.#prepare(doc, "document", context);
+    const replacement = this.#prepare(doc, "document");
     if (replacement._id !== undefined && replacement._id !== id) {
       throw new DataError(
         400,
@@ -309,8 +309,8 @@ export class DataStore {
     context: DataContext = {},
   ): UpdateManyResult {
     assertCollectionName(coll);
-    const query = this.#prepare(filter ?? {}, "filter", context);
-    const modifier = this.#prepareUpdate(update, context);
+    const query = this.#prepare(filter ?? {}, "filter");
+    const modifier = this.#prepareUpdate(update);
     return this.#write(context, (draft) => {
       let matched: StoredDoc[];
       try {
@@ -531,9 +531,9 @@ export class DataStore {
     }
   }
 
-  #insert(draft: Draft, coll: string, docs: unknown[], context: DataContext): StoredDoc[] {
+  #insert(draft: Draft, coll: string, docs: unknown[]): StoredDoc[] {
     assertCollectionName(coll);
-    const prepared = docs.map((doc) => this.#prepare(doc, "document", context));
+    const prepared = docs.map((doc) => this.#prepare(doc, "document"));
     const created: StoredDoc[] = [];
     for (const doc of prepared) {
       const id = doc._id === undefined ? this.#newId() : doc._id;
@@ -552,8 +552,8 @@ export class DataStore {
     return created;
   }
 
-  /** Checks a JSON object from a caller and substitutes `"@me"`; returns a private copy. */
-  #prepare(value: unknown, what: string, context: DataContext): Record<string, unknown> {
+  /** Checks a JSON object from a caller; returns a private copy. */
+  #prepare(value: unknown, what: string): Record<string, unknown> {
     if (!isPlainObject(value)) {
       throw new DataError(
         400,
@@ -562,10 +562,10 @@ export class DataStore {
       );
     }
     assertSafeJson(value, what);
-    return substituteMe(cloneJson(value), this.#userId(context));
+    return cloneJson(value);
   }
 
-  #prepareUpdate(update: unknown, context: DataContext): Modifier<DataDocument> | PipelineStage[] {
+  #prepareUpdate(update: unknown): Modifier<DataDocument> | PipelineStage[] {
     if (Array.isArray(update)) {
       assertSafeJson(update, "update");
       if (update.length === 0 || !update.every(isPlainObject)) {
@@ -575,9 +575,9 @@ export class DataStore {
           "An update pipeline must be a non-empty array of stages.",
         );
       }
-      return substituteMe(cloneJson(update), this.#userId(context)) as PipelineStage[];
+      return cloneJson(update) as PipelineStage[];
     }
-    const modifier = this.#prepare(update, "update", context);
+    const modifier = this.#prepare(update, "update");
     const keys = Object.keys(modifier);
     if (keys.length === 0 || !keys.every((key) => key.startsWith("$"))) {
       throw new DataError(
@@ -587,12 +587,6 @@ export class DataStore {
       );
     }
     return modifier as Modifier<DataDocument>;
-  }
-
-  #userId(context: DataContext): string | undefined {
-    if (context.transaction === undefined) return context.userId;
-    // Checked first so an ended transaction reports that, not a missing user.
-    return context.userId ?? this.#active(context.transaction).userId;
   }
 }
 
