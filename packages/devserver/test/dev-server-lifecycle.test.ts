@@ -15,8 +15,10 @@ import {
   isAlive,
   occupyPort,
   open,
+  socketEndpoint,
   testUser,
   until,
+  upgradeStatus,
 } from "./dev-server-support.ts";
 import { waitFor } from "./helpers.ts";
 
@@ -88,13 +90,13 @@ describe("--data persistence and stopping", () => {
       const reply = await watcher.run(watcher.code("onIncrement"));
       expect(reply).toMatchObject({
         status: "error",
-        response: { error: { reason: "listener_error" } },
+        response: { error: { reason: "openfaas_not_reachable" } },
       });
-      expect((reply.response as { error: { message: string } }).error.message).toContain(
+      expect((reply.response as { error: { metadata: string } }).error.metadata).toContain(
         "cannot be reached",
       );
-      const late = await open(guest(second), "/counter/global");
-      expect(late.document).toMatchObject({ value: 2 });
+      // A new session needs onSessionStart, which cannot run: refused, as on Lenra.
+      expect(await upgradeStatus(socketEndpoint(second.socketUrl))).toBe(403);
     } finally {
       await second.close();
     }
@@ -159,47 +161,35 @@ describe("startup errors", () => {
 });
 
 describe("stopping with a running app", () => {
-  it("runs onSessionStop, then onEnvStop, while the data API still answers them", async () => {
-    // An app at a URL whose stop listeners write to the data API, as a real app's would.
+  it("calls no listener when sessions end or the server stops: Lenra never calls onSessionStop or onEnvStop", async () => {
+    // An app at a URL that records every listener it is asked to run.
+    const called: string[] = [];
     const app = createServer(async (request, response) => {
       const body = JSON.parse(await readBody(request)) as Record<string, unknown>;
       let answer: unknown = { json: { routes: [{ path: "/", view: HOME, roles: ["guest"] }] } };
       if (typeof body.view === "string") answer = { hello: "world" };
       if (typeof body.listener === "string") {
+        called.push(body.listener);
         answer = {};
-        const api = body.api as { url: string; token: string };
-        if (body.listener === "onSessionStop" || body.listener === "onEnvStop") {
-          const saved = await fetch(`${api.url}/app-api/v1/data/colls/log/docs`, {
-            method: "POST",
-            headers: { authorization: `Bearer ${api.token}`, "content-type": "application/json" },
-            body: JSON.stringify({ event: body.listener }),
-          });
-          if (!saved.ok) {
-            response.writeHead(500).end(`the data API answered ${saved.status}`);
-            return;
-          }
-        }
       }
       response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(answer));
     });
     await new Promise<void>((resolve) => app.listen(0, "127.0.0.1", resolve));
-    const file = join(scratch, "stop-listeners.json");
     try {
       const server = await startDevServer({
         app: `http://127.0.0.1:${(app.address() as AddressInfo).port}`,
         port: 0,
         authPort: 0,
-        data: file,
       });
-      const route = await open(guest(server), "/");
+      // Nothing runs before the first session: the environment starts with it.
+      expect(called).toEqual([]);
+      const socket = guest(server);
+      const route = await open(socket, "/");
       expect(route.document).toEqual({ hello: "world" });
+      await new Promise<void>((resolve) => socket.disconnect(() => resolve()));
+      await waitFor(() => server.stats().sessions === 0);
       await server.close();
-
-      const saved = JSON.parse(await readFile(file, "utf8"));
-      expect(saved.collections.log.map((doc: { event: string }) => doc.event)).toEqual([
-        "onSessionStop",
-        "onEnvStop",
-      ]);
+      expect(called).toEqual(["onEnvStart", "onSessionStart"]);
     } finally {
       app.closeAllConnections();
       await new Promise((resolve) => app.close(resolve));

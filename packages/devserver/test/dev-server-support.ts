@@ -15,9 +15,12 @@ const appFixtures = fileURLToPath(new URL("./fixtures/app-process", import.meta.
 const packageDir = fileURLToPath(new URL("..", import.meta.url));
 const lenraApp = join(packageDir, "node_modules", "@lenra", "app");
 
+/** The app name guests give: Lenra refuses a guest socket that names no app. */
+export const APP_NAME = "counter-app";
+
 /** A guest socket (no token), disconnected after the test. */
 export function guest(server: { socketUrl: string }, context?: Record<string, unknown>): Socket {
-  return connectPhoenix(server, context ? { context } : {});
+  return connectPhoenix(server, context ? { app: APP_NAME, context } : { app: APP_NAME });
 }
 
 /** A user socket through the dev server's test-only tokens (`insecureTestTokens: true`). */
@@ -63,9 +66,9 @@ export function upgradeStatus(url: string): Promise<number> {
   });
 }
 
-/** The socket endpoint URL with its query, as the official client builds it. */
+/** The socket endpoint URL with its query (naming the app), as the official client builds it. */
 export function socketEndpoint(socketUrl: string, params: Record<string, string> = {}): string {
-  const query = new URLSearchParams({ ...params, vsn: "2.0.0" });
+  const query = new URLSearchParams({ app: APP_NAME, ...params, vsn: "2.0.0" });
   return `${socketUrl}/websocket?${query}`;
 }
 

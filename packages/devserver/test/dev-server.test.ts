@@ -119,7 +119,8 @@ describe("the counter app on the dev server", () => {
         response: {
           message: "The given route does not exist. Please check your manifest.",
           reason: "route_does_not_exist",
-          metadata: { route: path },
+          metadata: path,
+          status_code: 400,
         },
       });
     }
@@ -179,16 +180,18 @@ describe("the counter app on the dev server", () => {
     const alice = await open(testUser(server, uniqueUser("alice")), "/counter/me");
     const bob = await open(testUser(server, uniqueUser("bob")), "/counter/me");
     // Bob's session was never sent Alice's code (its props name her counter).
-    const reply = await bob.run(alice.code("onIncrement"));
+    const code = alice.code("onIncrement");
+    const reply = await bob.run(code);
+    const error = {
+      message: "No listeners found for the given code",
+      reason: "unknow_listener_code",
+      metadata: code,
+    };
     expect(reply).toEqual({
       status: "error",
-      response: {
-        error: { message: "No listeners found for the given code", reason: "unknow_listener_code" },
-      },
+      response: { error: { ...error, status_code: 400 } },
     });
-    expect(bob.errors).toEqual([
-      { message: "No listeners found for the given code", reason: "unknow_listener_code" },
-    ]);
+    expect(bob.errors).toEqual([error]);
     expect((alice.document as CounterDocument).value).toBe(0);
   });
 
@@ -236,19 +239,18 @@ describe("the counter app on the dev server", () => {
     const afterToggle = await until<TodosDocument>(list, (document) => document.remaining === 1);
     expect(afterToggle.items[0]?.done).toBe(true);
 
-    // Someone else's todo does not render for another user: a view error, not a crash.
+    // Someone else's todo does not render for another user: the view fails on its first
+    // render, so the join is refused with Lenra's error 500, not a crash.
     const stranger = testUser(server, uniqueUser());
     const strangerItem = stranger.channel(`route:/todos/${first.id}`, { mode: "json" });
-    const errors: unknown[] = [];
-    strangerItem.on("error", (payload) => {
-      errors.push(payload);
-    });
-    expect((await joinChannel(strangerItem)).status).toBe("ok");
-    await waitFor(() => errors.length > 0);
-    expect(errors[0]).toEqual({
-      message: 'The view "todo" failed: Todo not found',
-      reason: "view_error",
-      metadata: { route: `/todos/${first.id}`, view: "todo" },
+    expect(await joinChannel(strangerItem)).toEqual({
+      status: "error",
+      response: {
+        message: "Internal server error.",
+        reason: "error_500",
+        metadata: "Todo not found",
+        status_code: 500,
+      },
     });
 
     await item.run(item.code("onRemove"));
@@ -260,8 +262,12 @@ describe("the counter app on the dev server", () => {
   it("answers a listener that throws with an error reply and an error event", async () => {
     const list = await open(testUser(server, uniqueUser()), "/todos");
     const reply = await list.run(list.code("onAdd"), { value: "   " });
-    const error = { message: "A todo needs a title", reason: "listener_error" };
-    expect(reply).toEqual({ status: "error", response: { error } });
+    const error = {
+      message: "Internal server error.",
+      reason: "error_500",
+      metadata: "A todo needs a title",
+    };
+    expect(reply).toEqual({ status: "error", response: { error: { ...error, status_code: 500 } } });
     expect(list.errors).toEqual([error]);
     expect(list.document).toEqual({ items: [], remaining: 0, onAdd: LISTENER });
   });
@@ -271,19 +277,20 @@ describe("the counter app on the dev server", () => {
     const before = globalCount();
     const counter = server.store.find("counter", { query: { user: "global" } })[0];
     const token = server.store.startTransaction();
-    const call = (path: string, body?: unknown) =>
+    const call = (method: string, path: string, body?: unknown) =>
       fetch(`${server.url}/app-api/v1/data${path}`, {
-        method: "POST",
+        method,
         headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
-    const update = await call("/colls/counter/updateMany", {
-      filter: { _id: counter?._id },
-      update: { $inc: { count: 100 } },
+    // A document write: Lenra runs those (not updateMany) inside the transaction.
+    const update = await call("PUT", `/colls/counter/docs/${counter?._id}`, {
+      ...counter,
+      count: before + 100,
     });
     expect(update.status).toBe(200);
     expect(globalCount()).toBe(before);
-    expect((await call("/transaction/abort")).status).toBe(200);
+    expect((await call("POST", "/transaction/abort")).status).toBe(200);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(globalCount()).toBe(before);
     expect(route.count("patchUi")).toBe(0);
@@ -307,7 +314,12 @@ describe("the counter app on the dev server", () => {
     expect(unknownCode[4]).toEqual({
       status: "error",
       response: {
-        error: { message: "No listeners found for the given code", reason: "unknow_listener_code" },
+        error: {
+          message: "No listeners found for the given code",
+          reason: "unknow_listener_code",
+          metadata: "nope",
+          status_code: 400,
+        },
       },
     });
 
@@ -316,14 +328,15 @@ describe("the counter app on the dev server", () => {
     const malformed = await raw.next((frame) => frame[1] === "r-bad");
     expect(malformed[4]).toEqual({ status: "error", response: { reason: "malformed message" } });
 
-    // A big event reaches the app, which refuses it: an error reply, nothing else.
+    // A big event reaches the app, which refuses it (HTTP 413): an error reply, nothing else,
+    // with the reason Lenra gives a status it does not expect.
     const big = await raw.request("2", "route:/counter/global", "run", {
       code,
       event: { value: "x".repeat(300_000) },
     });
     expect(big[4]).toMatchObject({
       status: "error",
-      response: { error: { reason: "listener_error" } },
+      response: { error: { message: "Unknown error", reason: "unknown_error" } },
     });
 
     // A run without a code crashes that channel only, as a Phoenix channel process would.

@@ -140,27 +140,41 @@ describe("route:<path> channel", () => {
     });
   });
 
-  it("refuses unknown routes, routes the session's role may not see, and modes other than json", async () => {
+  it("refuses unknown routes, routes the session's role may not see, and modes other than json, as Lenra", async () => {
     const { app, server } = await startHarness(counterApp());
     const guest = connectPhoenix(server);
     const unknown = guest.channel("route:/nope", { mode: "json" });
     expect(await joinChannel(unknown)).toEqual({
       status: "error",
-      response: { ...ROUTE_NOT_FOUND, metadata: { route: "/nope" } },
+      response: { ...ROUTE_NOT_FOUND, metadata: "/nope", status_code: 400 },
     });
     unknown.leave();
     const reserved = guest.channel("route:/counter/me", { mode: "json" });
     expect(await joinChannel(reserved)).toEqual({
       status: "error",
-      response: { ...ROUTE_NOT_FOUND, metadata: { route: "/counter/me" } },
+      response: { ...ROUTE_NOT_FOUND, metadata: "/counter/me", status_code: 400 },
     });
     reserved.leave();
-    const lenraMode = guest.channel("route:/counter", { mode: "lenra" });
-    expect(await joinChannel(lenraMode)).toMatchObject({
+    // Lenra mode (Lenra components, also what a join without a mode means): no such route.
+    for (const payload of [{ mode: "lenra" }, {}]) {
+      const lenraMode = guest.channel("route:/counter", payload);
+      expect(await joinChannel(lenraMode)).toEqual({
+        status: "error",
+        response: { ...ROUTE_NOT_FOUND, metadata: "/counter", status_code: 400 },
+      });
+      lenraMode.leave();
+    }
+    const unknownMode = guest.channel("route:/counter", { mode: "xml" });
+    expect(await joinChannel(unknownMode)).toEqual({
       status: "error",
-      response: { reason: "incorrect_view_mode", metadata: { mode: "lenra" } },
+      response: {
+        message: "The view mode should be one of 'lenra', 'json'.",
+        reason: "incorrect_view_mode",
+        metadata: { mode: "xml" },
+        status_code: 400,
+      },
     });
-    lenraMode.leave();
+    unknownMode.leave();
     expect(app.stats().openRoutes).toBe(0);
     expect(server.stats().channels).toEqual({});
     expect(server.events.filter((e) => e.type === "join").map((e) => e.status)).toContain("error");
@@ -283,12 +297,20 @@ describe("routes channel", () => {
       { path: "/broken", view: { _type: "view", name: "/broken" }, roles: ["guest", "user"] },
     ]);
 
+    // A backend without Lenra-component routes lists none; another mode is Lenra's refusal.
     const lenraMode = guest.channel("routes", { mode: "lenra" });
-    expect(await joinChannel(lenraMode)).toMatchObject({
-      status: "error",
-      response: { reason: "incorrect_view_mode" },
-    });
+    expect(await joinChannel(lenraMode)).toEqual({ status: "ok", response: { lenraRoutes: [] } });
     lenraMode.leave();
+    const noMode = guest.channel("routes", {});
+    expect(await joinChannel(noMode)).toEqual({
+      status: "error",
+      response: {
+        message: "The given channel name does not exist.",
+        reason: "invalid_channel_name",
+        metadata: {},
+      },
+    });
+    noMode.leave();
   });
 });
 
