@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
-import { cp, mkdir, realpath, symlink } from "node:fs/promises";
+import { cp, mkdir, realpath, rm, symlink } from "node:fs/promises";
 import { createServer, type Socket as NetSocket, type Server } from "node:net";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Socket } from "phoenix";
 import { WebSocket } from "ws";
@@ -116,13 +116,27 @@ export async function occupyPort(): Promise<number> {
  * workspace's copy of each package in `links` (tsx, typescript...) as its other dependencies.
  * Outside the repository, the copy finds no other package by walking up.
  */
-export async function installAppFixture(
+export function installAppFixture(
   scratch: string,
   name: string,
   links: readonly string[] = [],
 ): Promise<string> {
-  const dir = join(scratch, `${name}-${Math.random().toString(16).slice(2)}`);
-  await cp(join(appFixtures, name), dir, { recursive: true });
+  return installApp(scratch, join(appFixtures, name), { links });
+}
+
+/**
+ * Copies the app at `source` into `scratch`, without the files `without` names (paths inside
+ * the app), and installs @lenra/app in the copy as npm would, with the workspace's copy of each
+ * package in `links`.
+ */
+export async function installApp(
+  scratch: string,
+  source: string,
+  options: { without?: readonly string[]; links?: readonly string[] } = {},
+): Promise<string> {
+  const dir = join(scratch, `${basename(source)}-${Math.random().toString(16).slice(2)}`);
+  await cp(source, dir, { recursive: true });
+  for (const file of options.without ?? []) await rm(join(dir, file));
   await mkdir(join(dir, "node_modules", "@lenra"), { recursive: true });
   await mkdir(join(dir, "node_modules", ".bin"));
   const real = await realpath(lenraApp);
@@ -131,7 +145,7 @@ export async function installAppFixture(
     join(real, "dist", "bin", "app-lenra.js"),
     join(dir, "node_modules", ".bin", "app-lenra"),
   );
-  for (const link of links) {
+  for (const link of options.links ?? []) {
     const target = join(dir, "node_modules", link);
     await mkdir(dirname(target), { recursive: true });
     await symlink(await realpath(workspacePackage(link)), target);
