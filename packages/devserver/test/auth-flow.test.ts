@@ -130,6 +130,31 @@ describe("authorization code with PKCE", () => {
     expect(callback.searchParams.get("code")).toEqual(expect.any(String));
   });
 
+  it("refuses a state shorter than 8 bytes, or none, as Hydra: back to the client with invalid_state", async () => {
+    for (const state of ["short", "", "ab\u00e9d"]) {
+      const request = await authorizationRequest(as, {
+        params: { state: state === "" ? undefined : state },
+      });
+      const callback = new URL(
+        await completeDevLogin({ authorizationUrl: request.url, username: "alice" }),
+      );
+      expect(`${callback.origin}${callback.pathname}`).toBe(DEV_REDIRECT_URI);
+      expect(callback.searchParams.get("error"), state).toBe("invalid_state");
+      expect(callback.searchParams.get("error_description")).toMatch(/at least be 8 characters/);
+      expect(callback.searchParams.get("state")).toBe(state === "" ? null : state);
+      expect(callback.searchParams.has("code")).toBe(false);
+    }
+    // 8 bytes are enough (é takes two).
+    for (const state of ["12345678", "abcdé\u00e9"]) {
+      const request = await authorizationRequest(as, { state });
+      const callback = new URL(
+        await completeDevLogin({ authorizationUrl: request.url, username: "alice" }),
+      );
+      expect(callback.searchParams.get("state")).toBe(state);
+      expect(callback.searchParams.get("code")).toEqual(expect.any(String));
+    }
+  });
+
   it("refuses a wrong code_verifier", async () => {
     const request = await authorizationRequest(as);
     const callback = await completeDevLogin({ authorizationUrl: request.url, username: "alice" });
