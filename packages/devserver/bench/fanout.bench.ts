@@ -150,6 +150,8 @@ async function clients(settings: Settings): Promise<void> {
       const socket = new Socket(settings.socketUrl, {
         transport: WebSocket as unknown as new (endpoint: string) => object,
         timeout: 30_000,
+        // Guests name the app, as Lenra requires.
+        params: { app: "counter-app" },
       });
       socket.connect();
       const channel = socket.channel("route:/counter/global", { mode: "json" });

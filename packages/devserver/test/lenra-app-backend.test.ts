@@ -32,6 +32,8 @@ type View = (
 interface ListenerApi {
   userId: string | undefined;
   store: DataStore;
+  /** The data API token the listener was given. */
+  token: string;
 }
 type Listener = (
   props: Record<string, unknown>,
@@ -120,7 +122,7 @@ async function start(app: FakeApp, logger?: DevServerLogger): Promise<Harness> {
       const userId = backend?.resolveDataApiToken(api.token)?.userId;
       calls.push({ listener, userId, props, event });
       try {
-        await run(props as Record<string, unknown>, event, { userId, store });
+        await run(props as Record<string, unknown>, event, { userId, store, token: api.token });
       } catch (error) {
         const { message, status } = error as Error & { status?: number };
         throw new AppRequestError(AppRequestErrorReason.Failed, message, {
@@ -388,8 +390,13 @@ describe("views", () => {
         { path: "/nameless", view: { _type: "view", name: "nameless" }, roles: ["guest"] },
         { path: "/throws", view: { _type: "view", name: "throws" }, roles: ["guest"] },
         { path: "/unknown", view: { _type: "view", name: "unknown" }, roles: ["guest"] },
+        { path: "/parent", view: { _type: "view", name: "parent" }, roles: ["guest"] },
       ],
       views: {
+        parent: () => ({
+          ok: { _type: "view", name: "string" },
+          broken: { _type: "view", name: "throws" },
+        }),
         string: () => "hello",
         array: () => [1, 2],
         nameless: () => ({ onTap: { _type: "listener", label: "Tap" } }),
@@ -404,6 +411,9 @@ describe("views", () => {
       ["/array", "must return a JSON object, not an array"],
       ["/throws", "the view broke"],
       ["/unknown", "No view found for unknown"],
+      // Lenra would leave the failed nested view's object in place; the dev server fails the
+      // route with its error instead.
+      ["/parent", "the view broke"],
     ];
     for (const [path, metadata] of expectations) {
       const reply = await joinChannel(socket.channel(`route:${path}`, { mode: "json" }));
@@ -453,6 +463,59 @@ describe("listeners", () => {
       },
     };
   }
+
+  it("runs one listener at a time per session, and never sends @lenra: listeners to the app", async () => {
+    const running: string[] = [];
+    let overlapped = false;
+    const slow =
+      (name: string): Listener =>
+      async () => {
+        if (running.length > 0) overlapped = true;
+        running.push(name);
+        await sleep(30);
+        running.pop();
+      };
+    const app = counterApp();
+    app.views.count = () => ({
+      first: { _type: "listener", name: "first" },
+      second: { _type: "listener", name: "second" },
+      navTo: { _type: "listener", name: "@lenra:navTo", props: { path: "/x" } },
+    });
+    app.listeners = { ...app.listeners, first: slow("first"), second: slow("second") };
+    const { server, calls } = await start(app);
+    const route = await openRoute(connectPhoenix(server, GUEST), "/count");
+    const replies = await Promise.all([
+      route.run(route.code("first")),
+      route.run(route.code("second")),
+    ]);
+    expect(replies.map((reply) => reply.status)).toEqual(["ok", "ok"]);
+    expect(overlapped).toBe(false);
+    expect(calls.slice(-2).map((call) => call.listener)).toEqual(["first", "second"]);
+
+    // Lenra runs "@lenra:" listeners itself: the app never hears of them.
+    expect(await route.run(route.code("navTo"))).toEqual({ status: "ok", response: {} });
+    expect(calls.some((call) => call.listener.startsWith("@lenra:"))).toBe(false);
+  });
+
+  it("gives each listener call its own data API token, revoked once the listener answered", async () => {
+    const seen: string[] = [];
+    const app = counterApp();
+    app.listeners = {
+      ...app.listeners,
+      add: (_props, _event, api) => {
+        seen.push(api.token);
+      },
+    };
+    const { server, backend } = await start(app);
+    const route = await openRoute(
+      connectPhoenix(server, { token: insecureTestToken("erin") }),
+      "/count",
+    );
+    await route.run(route.code("add"));
+    await route.run(route.code("add"));
+    expect(new Set(seen).size).toBe(2);
+    for (const token of seen) expect(backend.resolveDataApiToken(token)).toBeUndefined();
+  });
 
   it("passes props, event and a data API token of the session's user", async () => {
     const { server, calls } = await start(counterApp());
