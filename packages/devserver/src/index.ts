@@ -46,7 +46,9 @@ export type { PatchOperation } from "./diff.ts";
 export { diffDocuments } from "./diff.ts";
 export type { LenraErrorPayload } from "./errors.ts";
 export {
+  appFailure,
   ErrorReason,
+  IncorrectViewModeError,
   LenraBackendError,
   ListenerFailedError,
   RouteNotFoundError,
@@ -63,10 +65,18 @@ export { LenraAppBackend, SystemListener } from "./lenra-app-backend.ts";
 export type { AppListener, ClientListener, ListenerTarget } from "./listener-codes.ts";
 export { isAppListener, ListenerCodes, listener, listenerCode } from "./listener-codes.ts";
 export type { DevServerLogger } from "./logger.ts";
-export type { FindSpec, ManifestRoute, RouteMatch, ViewSpec } from "./manifest.ts";
+export type {
+  FindSpec,
+  LenraComponentRoute,
+  ManifestRoute,
+  RouteMatch,
+  ViewSpec,
+} from "./manifest.ts";
 export { Manifest, ManifestError, parseManifest } from "./manifest.ts";
 export type { QueryParams, QueryValue } from "./query.ts";
 export { parseQuery, QueryParseError } from "./query.ts";
+export type { RouteParam } from "./route-path.ts";
+export { matchRoutePath, parseRouteParam } from "./route-path.ts";
 export type {
   ConnectedSession,
   DisconnectOptions,
