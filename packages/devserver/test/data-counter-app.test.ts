@@ -78,7 +78,6 @@ describe("the counter-app against this data API", () => {
     await runListener("onEnvStart", "env");
     await runListener("onUserFirstJoin", "alice");
     await runListener("onSessionStart", "alice");
-    await runListener("onSessionStop", "alice");
     expect(data.store.find("counter", { query: {} }).map((doc) => [doc.user, doc.count])).toEqual([
       ["global", 0],
       ["user-alice", 0],

@@ -13,9 +13,11 @@ export async function onUserFirstJoin(_props: Props, _event: unknown, api: Api):
   await ensureCounter(api, "@me");
 }
 
+/**
+ * Runs for every socket. Lenra refuses the socket when an app lacks it (`@lenra/app` answers 500
+ * for a missing listener), so even an app with nothing to do here defines it.
+ */
 export async function onSessionStart(_props: Props, _event: unknown, _api: Api): Promise<void> {}
-
-export async function onSessionStop(_props: Props, _event: unknown, _api: Api): Promise<void> {}
 
 async function ensureCounter(api: Api, user: string): Promise<void> {
   const counters = api.data.coll(Counter);
