@@ -213,7 +213,8 @@ export class LenraAppBackend implements LenraBackend {
       this.#sessions.add(session);
       return session;
     } catch (error) {
-      this.#sessionGone();
+      // Lenra stops the environment when a session that started ends, not when one fails to.
+      this.#activeSessions--;
       throw error;
     }
   }
@@ -312,10 +313,7 @@ export class LenraAppBackend implements LenraBackend {
 
   /** A session ended: when it was the last one, the environment stops, as on Lenra. */
   endSession(session: AppSession): void {
-    if (this.#sessions.delete(session)) this.#sessionGone();
-  }
-
-  #sessionGone(): void {
+    if (!this.#sessions.delete(session)) return;
     this.#activeSessions--;
     if (this.#activeSessions > 0 || this.#environment === undefined) return;
     this.#environment = undefined;

@@ -63,7 +63,9 @@ describe("an app with every system listener", () => {
 
   it("refuses every socket (HTTP 403) while onEnvStart or onSessionStart fails, and serves once they work", async () => {
     await noSession();
+    const envStarts = () => compat.calls().filter((call) => call.listener === "onEnvStart").length;
     for (const listener of ["onEnvStart", "onSessionStart"]) {
+      const started = envStarts();
       const control = compat.server.store.createDoc("control", { fail: listener });
       const errors = compat.logs.filter((line) => line.level === "error").length;
       expect(await socketStatus(compat, {})).toBe(403);
@@ -76,6 +78,9 @@ describe("an app with every system listener", () => {
       );
       compat.server.store.deleteDoc("control", control._id);
       expect(await socketStatus(compat, {})).toBe(101);
+      // A failed onEnvStart is tried again by the next socket; a session that fails to start
+      // leaves the environment running, as on Lenra: onEnvStart ran once.
+      expect(envStarts() - started, listener).toBe(1);
       await noSession();
     }
   });
