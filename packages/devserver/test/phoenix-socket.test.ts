@@ -385,6 +385,8 @@ describe("Phoenix socket (serializer v2)", () => {
 
   it("closes a socket that stays silent for idleTimeoutMs with 1000, not one that heartbeats", async () => {
     const { server } = await startHarness(counterApp(), { idleTimeoutMs: 150 });
+    // Taken before the silent socket opens, so its idle timer cannot have started earlier.
+    const started = Date.now();
     const silent = await RawClient.open(server);
     const talker = await RawClient.open(server);
     const beat = setInterval(
@@ -392,7 +394,6 @@ describe("Phoenix socket (serializer v2)", () => {
       40,
     );
     try {
-      const started = Date.now();
       expect((await silent.closed).code).toBe(CloseCode.Normal);
       expect(Date.now() - started).toBeGreaterThanOrEqual(100);
       await sleep(300);
