@@ -1,8 +1,10 @@
+import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import {
   createDataStore,
   type DataStore,
@@ -10,10 +12,17 @@ import {
   type DevServerOptions,
   startDevServer,
 } from "@lenra/devserver";
-import { build } from "vite";
 import { type StaticServer, startStaticServer } from "./static-server.ts";
 
-const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
+/**
+ * The folder that holds react-counter, vue-counter and counter-app: this repository's examples/,
+ * or `LENRA_EXAMPLES_DIR`, such as the copies installed from a registry by `pnpm test:release`.
+ */
+const examplesDir = process.env.LENRA_EXAMPLES_DIR
+  ? resolve(process.env.LENRA_EXAMPLES_DIR)
+  : fileURLToPath(new URL("../../../examples/", import.meta.url));
+
+const run = promisify(execFile);
 
 /** The OAuth client the e2e registers on the dev server for the served builds. */
 export const E2E_CLIENT_ID = "lenra-e2e";
@@ -26,11 +35,11 @@ export interface Example {
 }
 
 export const EXAMPLES: readonly Example[] = [
-  { name: "react", dir: join(repoRoot, "examples/react-counter") },
-  { name: "vue", dir: join(repoRoot, "examples/vue-counter") },
+  { name: "react", dir: join(examplesDir, "react-counter") },
+  { name: "vue", dir: join(examplesDir, "vue-counter") },
 ];
 
-export const counterAppDir = join(repoRoot, "examples/counter-app");
+export const counterAppDir = join(examplesDir, "counter-app");
 
 /** The global counter's collection and filter in counter-app (class `Counter`, user "global"). */
 const COUNTERS = "counter";
@@ -187,31 +196,29 @@ export class Harness {
     return join(this.#tmp, `dist-${example.name}`);
   }
 
-  /** `vite build` of an example with the env pointing at this dev server. */
+  /**
+   * The example's own `npm run build` (its Vite, its plugins, the @lenra packages it installed)
+   * with the env pointing at this dev server.
+   */
   async #build(example: Example): Promise<void> {
     const outDir = this.#outDir(example);
-    const env: Record<string, string> = {
+    const env = {
+      ...process.env,
       VITE_LENRA_SOCKET: this.server.socketUrl,
       VITE_LENRA_AUTH: this.server.auth.url,
       VITE_LENRA_CLIENT_ID: E2E_CLIENT_ID,
       // Vitest sets NODE_ENV=test, which would give a development build of React or Vue.
       NODE_ENV: "production",
     };
-    const saved = Object.fromEntries(Object.keys(env).map((key) => [key, process.env[key]]));
-    Object.assign(process.env, env);
+    const args = ["run", "build", "--", "--outDir", outDir, "--emptyOutDir", "--logLevel", "warn"];
     try {
-      await build({
-        root: example.dir,
-        mode: "production",
-        logLevel: "warn",
-        clearScreen: false,
-        build: { outDir, emptyOutDir: true },
-      });
-    } finally {
-      for (const [key, value] of Object.entries(saved)) {
-        if (value === undefined) delete process.env[key];
-        else process.env[key] = value;
-      }
+      await run("npm", args, { cwd: example.dir, env, shell: process.platform === "win32" });
+    } catch (error) {
+      const { stdout = "", stderr = "" } = error as { stdout?: string; stderr?: string };
+      throw new Error(
+        `Building the ${example.name} example (npm run build in ${example.dir}) failed:\n${stdout}${stderr}`,
+        { cause: error },
+      );
     }
     for (const page of ["index.html", "redirect.html"]) {
       if (!existsSync(join(outDir, page))) {

@@ -5,7 +5,7 @@ const env = import.meta.env;
 
 /** The app's one client: it owns the socket, the login and every route subscription. */
 export const lenra = createLenraClient({
-  appName: "counter-app",
+  appName: env.VITE_LENRA_APP || "counter-app",
   socketEndpoint: env.VITE_LENRA_SOCKET || "ws://127.0.0.1:4001/socket",
   // Leave `login` out for a guest-only app: then no login code is bundled at all.
   login: lenraLogin({
