@@ -7,8 +7,8 @@ import type { LenraViewData } from "@lenra/client";
 import type { counter } from "counter-app/src/views/counter.ts";
 import type { todo, todos } from "counter-app/src/views/todos.ts";
 import type * as React from "react-counter/src/types.ts";
-import type * as Vue from "vue-counter/src/types.ts";
 import { expectTypeOf } from "vitest";
+import type * as Vue from "vue-counter/src/types.ts";
 
 type Counter = LenraViewData<typeof counter>;
 type Todo = LenraViewData<typeof todo>;
