@@ -1,0 +1,608 @@
+#!/usr/bin/env node
+// `pnpm test:release`: the release, proven on a registry of our own, as a user would meet it.
+//
+// 1. Copies the repository (tracked and new files, as they are in the working tree) to a
+//    temporary folder, where `changeset version` and everything else runs: the working tree is
+//    never changed.
+// 2. Starts verdaccio on 127.0.0.1 (a free port, a throw-away storage) with no uplink for the
+//    packages it publishes, so npm's old @lenra/client cannot leak in; other packages, such as
+//    @lenra/app, are proxied from npm.
+// 3. In the copy: `pnpm release` must refuse while changesets are pending; `changeset version`;
+//    `pnpm release` publishes every package to verdaccio (build, typecheck, publint, attw, then
+//    `changeset publish`); run again, it must refuse (nothing new), and refuse a version that the
+//    registry holds but no git tag of the copy names.
+// 4. Copies react-counter, vue-counter and counter-app into an empty folder, each with an .npmrc
+//    that points @lenra at verdaccio, then `npm install`, `npm run build`, `npm run typecheck`.
+// 5. Compiles a project that imports every entry point of the four packages with
+//    `skipLibCheck: false`: their .d.ts files need nothing their dependencies and peers lack.
+// 6. `npx lenra-devserver --help` from the registry in an empty folder.
+// 7. `npm run dev` in each copied front end, inside a network namespace of its own (Linux): the
+//    local Lenra and Vite start on their fixed ports, the page and its @lenra modules load.
+// 8. The examples' browser tests (e2e/) against the copies (LENRA_EXAMPLES_DIR).
+// It prints the tarball sizes and how long it took, and removes every process and folder it made,
+// also when a step fails.
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import {
+  appendFile,
+  cp,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  writeFile,
+} from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { delimiter, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const REPO = fileURLToPath(new URL("..", import.meta.url));
+const SCOPE = "@lenra";
+const APP = "counter-app";
+/** The front ends and the fixed port of their `npm run dev`. */
+const FRONT_ENDS = [
+  { name: "react-counter", port: 5173 },
+  { name: "vue-counter", port: 5174 },
+];
+const COMMAND_TIMEOUT_MS = 20 * 60_000;
+
+/** Process groups still running, ended by {@link cleanUp}. */
+const running = new Set();
+
+/**
+ * The environment a user's shell would have: none of the npm_* variables that `pnpm run` sets, and
+ * no node_modules/.bin of this repository on the PATH.
+ */
+function userEnv(extra = {}) {
+  const env = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!/^npm_/i.test(key)) env[key] = value;
+  }
+  env.PATH = (process.env.PATH ?? "")
+    .split(delimiter)
+    .filter((entry) => !entry.includes("node_modules/.bin") && !entry.startsWith(REPO))
+    .join(delimiter);
+  return { ...env, ...extra };
+}
+
+/**
+ * Runs a command in its own process group, its output shown (and returned). Resolves with the
+ * exit code; `check` (the default) turns a non-zero one into an error.
+ */
+function run(command, args, { cwd, env = userEnv(), check = true, quiet = false } = {}) {
+  console.log(`$ ${[command, ...args].join(" ")}   (in ${cwd})`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd,
+      env,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    running.add(child);
+    let output = "";
+    const onData = (chunk) => {
+      output += chunk;
+      if (!quiet) process.stdout.write(chunk);
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    const timer = setTimeout(() => {
+      output += `\n(killed after ${COMMAND_TIMEOUT_MS / 60_000} minutes)`;
+      killGroup(child, "SIGKILL");
+    }, COMMAND_TIMEOUT_MS);
+    child.on("error", (error) => {
+      clearTimeout(timer);
+      running.delete(child);
+      reject(error);
+    });
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      running.delete(child);
+      const status = code ?? 128;
+      if (check && status !== 0) {
+        if (quiet) process.stdout.write(output);
+        reject(
+          new Error(
+            `${command} ${args.join(" ")} failed (${signal ?? `exit code ${status}`}) in ${cwd}`,
+          ),
+        );
+      } else resolve({ code: status, output });
+    });
+  });
+}
+
+function killGroup(child, signal) {
+  try {
+    process.kill(-child.pid, signal);
+  } catch {}
+}
+
+/** Runs `pnpm release` in `cwd`, expecting a refusal whose message matches `expected`. */
+async function expectRefusal(cwd, expected, why) {
+  const { code, output } = await run("pnpm", ["release"], { cwd, check: false });
+  if (code === 0 || !expected.test(output)) {
+    throw new Error(
+      `pnpm release should have refused (${why}) with a message matching ${expected}.`,
+    );
+  }
+}
+
+/** Tracked and new (not ignored) files of the working tree, relative to the repository. */
+async function workingTreeFiles() {
+  const { output } = await run(
+    "git",
+    ["ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+    {
+      cwd: REPO,
+      quiet: true,
+    },
+  );
+  return output.split("\0").filter((file) => file && existsSync(join(REPO, file)));
+}
+
+async function copyFiles(files, from, to) {
+  for (const file of files) {
+    await mkdir(dirname(join(to, file)), { recursive: true });
+    await cp(join(from, file), join(to, file));
+  }
+}
+
+async function readJson(file) {
+  return JSON.parse(await readFile(file, "utf8"));
+}
+
+/**
+ * Starts verdaccio in this process on a free port of 127.0.0.1; resolves with its URL and a token
+ * that may publish. `ours` (the packages this test publishes) get no uplink: npm's versions of
+ * them, such as the old @lenra/client, must not leak in. Everything else, @lenra/app included,
+ * is proxied from npm.
+ */
+async function startRegistry(dir, ours) {
+  const config = join(dir, "config.yaml");
+  await mkdir(dir, { recursive: true });
+  await writeFile(
+    config,
+    [
+      `storage: ${JSON.stringify(join(dir, "storage"))}`,
+      "auth:",
+      `  htpasswd: { file: ${JSON.stringify(join(dir, "htpasswd"))}, max_users: 1 }`,
+      "uplinks:",
+      "  npmjs: { url: https://registry.npmjs.org/ }",
+      "packages:",
+      ...ours.map((name) => `  "${name}": { access: $all, publish: $authenticated }`),
+      '  "**": { access: $all, proxy: npmjs }',
+      "web: { enable: false }",
+      "log: { type: stdout, format: pretty, level: warn }",
+      "",
+    ].join("\n"),
+  );
+  const { default: verdaccio } = await import("verdaccio");
+  const server = await verdaccio.runServer(config);
+  await new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", resolve);
+  });
+  const url = `http://127.0.0.1:${server.address().port}/`;
+  const response = await fetch(`${url}-/user/org.couchdb.user:release-test`, {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ name: "release-test", password: "release-test" }),
+  });
+  const { token } = await response.json();
+  if (!response.ok || !token)
+    throw new Error(`verdaccio refused to create a user (${response.status}).`);
+  return {
+    url,
+    token,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections?.();
+      }),
+  };
+}
+
+/** The names and versions of the published packages of a copy of the repository. */
+async function publicPackages(repo) {
+  const packages = [];
+  for (const dir of await readdir(join(repo, "packages"))) {
+    const file = join(repo, "packages", dir, "package.json");
+    if (!existsSync(file)) continue;
+    const { name, version, private: isPrivate } = await readJson(file);
+    if (!isPrivate) packages.push({ name, version });
+  }
+  return packages;
+}
+
+/** `@lenra/client` -> `import * as m0 from "@lenra/client"` for every entry of its exports. */
+async function importsOfEveryEntry(projectDir, names) {
+  const lines = [];
+  for (const name of names) {
+    const { exports = { ".": {} } } = await readJson(
+      join(projectDir, "node_modules", name, "package.json"),
+    );
+    for (const subpath of Object.keys(exports)) {
+      if (subpath === "./package.json" || subpath.includes("*")) continue;
+      lines.push(`import * as m${lines.length} from "${name}${subpath.slice(1)}";`);
+    }
+  }
+  const used = lines.map((_, index) => `m${index}`).join(", ");
+  return `${lines.join("\n")}\n\nexport const entryPoints = [${used}];\n`;
+}
+
+/**
+ * A project that compiles every entry point of the published packages with `skipLibCheck: false`:
+ * the browser packages with the DOM and no Node types, the dev server with Node's.
+ */
+async function checkTypes(dir, registry, published) {
+  const react = await readJson(join(REPO, "examples/react-counter/package.json"));
+  const vue = await readJson(join(REPO, "examples/vue-counter/package.json"));
+  const root = await readJson(join(REPO, "package.json"));
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, ".npmrc"), `${SCOPE}:registry=${registry}\n`);
+  const browserPackages = published
+    .map((pkg) => pkg.name)
+    .filter((name) => name !== `${SCOPE}/devserver`);
+  await writeFile(
+    join(dir, "package.json"),
+    JSON.stringify(
+      {
+        name: "types-check",
+        private: true,
+        type: "module",
+        dependencies: {
+          ...Object.fromEntries(published.map((pkg) => [pkg.name, pkg.version])),
+          react: react.dependencies.react,
+          "@types/react": react.devDependencies["@types/react"],
+          vue: vue.dependencies.vue,
+          typescript: root.devDependencies.typescript,
+          "@types/node": root.devDependencies["@types/node"],
+        },
+      },
+      null,
+      2,
+    ),
+  );
+  await run("npm", ["install", "--no-audit", "--no-fund"], { cwd: dir });
+  const strict = { strict: true, skipLibCheck: false, noEmit: true, target: "ES2022" };
+  await writeFile(join(dir, "browser.ts"), await importsOfEveryEntry(dir, browserPackages));
+  await writeFile(join(dir, "node.ts"), await importsOfEveryEntry(dir, [`${SCOPE}/devserver`]));
+  await writeFile(
+    join(dir, "tsconfig.browser.json"),
+    JSON.stringify({
+      compilerOptions: {
+        ...strict,
+        module: "ESNext",
+        moduleResolution: "Bundler",
+        lib: ["ES2022", "DOM", "DOM.Iterable"],
+        types: [],
+      },
+      files: ["browser.ts"],
+    }),
+  );
+  await writeFile(
+    join(dir, "tsconfig.node.json"),
+    JSON.stringify({
+      compilerOptions: {
+        ...strict,
+        module: "NodeNext",
+        moduleResolution: "NodeNext",
+        lib: ["ES2022"],
+        types: ["node"],
+      },
+      files: ["node.ts"],
+    }),
+  );
+  for (const project of ["tsconfig.browser.json", "tsconfig.node.json"]) {
+    await run(join(dir, "node_modules/.bin/tsc"), ["-p", project], { cwd: dir });
+  }
+  console.log(`${published.map((pkg) => pkg.name).join(", ")}: every entry point compiles.`);
+}
+
+/**
+ * Installs a copied example from the registry, and checks that each of our packages it got is the
+ * tarball the registry holds (the lockfile's integrity: `resolved` may be left out by npm config).
+ */
+async function installExample(dir, registry, published) {
+  await writeFile(join(dir, ".npmrc"), `${SCOPE}:registry=${registry}\n`);
+  await run("npm", ["install", "--no-audit", "--no-fund"], { cwd: dir });
+  const lock = await readJson(join(dir, "package-lock.json"));
+  for (const [path, entry] of Object.entries(lock.packages)) {
+    const ours = published.find((pkg) => path.endsWith(`node_modules/${pkg.name}`));
+    if (!ours) continue;
+    const packument = await (await fetch(`${registry}${ours.name.replace("/", "%2f")}`)).json();
+    const integrity = packument.versions?.[ours.version]?.dist?.integrity;
+    if (entry.version !== ours.version || !integrity || entry.integrity !== integrity) {
+      throw new Error(
+        `${dir} installed ${ours.name}@${entry.version} (${entry.integrity}), not ${ours.version} from ${registry} (${integrity}).`,
+      );
+    }
+  }
+}
+
+/** Whether commands can run in a network namespace of their own (for the fixed ports). */
+async function canUseNetworkNamespace() {
+  if (process.platform !== "linux") return false;
+  const { code } = await run("unshare", ["--net", "--map-root-user", "true"], {
+    cwd: REPO,
+    check: false,
+    quiet: true,
+  }).catch(() => ({ code: 1 }));
+  return code === 0;
+}
+
+/**
+ * Inside a network namespace (see main): `npm run dev` in a front end, then the page, the module
+ * that creates the client and the @lenra package it imports must load from Vite, and the local
+ * Lenra's OAuth server must answer; Ctrl+C (SIGINT to the group) must stop it all.
+ */
+async function devSmoke(dir, port) {
+  const child = spawn("npm", ["run", "dev"], {
+    cwd: dir,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  const exited = new Promise((resolve) =>
+    child.on("close", (code, signal) => resolve(signal ?? code)),
+  );
+  for (const stream of [child.stdout, child.stderr]) {
+    stream.on("data", (chunk) => {
+      output += chunk;
+      process.stdout.write(chunk);
+    });
+  }
+  const web = `http://127.0.0.1:${port}`;
+  const text = async (url) => {
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+    return response.text();
+  };
+  const checks = async () => {
+    const deadline = Date.now() + 180_000;
+    while (!/Lenra dev server ready/.test(output) || !(await text(`${web}/`).catch(() => ""))) {
+      if (child.exitCode !== null) throw new Error("npm run dev exited before it was ready.");
+      if (Date.now() > deadline) throw new Error("npm run dev was not ready after 3 minutes.");
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    const page = await text(`${web}/`);
+    if (!page.includes('id="app"')) throw new Error(`${web}/ is not the example's page.`);
+    const discovery = JSON.parse(
+      await text("http://127.0.0.1:4444/.well-known/openid-configuration"),
+    );
+    if (!discovery.issuer) throw new Error("The local Lenra's OAuth server has no issuer.");
+    const module = await text(`${web}/src/lenra.ts`);
+    const dependency = /from\s+"(\/node_modules\/\.vite\/deps\/@lenra_[^"]+)"/.exec(module)?.[1];
+    if (!dependency) {
+      throw new Error(`${web}/src/lenra.ts does not import a bundled @lenra package:\n${module}`);
+    }
+    if (!(await text(`${web}${dependency}`)).includes("createLenraClient")) {
+      throw new Error(`${dependency} has no createLenraClient.`);
+    }
+    console.log(`npm run dev: ${web}/ and ${dependency} load, the OAuth server answers.`);
+  };
+  const failure = await checks().then(
+    () => undefined,
+    (error) => error,
+  );
+  // Ctrl+C: the terminal sends SIGINT to the whole process group.
+  killGroup(child, "SIGINT");
+  const timeout = new Promise((resolve) => setTimeout(() => resolve("timeout"), 30_000));
+  if ((await Promise.race([exited, timeout])) === "timeout") {
+    killGroup(child, "SIGKILL");
+    throw failure ?? new Error("npm run dev did not stop within 30 s of Ctrl+C (SIGINT).");
+  }
+  if (failure) throw failure;
+}
+
+async function sizeTable(storage, published) {
+  const rows = [];
+  for (const { name, version } of published) {
+    const file = join(storage, name, `${name.split("/")[1]}-${version}.tgz`);
+    rows.push(
+      `  ${`${name}@${version}`.padEnd(36)} ${((await stat(file)).size / 1024).toFixed(1).padStart(7)} kB`,
+    );
+  }
+  return rows.join("\n");
+}
+
+async function main() {
+  const started = Date.now();
+  const tmp = await mkdtemp(join(tmpdir(), "lenra-release-test-"));
+  let registry;
+  let passed = 0;
+  const step = async (title, body) => {
+    const at = Date.now();
+    console.log(`\n▶ ${title}`);
+    await body();
+    passed += 1;
+    console.log(`✓ ${title} (${((Date.now() - at) / 1000).toFixed(0)} s)`);
+  };
+  const stop = async () => {
+    for (const child of running) killGroup(child, "SIGKILL");
+    await registry?.close();
+    await rm(tmp, { recursive: true, force: true, maxRetries: 5 });
+  };
+  for (const signal of ["SIGINT", "SIGTERM"]) {
+    process.once(signal, () => {
+      stop().finally(() => process.exit(130));
+    });
+  }
+
+  const repo = join(tmp, "repo");
+  const examples = join(tmp, "examples");
+  let files;
+  let published;
+  let sizes = "";
+  try {
+    await step("copy the repository", async () => {
+      files = await workingTreeFiles();
+      await copyFiles(files, REPO, repo);
+      const git = ["-c", "user.name=release-test", "-c", "user.email=release-test@localhost"];
+      await run("git", ["init", "--quiet", "--initial-branch=main"], { cwd: repo });
+      await run("git", ["add", "--all"], { cwd: repo });
+      await run("git", [...git, "commit", "--quiet", "--no-verify", "-m", "snapshot"], {
+        cwd: repo,
+      });
+      await run(
+        "pnpm",
+        ["install", "--frozen-lockfile", "--prefer-offline", "--reporter=append-only"],
+        {
+          cwd: repo,
+          quiet: true,
+        },
+      );
+    });
+
+    await step("start a registry (verdaccio)", async () => {
+      const ours = (await publicPackages(repo)).map((pkg) => pkg.name);
+      registry = await startRegistry(join(tmp, "registry"), ours);
+      const host = registry.url.replace(/^http:/, "");
+      await appendFile(
+        join(repo, ".npmrc"),
+        `\n${SCOPE}:registry=${registry.url}\n${host}:_authToken=${registry.token}\n`,
+      );
+      console.log(`verdaccio at ${registry.url}`);
+    });
+
+    await step("version and publish every package", async () => {
+      await expectRefusal(repo, /not versioned yet/, "changesets are pending");
+      await run("pnpm", ["changeset", "version"], { cwd: repo });
+      published = await publicPackages(repo);
+      await run("git", ["add", "--all"], { cwd: repo });
+      await run(
+        "git",
+        [
+          "-c",
+          "user.name=release-test",
+          "-c",
+          "user.email=release-test@localhost",
+          "commit",
+          "--quiet",
+          "-m",
+          "version",
+        ],
+        {
+          cwd: repo,
+        },
+      );
+      await run("pnpm", ["release"], { cwd: repo });
+      for (const { name, version } of published) {
+        const { output } = await run(
+          "npm",
+          ["view", `${name}@${version}`, "version", `--${SCOPE}:registry=${registry.url}`],
+          {
+            cwd: tmp,
+            quiet: true,
+          },
+        );
+        if (output.trim() !== version)
+          throw new Error(`${name}@${version} is not on the registry.`);
+      }
+      await expectRefusal(repo, /Nothing to release/, "every version is published");
+      const [first] = published;
+      await run("git", ["tag", "--delete", `${first.name}@${first.version}`], { cwd: repo });
+      await expectRefusal(repo, /never released/, "a version on the registry has no git tag");
+      sizes = await sizeTable(join(tmp, "registry", "storage"), published);
+      console.log(`Tarballs:\n${sizes}`);
+    });
+
+    await step("install, build and type-check the copied examples with npm", async () => {
+      for (const name of [APP, ...FRONT_ENDS.map((front) => front.name)]) {
+        const prefix = `examples/${name}/`;
+        const own = files
+          .filter((file) => file.startsWith(prefix))
+          .map((file) => file.slice(prefix.length));
+        await copyFiles(own, join(repo, prefix), join(examples, name));
+        await installExample(join(examples, name), registry.url, published);
+      }
+      for (const { name } of FRONT_ENDS) {
+        await run("npm", ["run", "build"], { cwd: join(examples, name) });
+        await run("npm", ["run", "typecheck"], { cwd: join(examples, name) });
+      }
+    });
+
+    await step("compile every entry point with skipLibCheck: false", async () => {
+      await checkTypes(join(tmp, "types"), registry.url, published);
+    });
+
+    await step("npx lenra-devserver --help from the registry", async () => {
+      const dir = join(tmp, "npx");
+      await mkdir(dir);
+      await writeFile(join(dir, ".npmrc"), `${SCOPE}:registry=${registry.url}\n`);
+      const devserver = published.find((pkg) => pkg.name === `${SCOPE}/devserver`);
+      // A cache of its own: npx would otherwise reuse an install of the same version from a
+      // previous run instead of fetching it from this registry.
+      const { output } = await run(
+        "npx",
+        [
+          "--yes",
+          "--package",
+          `${devserver.name}@${devserver.version}`,
+          "lenra-devserver",
+          "--help",
+        ],
+        { cwd: dir, env: userEnv({ npm_config_cache: join(tmp, "npx-cache") }) },
+      );
+      if (!output.includes("Usage: lenra-devserver"))
+        throw new Error("lenra-devserver --help printed no usage.");
+    });
+
+    await step("npm run dev in each copied front end", async () => {
+      if (!(await canUseNetworkNamespace())) {
+        console.log(
+          "Skipped: npm run dev uses the fixed ports 4001, 4444, 5173 and 5174, so it runs only in a network namespace of its own (Linux with unshare).",
+        );
+        return;
+      }
+      for (const { name, port } of FRONT_ENDS) {
+        await run(
+          "unshare",
+          [
+            "--net",
+            "--map-root-user",
+            "sh",
+            "-c",
+            'ip link set lo up && exec "$@"',
+            "sh",
+            process.execPath,
+            fileURLToPath(import.meta.url),
+            "--dev-smoke",
+            join(examples, name),
+            String(port),
+          ],
+          { cwd: join(examples, name) },
+        );
+      }
+    });
+
+    await step("the examples' browser tests against the copies", async () => {
+      await run("pnpm", ["--filter", "@lenra/e2e", "exec", "vitest", "run"], {
+        cwd: REPO,
+        env: userEnv({ LENRA_EXAMPLES_DIR: examples }),
+      });
+    });
+  } catch (error) {
+    console.error(`\n✗ ${error.stack ?? error}`);
+    console.log(`\ntest:release: ${passed} passed, 1 failed`);
+    process.exitCode = 1;
+  } finally {
+    await stop();
+  }
+  if (process.exitCode !== 1) {
+    console.log(`\nTarballs on the registry:\n${sizes}`);
+    console.log(`test:release took ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    console.log(`test:release: ${passed} passed, 0 failed`);
+  }
+}
+
+if (process.argv[2] === "--dev-smoke") {
+  devSmoke(process.argv[3], Number(process.argv[4])).catch((error) => {
+    console.error(error.stack ?? String(error));
+    process.exitCode = 1;
+  });
+} else {
+  await main();
+}
