@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 const cli = new URL("../dist/cli.js", import.meta.url);
 if (!existsSync(cli)) {
   console.error(
-    "lenra-devserver: the dev server is not built (no dist/cli.js). In the client-lib-js repository, run `pnpm build` first, or `pnpm dev` at its root.",
+    "lenra-devserver: the dev server is not built (no dist/cli.js). In the client-lib-js repository, run `pnpm build` first.",
   );
   process.exit(1);
 }
