@@ -38,7 +38,9 @@ function packageProblems(dir) {
 
   const license = files.includes("LICENSE") ? readFileSync(join(dir, "LICENSE"), "utf8") : "";
   if (license !== readFileSync(join(REPO_ROOT, "LICENSE"), "utf8")) {
-    problems.push("LICENSE is missing or differs from the repository's LICENSE: copy it again.");
+    problems.push(
+      "LICENSE is missing or is not the repository's: delete the package's own LICENSE, pnpm then packs the root one.",
+    );
   }
   for (const field of ["license", "homepage", "bugs", "repository"]) {
     if (!manifest[field]) problems.push(`package.json has no "${field}".`);
@@ -66,7 +68,7 @@ function packageProblems(dir) {
   );
   if (sources.length > 0) {
     problems.push(
-      `sources are shipped (${sources.slice(0, 3).join(", ")}…): "files" should list dist only.`,
+      `sources are shipped (${sources.slice(0, 3).join(", ")}…): "files" must not list src.`,
     );
   }
   for (const file of files.filter((name) => name.endsWith(".map"))) {
