@@ -80,9 +80,14 @@ export interface Hydrator {
 /** The brand of listener functions, shared by every copy of this library loaded in a page. */
 const LISTENER = Symbol.for("lenra.listener");
 
-// The brand's value runs the call with options, so `callListener` works on listeners made by any
-// copy of this library.
-type Invoke = (event: unknown, options: ListenerRunOptions | undefined) => Promise<void>;
+// The brand is a method of every listener function: called on the function with an event and
+// options, it runs the call. `callListener` thus works on listeners made by any copy of this
+// library.
+type Invoke = (
+  this: unknown,
+  event: unknown,
+  options: ListenerRunOptions | undefined,
+) => Promise<void>;
 
 function invokerOf(value: unknown): Invoke | undefined {
   if (typeof value !== "function") return undefined;
@@ -108,7 +113,7 @@ export function callListener<E>(
   if (invoke === undefined) {
     return Promise.reject(new TypeError("callListener: `listener` is not a listener function."));
   }
-  return invoke(isUiEvent(event) ? undefined : event, options);
+  return invoke.call(listener, isUiEvent(event) ? undefined : event, options);
 }
 
 /** Whether `value` is a listener object as the server sends it. */
@@ -131,25 +136,69 @@ function isUiEvent(event: unknown): boolean {
   );
 }
 
-function createListener(json: ListenerObject, call: ListenerCall): Listener {
-  const code = json.code;
-  const invoke: Invoke = (event, options) => {
+/**
+ * Returns the object it is given instead of a new one, so that a subclass's constructor stamps
+ * its private fields on that object (here, a function: `class extends Function` would compile
+ * source text at run time).
+ */
+class Stamped {
+  constructor(target: object) {
+    // biome-ignore lint/correctness/noConstructorReturn: returning the target is the point.
+    return target;
+  }
+}
+
+/**
+ * What every listener function shares, on one prototype: `code`, `toJSON` and the brand read two
+ * private fields stamped on each function. Defining the same members as own properties of each
+ * function costs several times more (`Object.defineProperties` is a slow runtime call), and a
+ * first `ui` can hold tens of thousands of listeners (see bench/client.bench.ts).
+ */
+class ListenerMembers extends Stamped {
+  readonly #json: ListenerObject;
+  readonly #call: ListenerCall;
+
+  constructor(listener: object, json: ListenerObject, call: ListenerCall) {
+    super(listener);
+    this.#json = json;
+    this.#call = call;
+  }
+
+  /** The server's opaque code for this listener. */
+  get code(): string {
+    return this.#json.code;
+  }
+
+  /** The listener object it was made from, so `JSON.stringify` gives the server's JSON back. */
+  toJSON(): ListenerObject {
+    return this.#json;
+  }
+
+  [LISTENER](event: unknown, options: ListenerRunOptions | undefined): Promise<void> {
+    const code = this.#json.code;
     try {
       return Promise.resolve(
-        options === undefined ? call(code, event) : call(code, event, options),
+        options === undefined ? this.#call(code, event) : this.#call(code, event, options),
       );
     } catch (error) {
       return Promise.reject(error);
     }
-  };
+  }
+}
+
+// Listener functions stay functions: `call`, `apply` and `bind` come after the shared members.
+Object.setPrototypeOf(ListenerMembers.prototype, Function.prototype);
+
+function createListener(json: ListenerObject, call: ListenerCall): Listener {
+  // An arrow function: not a constructor, no `prototype` member.
   const listener = (event?: unknown): Promise<void> =>
-    invoke(isUiEvent(event) ? undefined : event, undefined);
-  Object.defineProperties(listener, {
-    code: { value: code, enumerable: true },
-    toJSON: { value: () => json },
-    [LISTENER]: { value: invoke },
-  });
-  return listener as Listener;
+    (listener as unknown as ListenerMembers)[LISTENER](
+      isUiEvent(event) ? undefined : event,
+      undefined,
+    );
+  new ListenerMembers(listener, json, call);
+  Object.setPrototypeOf(listener, ListenerMembers.prototype);
+  return listener as unknown as Listener;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> | unknown[] {
@@ -163,23 +212,45 @@ function isObject(value: unknown): value is Record<string, unknown> | unknown[] 
  * proportional to the listeners in the document.
  */
 export function createHydrator(call: ListenerCall): Hydrator {
+  // The cache is indexed by code only when a lookup needs it: after a `replace`, `unindexed`
+  // holds the document's listeners and `cache` is empty. Indexing costs more per listener than
+  // creating it, and a first `ui` (tens of thousands of listeners, no lookup) should not pay it.
   let cache = new Map<string, Listener>();
-  // Listeners made or reused during the current replace or patch; committed on success only, so
-  // a failed patch leaves the cache as it was.
+  let unindexed: Listener[] | undefined;
+  // While a `replace` runs: the listeners of the new document.
+  let made: Listener[] | undefined;
+  // While a patch runs: the listeners it made or reused, committed on success only, so a failed
+  // patch leaves the cache as it was.
   let fresh: Map<string, Listener> | undefined;
   let visited = 0;
   // Measured by the last full walk: what a compaction would keep and what it would cost.
   let liveAtWalk = 0;
   let nodesAtWalk = 0;
 
+  function indexed(): Map<string, Listener> {
+    if (unindexed !== undefined) {
+      // Two listeners may share a code (different extra members): the last one wins, as in a
+      // document where each overwrote the previous.
+      for (const listener of unindexed) cache.set(listener.code, listener);
+      unindexed = undefined;
+    }
+    return cache;
+  }
+
   function listenerFor(json: ListenerObject): Listener {
     const code = json.code;
-    fresh ??= new Map();
-    let listener = fresh.get(code) ?? cache.get(code);
+    let listener =
+      fresh?.get(code) ??
+      (cache.size === 0 && unindexed === undefined ? undefined : indexed().get(code));
     if (listener === undefined || !jsonEqual(listener.toJSON(), json)) {
       listener = createListener(json, call);
     }
-    fresh.set(code, listener);
+    if (made !== undefined) {
+      made.push(listener);
+    } else {
+      fresh ??= new Map();
+      fresh.set(code, listener);
+    }
     return listener;
   }
 
@@ -286,17 +357,18 @@ export function createHydrator(call: ListenerCall): Hydrator {
 
   return {
     replace(json) {
-      fresh = new Map();
+      made = [];
       visited = 0;
       try {
         const hydrated = revive(json);
-        // Only the codes of this document survive: the cache cannot outgrow it.
-        cache = fresh;
-        liveAtWalk = cache.size;
+        // Only the listeners of this document survive: the cache cannot outgrow it.
+        cache = new Map();
+        unindexed = made;
+        liveAtWalk = made.length;
         nodesAtWalk = visited;
         return hydrated;
       } finally {
-        fresh = undefined;
+        made = undefined;
       }
     },
 
@@ -304,7 +376,10 @@ export function createHydrator(call: ListenerCall): Hydrator {
       let result: unknown;
       try {
         result = applyPatchWith(doc, operations, hooks);
-        if (fresh !== undefined) for (const [code, listener] of fresh) cache.set(code, listener);
+        if (fresh !== undefined) {
+          const index = indexed();
+          for (const [code, listener] of fresh) index.set(code, listener);
+        }
       } finally {
         fresh = undefined;
       }
@@ -316,7 +391,7 @@ export function createHydrator(call: ListenerCall): Hydrator {
     },
 
     get size() {
-      return cache.size;
+      return indexed().size;
     },
   };
 }

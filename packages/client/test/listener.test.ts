@@ -52,10 +52,22 @@ describe("hydration", () => {
   });
 
   it("brands with a non-enumerable Symbol.for and keeps code read-only", () => {
-    const fn = setup({ on: listener("a") }).doc.on as Listener;
+    const view = setup({ on: listener("a"), other: listener("b") });
+    const fn = view.doc.on as Listener;
     const brand = Symbol.for("lenra.listener");
     expect(typeof (fn as unknown as Record<symbol, unknown>)[brand]).toBe("function");
-    expect(Object.getOwnPropertyDescriptor(fn, brand)?.enumerable).toBe(false);
+    // The members live on one prototype shared by every listener, not enumerable anywhere.
+    const shared = Object.getPrototypeOf(fn);
+    expect(Object.getPrototypeOf(view.doc.other)).toBe(shared);
+    expect(Object.getOwnPropertyDescriptor(shared, brand)?.enumerable).toBe(false);
+    expect(Object.getOwnPropertyDescriptor(shared, "toJSON")?.enumerable).toBe(false);
+    expect(
+      Reflect.ownKeys(fn).filter((key) => Object.getOwnPropertyDescriptor(fn, key)?.enumerable),
+    ).toStrictEqual([]);
+    expect({ ...fn }).toStrictEqual({});
+    // Still a function in every way.
+    expect(fn).toBeInstanceOf(Function);
+    expect(fn.call).toBe(Function.prototype.call);
     expect(() => {
       (fn as { code: string }).code = "other";
     }).toThrow(TypeError);
@@ -84,6 +96,24 @@ describe("hydration", () => {
     expect(isListener(doc.noCode!.inner)).toBe(true);
     expect(isListener(doc.numberCode!.inner)).toBe(true);
     expect(isListener(doc.future!.on)).toBe(true);
+  });
+
+  it("keeps __proto__, constructor and prototype members of a listener object as its data", () => {
+    const json = JSON.parse(
+      '{"on": {"_type": "listener", "code": "a", "__proto__": {"polluted": 1}, "constructor": {"prototype": {"polluted": 2}}, "prototype": {"polluted": 3}}}',
+    );
+    const fn = setup(json).doc.on as Listener;
+    const shared = Object.getPrototypeOf(fn);
+    expect(Object.getPrototypeOf(shared)).toBe(Function.prototype);
+    expect(fn.toJSON()).toBe(json.on);
+    expect(JSON.stringify({ on: fn })).toBe(JSON.stringify(json));
+    // Nothing of the server's object reached the function or any prototype.
+    expect(Object.hasOwn(fn, "constructor")).toBe(false);
+    expect(fn.prototype).toBeUndefined();
+    for (const prototype of [shared, Function.prototype, Object.prototype]) {
+      expect("polluted" in prototype).toBe(false);
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   it("never mutates the decoded payload it hydrates", () => {
