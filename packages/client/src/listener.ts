@@ -64,7 +64,9 @@ export interface Hydrator {
   /**
    * Hydrates a whole document (a `ui` payload). `json` is never mutated: containers holding no
    * listener are reused as they are, the others are copied. A listener whose code and object were
-   * in the previous document keeps the very same function.
+   * in the previous document keeps the very same function. Equal listener objects that are new
+   * at several places of one document get a function each (finding them would cost a lookup per
+   * listener); later frames give them all the same one.
    */
   replace(json: unknown): unknown;
   /**

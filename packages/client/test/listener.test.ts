@@ -410,6 +410,18 @@ describe("replace", () => {
     expect(later.on).not.toBe(b);
     expect((later.on as Listener).code).toBe("b");
   });
+  it("gives equal listener objects new in one document one function from the next frame on", () => {
+    const view = setup({ top: listener("save"), bottom: listener("save") });
+    const { top, bottom } = view.doc as { top: Listener; bottom: Listener };
+    expect([top.code, bottom.code]).toStrictEqual(["save", "save"]);
+    const next = view.hydrator.replace({ top: listener("save"), bottom: listener("save") }) as Doc;
+    expect(next.top).toBe(next.bottom);
+    expect([top, bottom]).toContain(next.top);
+    const patched = view.hydrator.patch(next, [
+      { op: "replace", path: "/top", value: listener("save") },
+    ]) as Doc;
+    expect(patched.top).toBe(next.top);
+  });
 });
 
 describe("the listener cache", () => {
