@@ -65,7 +65,7 @@ async function ours(first: string, frames: readonly string[]): Promise<Subject> 
     },
     close: () => {
       stop();
-      void client.disconnect();
+      void client.dispose();
     },
   };
 }

@@ -85,21 +85,13 @@ const LISTENER = Symbol.for("lenra.listener");
 // The brand is a method of every listener function: called on the function with an event and
 // options, it runs the call. `callListener` thus works on listeners made by any copy of this
 // library.
-type Invoke = (
-  this: unknown,
-  event: unknown,
-  options: ListenerRunOptions | undefined,
-) => Promise<void>;
-
-function invokerOf(value: unknown): Invoke | undefined {
-  if (typeof value !== "function") return undefined;
-  const invoke = (value as { [LISTENER]?: unknown })[LISTENER];
-  return typeof invoke === "function" ? (invoke as Invoke) : undefined;
-}
+type Branded = Listener & {
+  [LISTENER](event: unknown, options?: ListenerRunOptions): Promise<void>;
+};
 
 /** Whether `value` is a listener function made by a hydrator. */
 export function isListener(value: unknown): value is Listener {
-  return invokerOf(value) !== undefined;
+  return typeof value === "function" && typeof (value as Partial<Branded>)[LISTENER] === "function";
 }
 
 /**
@@ -111,11 +103,9 @@ export function callListener<E>(
   event: E | undefined,
   options: ListenerRunOptions,
 ): Promise<void> {
-  const invoke = invokerOf(listener);
-  if (invoke === undefined) {
-    return Promise.reject(new TypeError("callListener: `listener` is not a listener function."));
-  }
-  return invoke.call(listener, isUiEvent(event) ? undefined : event, options);
+  return isListener(listener)
+    ? (listener as Branded)[LISTENER](isUiEvent(event) ? undefined : event, options)
+    : Promise.reject(new TypeError("callListener: `listener` is not a listener function."));
 }
 
 /** Whether `value` is a listener object as the server sends it. */
@@ -176,15 +166,10 @@ class ListenerMembers extends Stamped {
     return this.#json;
   }
 
-  [LISTENER](event: unknown, options: ListenerRunOptions | undefined): Promise<void> {
+  // Async: a call that throws rejects instead.
+  async [LISTENER](event: unknown, options?: ListenerRunOptions): Promise<void> {
     const code = this.#json.code;
-    try {
-      return Promise.resolve(
-        options === undefined ? this.#call(code, event) : this.#call(code, event, options),
-      );
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return options === undefined ? this.#call(code, event) : this.#call(code, event, options);
   }
 }
 
@@ -194,10 +179,7 @@ Object.setPrototypeOf(ListenerMembers.prototype, Function.prototype);
 function createListener(json: ListenerObject, call: ListenerCall): Listener {
   // An arrow function: not a constructor, no `prototype` member.
   const listener = (event?: unknown): Promise<void> =>
-    (listener as unknown as ListenerMembers)[LISTENER](
-      isUiEvent(event) ? undefined : event,
-      undefined,
-    );
+    (listener as unknown as Branded)[LISTENER](isUiEvent(event) ? undefined : event);
   new ListenerMembers(listener, json, call);
   Object.setPrototypeOf(listener, ListenerMembers.prototype);
   return listener as unknown as Listener;
@@ -214,11 +196,10 @@ function isObject(value: unknown): value is Record<string, unknown> | unknown[] 
  * proportional to the listeners in the document.
  */
 export function createHydrator(call: ListenerCall): Hydrator {
-  // The cache is indexed by code only when a lookup needs it: after a `replace`, `unindexed`
-  // holds the document's listeners and `cache` is empty. Indexing costs more per listener than
-  // creating it, and a first `ui` (tens of thousands of listeners, no lookup) should not pay it.
-  let cache = new Map<string, Listener>();
-  let unindexed: Listener[] | undefined;
+  // The document's listeners: a list after a `replace` or a compaction, indexed by code on the
+  // first lookup. Indexing costs more per listener than creating it, and a first `ui` (tens of
+  // thousands of listeners, no lookup) should not pay it.
+  let cache: Listener[] | Map<string, Listener> = [];
   // While a `replace` runs: the listeners of the new document.
   let made: Listener[] | undefined;
   // While a patch runs: the listeners it made or reused, committed on success only, so a failed
@@ -230,11 +211,11 @@ export function createHydrator(call: ListenerCall): Hydrator {
   let nodesAtWalk = 0;
 
   function indexed(): Map<string, Listener> {
-    if (unindexed !== undefined) {
-      // Two listeners may share a code (different extra members): the last one wins, as in a
-      // document where each overwrote the previous.
-      for (const listener of unindexed) cache.set(listener.code, listener);
-      unindexed = undefined;
+    if (Array.isArray(cache)) {
+      // Two listeners may share a code (different extra members): the last one wins.
+      const index = new Map<string, Listener>();
+      for (const listener of cache) index.set(listener.code, listener);
+      cache = index;
     }
     return cache;
   }
@@ -242,12 +223,11 @@ export function createHydrator(call: ListenerCall): Hydrator {
   function listenerFor(json: ListenerObject): Listener {
     const code = json.code;
     let listener =
-      fresh?.get(code) ??
-      (cache.size === 0 && unindexed === undefined ? undefined : indexed().get(code));
+      fresh?.get(code) ?? (Array.isArray(cache) && !cache.length ? undefined : indexed().get(code));
     if (listener === undefined || !jsonEqual(listener.toJSON(), json)) {
       listener = createListener(json, call);
     }
-    if (made !== undefined) {
+    if (made) {
       made.push(listener);
     } else {
       fresh ??= new Map();
@@ -338,22 +318,16 @@ export function createHydrator(call: ListenerCall): Hydrator {
 
   /** Keeps only the listeners present in `doc`, measuring what the next compaction will cost. */
   function compact(doc: unknown): void {
-    const live = new Map<string, Listener>();
+    const live: Listener[] = [];
     let nodes = 0;
     const walk = (node: unknown): void => {
       nodes++;
-      if (isListener(node)) {
-        // Two functions may share a code (different extra members): keep the cached one.
-        if (!live.has(node.code) || node === cache.get(node.code)) live.set(node.code, node);
-        return;
-      }
-      if (!isObject(node)) return;
-      const members = Array.isArray(node) ? node : Object.values(node);
-      for (const member of members) walk(member);
+      if (isListener(node)) live.push(node);
+      else if (isObject(node)) for (const member of Object.values(node)) walk(member);
     };
     walk(doc);
     cache = live;
-    liveAtWalk = live.size;
+    liveAtWalk = live.length;
     nodesAtWalk = nodes;
   }
 
@@ -364,8 +338,7 @@ export function createHydrator(call: ListenerCall): Hydrator {
       try {
         const hydrated = revive(json);
         // Only the listeners of this document survive: the cache cannot outgrow it.
-        cache = new Map();
-        unindexed = made;
+        cache = made;
         liveAtWalk = made.length;
         nodesAtWalk = visited;
         return hydrated;
@@ -376,18 +349,19 @@ export function createHydrator(call: ListenerCall): Hydrator {
 
     patch(doc, operations) {
       let result: unknown;
+      let grown = 0;
       try {
         result = applyPatchWith(doc, operations, hooks);
-        if (fresh !== undefined) {
+        if (fresh) {
           const index = indexed();
           for (const [code, listener] of fresh) index.set(code, listener);
+          grown = index.size - liveAtWalk;
         }
       } finally {
         fresh = undefined;
       }
       // A compaction walks the whole document: wait until enough entries piled up to pay for it,
       // which keeps it amortized O(1) per new listener and the cache bounded.
-      const grown = cache.size - liveAtWalk;
       if (grown > 256 && grown > liveAtWalk && grown > nodesAtWalk >>> 3) compact(result);
       return result;
     },
