@@ -17,6 +17,7 @@ import { createLenraClient } from "../src/client.ts";
 import { createHydrator } from "../src/listener.ts";
 import { createFakeServer, frame } from "./fake-server.ts";
 import {
+  clock,
   collectGarbage,
   compare,
   count,
@@ -136,6 +137,7 @@ const VARIANTS = ["ours", "old client", "JSON.parse"];
 async function clientPath(): Promise<void> {
   print("Client path: frame text in -> snapshot delivered to a subscriber, median (p10-p90)");
   print("ratios are paired per round; both clients start with JSON.parse of the frame (phoenix)");
+  print(`times: ${clock}`);
   const summary = [["case", "ours", "old client", "JSON.parse", "ours/old", "ours/JSON.parse"]];
   for (const n of sizes) {
     const first = uiFrame(n, 0);
