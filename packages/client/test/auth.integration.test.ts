@@ -230,6 +230,38 @@ describe("token lifecycle", () => {
     expect(replay.body.error).toBe("invalid_grant");
   });
 
+  it("tries a refresh ahead of expiry again when the server could not be reached", async () => {
+    harness = await startAuthHarness({ accessTokenTtl: 4 });
+    const storage = memoryStorage();
+    let failures = 0;
+    // The first refresh fails as fetch does when the network is down; later ones go through.
+    const flakyFetch: typeof fetch = async (input, init) => {
+      const refreshing = new URLSearchParams(String(init?.body ?? "")).get("grant_type");
+      if (refreshing === "refresh_token" && failures === 0) {
+        failures += 1;
+        throw new TypeError("fetch failed");
+      }
+      return harness.fetch(input, init);
+    };
+    const client = harness.client({ fetch: flakyFetch, login: { ...OFFLINE, storage } });
+    await harness.login(client, "alice");
+    const before = storedTokens(storage);
+    // No view and no call asks for a token: only the retry can refresh it.
+    await waitFor(
+      {
+        subscribe: (fn) => {
+          const t = setInterval(fn, 50);
+          return () => clearInterval(t);
+        },
+        getSnapshot: () => storedTokens(storage),
+      },
+      (tokens) => tokens !== undefined && tokens.accessToken !== before?.accessToken,
+      { timeoutMs: 20_000, what: "a token set refreshed by the retry" },
+    );
+    expect(failures).toBe(1);
+    expect(client.auth.getSnapshot()).toMatchObject({ status: "authenticated", error: undefined });
+  });
+
   it("shares one refresh between five concurrent callers of an expired token", async () => {
     harness = await startAuthHarness({ accessTokenTtl: 2 });
     const client = harness.client({ login: OFFLINE });

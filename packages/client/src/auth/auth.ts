@@ -22,6 +22,13 @@ type Flows = typeof import("./flows.ts");
 const LOADING: AuthState = Object.freeze({ status: "loading", user: undefined, error: undefined });
 /** A login transaction older than this is refused. */
 const TRANSACTION_TTL_MS = 10 * 60 * 1000;
+/**
+ * A refresh ahead of expiry that failed without ending the session is tried again halfway to
+ * expiry, at most this long after...
+ */
+const REFRESH_RETRY_MAX_MS = 30_000;
+/** ...and not when expiry is this close: the next token request refreshes then. */
+const REFRESH_RETRY_MIN_MS = 200;
 const CALLBACK_PARAMS = [
   "code",
   "state",
@@ -523,12 +530,17 @@ export class Auth implements AuthController {
     }
   }
 
-  /** Refreshes ahead of expiry, or ends the session at expiry when there is no refresh token. */
-  #schedule(tokens: TokenSet) {
+  /**
+   * Refreshes ahead of expiry, or ends the session at expiry when there is no refresh token.
+   * `retryAt` overrides when, for a retry.
+   */
+  #schedule(tokens: TokenSet, retryAt?: number) {
     clearTimeout(this.#timer);
     // A refresh that was under way when the client was disposed schedules nothing more.
     if (tokens.expiresAt === undefined || this.#host.signal.aborted) return;
-    const at = tokens.refreshToken ? tokens.expiresAt - refreshLeeway(tokens) : tokens.expiresAt;
+    const at =
+      retryAt ??
+      (tokens.refreshToken ? tokens.expiresAt - refreshLeeway(tokens) : tokens.expiresAt);
     // setTimeout overflows past 2^31 - 1 ms.
     const delay = Math.min(Math.max(0, at - Date.now()), 2 ** 31 - 1);
     this.#timer = setTimeout(() => {
@@ -537,11 +549,22 @@ export class Auth implements AuthController {
         this.#expire();
         return;
       }
-      this.#refresh().catch(() => {
-        this.#host.log.warn(
-          "Refreshing the session ahead of expiry failed; retrying when the token is needed",
-        );
-      });
+      this.#refresh().then(
+        // The timer runs on a clock of its own and may fire just before Date.now() reaches `at`;
+        // the token then still looks fresh and nothing was refreshed: try again.
+        (next) => next === tokens && this.#schedule(tokens),
+        () => {
+          // A failure that did not end the session (the server busy or unreachable): try again
+          // while the access token lasts, then when a token is needed.
+          const wait = Math.min(REFRESH_RETRY_MAX_MS, ((tokens.expiresAt ?? 0) - Date.now()) / 2);
+          const lasts = wait >= REFRESH_RETRY_MIN_MS;
+          const retryAt = Date.now() + wait;
+          this.#host.log.warn(
+            `Refreshing the session ahead of expiry failed; retrying ${lasts ? `in ${Math.round(wait)} ms` : "when a token is needed"}`,
+          );
+          if (lasts && this.#current === tokens) this.#schedule(tokens, retryAt);
+        },
+      );
     }, delay);
   }
 
