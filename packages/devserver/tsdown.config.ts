@@ -1,7 +1,7 @@
 import { defineConfig } from "tsdown";
 
 export default defineConfig({
-  entry: ["src/index.ts", "src/cli.ts"],
+  entry: ["src/index.ts", "src/testing.ts", "src/protocol.ts", "src/cli.ts"],
   format: "esm",
   platform: "node",
   target: "node20",
@@ -9,6 +9,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   fixedExtension: false,
-  // Preloaded into apps from beside the bundled code (see src/app-launch.ts).
-  copy: ["src/app-watchdog.js"],
+  // Preloaded into apps from beside the bundled code (see src/app/launch.ts).
+  copy: ["src/app/watchdog.js"],
 });

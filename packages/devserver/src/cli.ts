@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 import { relative } from "node:path";
 import { parseArgs } from "node:util";
-import { withoutStackTraces } from "./app-output.ts";
+import { withoutStackTraces } from "./app/output.ts";
 import { DEFAULT_AUTH_PORT } from "./auth/auth-server.ts";
 import { DEFAULT_DEV_CLIENT_ID, defaultDevClient } from "./auth/dev-clients.ts";
 import { DEFAULT_DEV_SERVER_PORT, type DevServer, startDevServer } from "./dev-server.ts";
-import type { DevServerLogger } from "./logger.ts";
+import type { DevServerLogger } from "./shared/log.ts";
 
 const HELP = `Usage: lenra-devserver --app <dir|url> [options]
 

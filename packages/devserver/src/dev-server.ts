@@ -1,22 +1,20 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { createServer } from "node:net";
 import { resolve } from "node:path";
-import { type AppClient, createAppClient } from "./app-client.ts";
-import {
-  type AppProcess,
-  AppProcessError,
-  AppProcessErrorReason,
-  startAppProcess,
-} from "./app-process.ts";
+import { type AppClient, createAppClient } from "./app/client.ts";
+import { AppProcessError, AppProcessErrorReason } from "./app/launch.ts";
+import { type Manifest, ManifestError, parseManifest } from "./app/manifest.ts";
+import { type AppProcess, startAppProcess } from "./app/process.ts";
 import { type AuthEndpoints, DEFAULT_AUTH_PORT, startAuthServer } from "./auth/auth-server.ts";
 import type { DevClientOptions, ResolvedDevClient } from "./auth/dev-clients.ts";
 import { createDataApiHandler } from "./data/api.ts";
 import { DataFileError } from "./data/errors.ts";
 import { createDataStore, type DataStore } from "./data/store.ts";
-import { LenraAppBackend } from "./lenra-app-backend.ts";
-import { createLog, type DevServerLogger, describeError, type Log } from "./logger.ts";
-import { type Manifest, ManifestError, parseManifest } from "./manifest.ts";
-import { type ProtocolServer, startProtocolServer } from "./server.ts";
+import { HttpApp } from "./lenra/http-app.ts";
+import { LenraPlatform } from "./lenra/platform.ts";
+import { type ProtocolServer, startProtocolServer } from "./lenra/protocol-server.ts";
+import { DevServerError } from "./shared/errors.ts";
+import { createLog, type DevServerLogger, describeError, type Log } from "./shared/log.ts";
+import { probePort } from "./shared/ports.ts";
 
 /** The port Lenra's socket listens on in development (PROTOCOL.md §1). */
 export const DEFAULT_DEV_SERVER_PORT = 4001;
@@ -130,24 +128,6 @@ export const DevServerErrorReason = {
 
 export type DevServerErrorReason = (typeof DevServerErrorReason)[keyof typeof DevServerErrorReason];
 
-/** The dev server could not start; the message says what went wrong and what to do. */
-export class DevServerError extends Error {
-  override name = "DevServerError";
-  readonly reason: DevServerErrorReason;
-  /** What the app printed before it failed, when the dev server started it. */
-  readonly output: string;
-
-  constructor(
-    reason: DevServerErrorReason,
-    message: string,
-    options?: { cause?: unknown; output?: string },
-  ) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.reason = reason;
-    this.output = options?.output ?? "";
-  }
-}
-
 /**
  * Starts a local Lenra around a `@lenra/app` app: the data store, the OAuth server, the app
  * itself (from a directory) or a running one (a URL), then the socket server with the data API
@@ -216,19 +196,24 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     cleanups.push(() => appClient.close());
     const manifest = await readManifest(appClient, appProcess === undefined);
 
-    const backend = new LenraAppBackend({
-      app: appClient,
+    const app = new HttpApp({
+      client: appClient,
       manifest,
+      store,
+      maxViewDepth: options.maxViewDepth,
+      logger: options.logger,
+    });
+    const backend = new LenraPlatform({
+      app,
       store,
       verifyAccessToken: (token) => auth.verifyAccessToken(token),
       insecureTestTokens: options.insecureTestTokens,
-      maxViewDepth: options.maxViewDepth,
       logger: options.logger,
     });
     cleanups.push(() => backend.close());
     const dataApi = createDataApiHandler({
       store,
-      resolveToken: (token) => backend.resolveDataApiToken(token),
+      resolveToken: (token) => app.resolveDataApiToken(token),
       logger: options.logger,
     });
     const protocol = await listenOrExplain(
@@ -251,7 +236,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     );
     cleanups.push(() => protocol.close());
 
-    await backend.start(apiUrl(protocol, settings.host));
+    app.start(apiUrl(protocol, settings.host));
 
     let closing: Promise<void> | undefined;
     appProcess?.exited.then(({ code, signal }) => {
@@ -277,15 +262,16 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       store,
       manifest,
       stats() {
-        const backendStats = backend.stats();
-        return { sockets: protocol.stats().sockets, ...backendStats };
+        const { sessions, openRoutes, renderGroups, listenerCalls } = backend.stats();
+        const { sockets } = protocol.stats();
+        return { sockets, sessions, openRoutes, renderGroups, listenerCalls, ...app.stats() };
       },
       close() {
         closing ??= (async () => {
           await protocol.closeSockets();
           await backend.close();
           await protocol.close();
-          appClient.close();
+          await appClient.close();
           await appProcess?.stop();
           await store.close();
           await auth.close();
@@ -431,13 +417,11 @@ async function assertPortFree(
   flag: string,
 ): Promise<void> {
   if (port === 0) return;
-  await new Promise<void>((done, fail) => {
-    const probe = createServer();
-    probe.once("error", (error: NodeJS.ErrnoException) =>
-      fail(portError(error, host, port, option, flag)),
-    );
-    probe.listen({ port, host, exclusive: true }, () => probe.close(() => done()));
-  });
+  try {
+    await probePort(host, port);
+  } catch (error) {
+    throw portError(error as NodeJS.ErrnoException, host, port, option, flag);
+  }
 }
 
 async function listenOrExplain<T>(

@@ -6,13 +6,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { AppProcessError } from "../src/app/launch.ts";
 import {
   type AppProcess,
-  AppProcessError,
   type HookableProcess,
   installExitHooks,
   startAppProcess,
-} from "../src/app-process.ts";
+} from "../src/app/process.ts";
 import { freePort, installAppFixture } from "./dev-server-support.ts";
 
 const counterApp = fileURLToPath(new URL("../../../examples/counter-app", import.meta.url));

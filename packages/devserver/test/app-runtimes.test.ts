@@ -4,12 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import {
-  type AppProcess,
-  AppProcessError,
-  planAppLaunch,
-  startAppProcess,
-} from "../src/app-process.ts";
+import { AppProcessError, planAppLaunch } from "../src/app/launch.ts";
+import { type AppProcess, startAppProcess } from "../src/app/process.ts";
 import { installAppFixture, workspacePackage } from "./dev-server-support.ts";
 
 // Each fixture is laid out as one of Lenra's public templates (lenra.yml or Dockerfile,

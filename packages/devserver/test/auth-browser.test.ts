@@ -1,14 +1,9 @@
 import type * as oauth from "oauth4webapi";
+import { CookieJar } from "tough-cookie";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import {
-  type AuthServer,
-  completeDevLogin,
-  createDevCookieJar,
-  DEFAULT_DEV_CLIENT_ID,
-  DevLoginError,
-  devLogout,
-  startAuthServer,
-} from "../src/auth/index.ts";
+import { type AuthServer, startAuthServer } from "../src/auth/auth-server.ts";
+import { DEFAULT_DEV_CLIENT_ID } from "../src/auth/dev-clients.ts";
+import { completeDevLogin, DevLoginError, devLogout } from "../src/testing/dev-login.ts";
 import {
   authorizationRequest,
   DEV_ORIGIN,
@@ -43,7 +38,7 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 /** Opens a fresh authorization request up to the dev login page. */
-async function openLoginPage(cookies = createDevCookieJar()) {
+async function openLoginPage(cookies = new CookieJar()) {
   const request = await authorizationRequest(as, { scope: "app:websocket openid" });
   const page = await open(request.url, cookies);
   return { request, page, cookies };
@@ -58,11 +53,11 @@ function formFields(html: string): { action: string; csrf: string } {
 
 async function postLogin(
   url: URL,
-  cookies: ReturnType<typeof createDevCookieJar>,
+  cookies: CookieJar,
   fields: Record<string, string>,
 ): Promise<Response> {
   const headers = new Headers({ "Content-Type": "application/x-www-form-urlencoded" });
-  const cookie = cookies.headerFor(url);
+  const cookie = cookies.getCookieStringSync(url);
   if (cookie) headers.set("Cookie", cookie);
   const response = await fetch(url, {
     method: "POST",
@@ -70,7 +65,7 @@ async function postLogin(
     body: new URLSearchParams(fields),
     redirect: "manual",
   });
-  cookies.store(url, response);
+  for (const setCookie of response.headers.getSetCookie()) cookies.setCookieSync(setCookie, url);
   return response;
 }
 
@@ -167,7 +162,7 @@ describe("the dev login page", () => {
   it("refuses a form posted without the interaction cookie (cross-site)", async () => {
     const { page } = await openLoginPage();
     const { csrf } = formFields(page.html!);
-    const response = await postLogin(page.url, createDevCookieJar(), {
+    const response = await postLogin(page.url, new CookieJar(), {
       csrf,
       username: "mallory",
       action: "login",
@@ -203,7 +198,7 @@ describe("the dev login page", () => {
 
 describe("logout", () => {
   it("ends the session: the next authorization shows the login form again", async () => {
-    const cookies = createDevCookieJar();
+    const cookies = new CookieJar();
     const { tokens } = await login(as, {
       username: "gina",
       scope: "app:websocket openid",
@@ -232,7 +227,7 @@ describe("logout", () => {
   });
 
   it("confirms by itself, with a button for browsers without JavaScript", async () => {
-    const cookies = createDevCookieJar();
+    const cookies = new CookieJar();
     await login(as, { username: "hugo", cookies });
     const page = await open(new URL(as.end_session_endpoint!), cookies);
     expect(page.status).toBe(200);
@@ -241,7 +236,7 @@ describe("logout", () => {
   });
 
   it("without post_logout_redirect_uri, lands on the server's signed-out page", async () => {
-    const cookies = createDevCookieJar();
+    const cookies = new CookieJar();
     await login(as, { username: "ivy", cookies });
     const after = new URL(await devLogout({ logoutUrl: as.end_session_endpoint!, cookies }));
     expect(after.origin).toBe(server.issuer);
@@ -261,7 +256,7 @@ describe("logout", () => {
   });
 
   it("never redirects to an unregistered post_logout_redirect_uri", async () => {
-    const cookies = createDevCookieJar();
+    const cookies = new CookieJar();
     const { tokens } = await login(as, {
       username: "jack",
       scope: "app:websocket openid",
@@ -280,7 +275,7 @@ describe("logout", () => {
     const logoutUrl = new URL(as.end_session_endpoint!);
     logoutUrl.searchParams.set("id_token_hint", tokens.id_token!);
     logoutUrl.searchParams.set("post_logout_redirect_uri", `${DEV_ORIGIN}/`);
-    const after = await devLogout({ logoutUrl, cookies: createDevCookieJar() });
+    const after = await devLogout({ logoutUrl, cookies: new CookieJar() });
     expect(after).toBe(`${DEV_ORIGIN}/`);
   });
 });

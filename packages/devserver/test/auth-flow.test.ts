@@ -1,11 +1,8 @@
 import type * as oauth from "oauth4webapi";
+import { CookieJar } from "tough-cookie";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import {
-  type AuthServer,
-  completeDevLogin,
-  createDevCookieJar,
-  startAuthServer,
-} from "../src/auth/index.ts";
+import { type AuthServer, startAuthServer } from "../src/auth/auth-server.ts";
+import { completeDevLogin } from "../src/testing/dev-login.ts";
 import {
   authorizationRequest,
   DEV_REDIRECT_URI,
@@ -413,7 +410,7 @@ describe("verifyAccessToken", () => {
 
 describe("single sign-on", () => {
   it("skips the form while the login session lasts", async () => {
-    const cookies = createDevCookieJar();
+    const cookies = new CookieJar();
     await login(as, { username: "erin", cookies });
     const request = await authorizationRequest(as);
     // An empty user name would fail the form: reaching the callback proves no form was shown.
@@ -424,7 +421,7 @@ describe("single sign-on", () => {
   });
 
   it("still asks nothing when the app asks for offline_access later", async () => {
-    const cookies = createDevCookieJar();
+    const cookies = new CookieJar();
     await login(as, { username: "erin", cookies, scope: "app:websocket" });
     const { tokens } = await login(as, {
       username: "",

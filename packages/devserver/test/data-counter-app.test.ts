@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AppProcess, startAppProcess } from "../src/app-process.ts";
+import { type AppProcess, startAppProcess } from "../src/app/process.ts";
 import { replaceParams } from "../src/data/placeholders.ts";
 import { type DataApiServer, startDataApi } from "./data-support.ts";
 

@@ -2,8 +2,8 @@ import { mkdir, mkdtemp, readdir, readFile, rm, rmdir, writeFile } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import writeFileAtomic from "write-file-atomic";
 import { DataFileError } from "../src/data/errors.ts";
-import { writeFileAtomic } from "../src/data/persistence.ts";
 import { createDataStore } from "../src/data/store.ts";
 import { startDataApi } from "./data-support.ts";
 

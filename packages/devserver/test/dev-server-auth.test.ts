@@ -1,12 +1,8 @@
 import type * as oauth from "oauth4webapi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type AppProcess,
-  type AuthServer,
-  type DevServer,
-  startAppProcess,
-  startDevServer,
-} from "../src/index.ts";
+import { type AppProcess, startAppProcess } from "../src/app/process.ts";
+import { type DevServer, startDevServer } from "../src/index.ts";
+import type { AuthServer } from "../src/testing.ts";
 import {
   counterAppDir,
   guest,

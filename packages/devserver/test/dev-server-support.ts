@@ -5,7 +5,7 @@ import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Socket } from "phoenix";
 import { WebSocket } from "ws";
-import { insecureTestToken } from "../src/index.ts";
+import { insecureTestToken } from "../src/testing.ts";
 import { connectPhoenix, type LiveRoute, onCleanup, openRoute, waitFor } from "./helpers.ts";
 
 export const counterAppDir = fileURLToPath(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { diffDocuments } from "../src/index.ts";
+import { diffDocuments } from "../src/lenra/diff.ts";
 
 describe("diffDocuments", () => {
   it("touches only what changed", () => {

@@ -1,10 +1,7 @@
 import { describe, expect, it } from "vitest";
-import {
-  AppRequestError,
-  AppRequestErrorReason,
-  appFailure,
-  LenraBackendError,
-} from "../src/index.ts";
+import { AppRequestError, AppRequestErrorReason } from "../src/app/client.ts";
+import { appFailure } from "../src/lenra/errors.ts";
+import { LenraBackendError } from "../src/protocol.ts";
 
 function failed(status: number, body?: string): AppRequestError {
   return new AppRequestError(AppRequestErrorReason.Failed, body ?? `HTTP ${status}`, {

@@ -1,4 +1,5 @@
-import { type JsonObject, LenraBackendError, listener, type TestAppOptions } from "../src/index.ts";
+import { type JsonObject, LenraBackendError } from "../src/protocol.ts";
+import { listener, type TestAppOptions } from "../src/testing.ts";
 
 export interface CounterState {
   count: number;

@@ -2,13 +2,13 @@ import jsonPatch, { type Operation } from "fast-json-patch";
 import { type Channel, Socket } from "phoenix";
 import { afterEach } from "vitest";
 import { WebSocket } from "ws";
-import type { JsonObject, ProtocolServer, ProtocolServerOptions } from "../src/index.ts";
 import {
-  createTestApp,
+  type JsonObject,
+  type ProtocolServer,
+  type ProtocolServerOptions,
   startProtocolServer,
-  type TestApp,
-  type TestAppOptions,
-} from "../src/index.ts";
+} from "../src/protocol.ts";
+import { createTestApp, type TestApp, type TestAppOptions } from "../src/testing.ts";
 
 const cleanups: (() => unknown)[] = [];
 

@@ -1,18 +1,14 @@
 import { describe, expect, it, vi } from "vitest";
-import {
-  type AppClient,
-  AppRequestError,
-  AppRequestErrorReason,
-  createDataApiHandler,
-  createDataStore,
-  type DataStore,
-  type DevServerLogger,
-  insecureTestToken,
-  LenraAppBackend,
-  type ProtocolServer,
-  parseManifest,
-  startProtocolServer,
-} from "../src/index.ts";
+import { type AppClient, AppRequestError, AppRequestErrorReason } from "../src/app/client.ts";
+import { parseManifest } from "../src/app/manifest.ts";
+import type { DataApiTokenInfo } from "../src/data/api.ts";
+import { createDataApiHandler } from "../src/data/api.ts";
+import { createDataStore, type DataStore } from "../src/data/store.ts";
+import type { DevServerLogger } from "../src/index.ts";
+import { HttpApp } from "../src/lenra/http-app.ts";
+import { LenraPlatform, type PlatformStats } from "../src/lenra/platform.ts";
+import { type ProtocolServer, startProtocolServer } from "../src/protocol.ts";
+import { insecureTestToken } from "../src/testing.ts";
 import { upgradeStatus } from "./dev-server-support.ts";
 import {
   connectPhoenix,
@@ -50,10 +46,16 @@ interface FakeApp {
   down?: boolean;
 }
 
+/** The platform serving the app over HTTP, as the dev server composes them. */
+interface Backend {
+  stats(): PlatformStats & ReturnType<HttpApp["stats"]>;
+  resolveDataApiToken(token: string): DataApiTokenInfo | undefined;
+}
+
 interface Harness {
   server: ProtocolServer;
   store: DataStore;
-  backend: LenraAppBackend;
+  backend: Backend;
   calls: { listener: string; userId: string | undefined; props: unknown; event: unknown }[];
   renders: string[];
 }
@@ -75,7 +77,7 @@ async function start(app: FakeApp, logger?: DevServerLogger): Promise<Harness> {
   const store = await createDataStore();
   const calls: Harness["calls"] = [];
   const renders: string[] = [];
-  let backend: LenraAppBackend | undefined;
+  let backend: Backend | undefined;
   const unreachable = () =>
     new AppRequestError(
       AppRequestErrorReason.Unreachable,
@@ -131,30 +133,34 @@ async function start(app: FakeApp, logger?: DevServerLogger): Promise<Harness> {
         });
       }
     },
-    close() {},
+    async close() {},
   };
-  backend = new LenraAppBackend({
-    app: client,
+  const httpApp = new HttpApp({
+    client,
     manifest: parseManifest(await client.manifest()),
     store,
-    insecureTestTokens: true,
     maxViewDepth: 5,
     logger,
   });
+  const platform = new LenraPlatform({ app: httpApp, store, insecureTestTokens: true, logger });
+  backend = {
+    stats: () => ({ ...platform.stats(), ...httpApp.stats() }),
+    resolveDataApiToken: (token) => httpApp.resolveDataApiToken(token),
+  };
   const dataApi = createDataApiHandler({
     store,
-    resolveToken: (token) => backend?.resolveDataApiToken(token),
+    resolveToken: (token) => httpApp.resolveDataApiToken(token),
   });
   const server = await startProtocolServer({
-    backend,
+    backend: platform,
     requestHandler: (request, response) => {
       if (!dataApi(request, response)) response.writeHead(404).end();
     },
   });
-  await backend.start(server.url);
+  httpApp.start(server.url);
   onCleanup(async () => {
     await server.close();
-    await backend?.close();
+    await platform.close();
     await store.close();
   });
   return { server, store, backend, calls, renders };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { insecureTestToken, listener } from "../src/index.ts";
+import { insecureTestToken, listener } from "../src/testing.ts";
 import { counterApp } from "./fixtures.ts";
 import {
   connectPhoenix,

@@ -1,6 +1,7 @@
 import { createServer } from "node:net";
 import { describe, expect, it } from "vitest";
-import { createTestApp, insecureTestToken, startProtocolServer } from "../src/index.ts";
+import { startProtocolServer } from "../src/protocol.ts";
+import { createTestApp, insecureTestToken } from "../src/testing.ts";
 import { counterApp } from "./fixtures.ts";
 import {
   connectPhoenix,

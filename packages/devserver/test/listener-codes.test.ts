@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { ListenerCodes, listener, listenerCode } from "../src/index.ts";
+import { encodeListeners, ListenerCodes, listener, listenerCode } from "../src/app/listeners.ts";
+
+/** Encodes `view` and lets `codes` learn what it sent, as a session does with a render. */
+function encode(codes: ListenerCodes, view: unknown): unknown {
+  const { document, listeners } = encodeListeners(view, { view: "test" });
+  codes.learn(listeners);
+  return document;
+}
 
 describe("ListenerCodes", () => {
   it("replaces app listeners at any depth and keeps other keys", () => {
@@ -9,7 +16,7 @@ describe("ListenerCodes", () => {
       list: [{ b: { ...listener("set", { id: "x", n: 1 }), label: "Set" } }],
       other: { _type: "view", name: "nested" },
     };
-    const encoded = codes.encode(view) as {
+    const encoded = encode(codes, view) as {
       a: unknown;
       list: { b: { code: string } }[];
       other: unknown;
@@ -39,7 +46,7 @@ describe("ListenerCodes", () => {
   it("resolves only codes this registry handed out", () => {
     const mine = new ListenerCodes();
     const other = new ListenerCodes();
-    const { code } = mine.encode(listener("inc")) as { code: string };
+    const { code } = encode(mine, listener("inc")) as { code: string };
     expect(mine.resolve(code)?.name).toBe("inc");
     expect(other.resolve(code)).toBeUndefined();
   });

@@ -2,7 +2,9 @@ import { request } from "node:http";
 import { Socket } from "phoenix";
 import { describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { CloseCode, type ConnectRequest, insecureTestToken } from "../src/index.ts";
+import { CloseCode } from "../src/protocol/connection.ts";
+import type { ConnectRequest } from "../src/protocol.ts";
+import { insecureTestToken } from "../src/testing.ts";
 import { counterApp } from "./fixtures.ts";
 import {
   connectPhoenix,

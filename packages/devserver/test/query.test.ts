@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseQuery, QueryParseError } from "../src/index.ts";
+import { parseQuery, QueryParseError } from "../src/protocol/query.ts";
 
 describe("parseQuery (Plug's decoding)", () => {
   it("decodes flat pairs, + as space and percent-encoding", () => {

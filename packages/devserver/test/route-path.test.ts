@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { matchRoutePath, parseRouteParam } from "../src/index.ts";
+import { matchRoutePath, parseRouteParam } from "../src/lenra/route-path.ts";
 
 describe("route paths as Lenra's ApplicationRunner.Utils.Routes reads them", () => {
   it("types a segment as Integer.parse, Float.parse and BSON.ObjectId.decode accept it whole", () => {

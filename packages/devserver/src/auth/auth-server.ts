@@ -2,6 +2,7 @@ import type { EventEmitter } from "node:events";
 import { createServer, type RequestListener } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ClientMetadata, Configuration } from "oidc-provider";
+import { createLog, type DevServerLogger } from "../shared/log.ts";
 import {
   DEFAULT_DEV_CLIENT_PORTS,
   type DevClientOptions,
@@ -19,7 +20,6 @@ import {
 import { devInteractions, INTERACTION_PREFIX } from "./interactions.ts";
 import { generateCookieKeys, generateSigningKeys, type PrivateJwks } from "./keys.ts";
 import { loadOidcProvider } from "./load-provider.ts";
-import { type AuthServerLogger, createAuthLog } from "./logger.ts";
 import { createMemoryStore } from "./memory-adapter.ts";
 import {
   DEV_USERNAME_PATTERN,
@@ -88,7 +88,7 @@ export interface AuthServerOptions {
   /** Private JWKS signing ID tokens. Defaults to a fresh RS256 key generated at start. */
   jwks?: PrivateJwks;
   /** Receives diagnostics; never tokens. Defaults to silence. */
-  logger?: AuthServerLogger;
+  logger?: DevServerLogger;
 }
 
 /** What `verifyAccessToken` knows about a valid access token. */
@@ -140,7 +140,7 @@ const INTERACTION_TTL = 1800;
  */
 export async function startAuthServer(options: AuthServerOptions = {}): Promise<AuthServer> {
   const settings = readOptions(options);
-  const log = createAuthLog(options.logger);
+  const log = createLog(options.logger);
   const clients = resolveDevClients(
     options.clients ?? [defaultDevClient(options.devClientPorts ?? DEFAULT_DEV_CLIENT_PORTS)],
   );

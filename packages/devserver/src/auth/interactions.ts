@@ -2,7 +2,8 @@ import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type Provider from "oidc-provider";
 import type { Interaction } from "oidc-provider";
-import type { AuthLog } from "./logger.ts";
+import getRawBody from "raw-body";
+import type { Log } from "../shared/log.ts";
 import { DEV_USERNAME_PATTERN, preparePage, renderErrorPage, renderLoginPage } from "./pages.ts";
 
 /** Where the provider sends the browser for a person to act: `/interaction/<uid>`. */
@@ -25,7 +26,7 @@ type Ctx = Parameters<Middleware>[0];
 export function devInteractions(
   provider: Provider,
   supportedScopes: ReadonlySet<string>,
-  log: AuthLog,
+  log: Log,
 ): Middleware {
   /** The scopes asked for that the server knows; the provider ignores the others. */
   const requestedScopes = (interaction: Interaction): string[] => {
@@ -176,12 +177,14 @@ export function devInteractions(
 async function readForm(req: IncomingMessage): Promise<URLSearchParams | undefined> {
   const type = req.headers["content-type"]?.split(";")[0]?.trim().toLowerCase();
   if (type !== "application/x-www-form-urlencoded") return undefined;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_FORM_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
+  try {
+    const text = await getRawBody(req, {
+      length: req.headers["content-length"],
+      limit: MAX_FORM_BYTES,
+      encoding: "utf8",
+    });
+    return new URLSearchParams(text);
+  } catch {
+    return undefined;
   }
-  return new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
 }

@@ -1,4 +1,4 @@
-import type { AuthLog } from "./logger.ts";
+import type { Log } from "../shared/log.ts";
 
 type OidcProviderModule = typeof import("oidc-provider");
 
@@ -15,7 +15,7 @@ let loading: Promise<OidcProviderModule> | undefined;
  * Loads oidc-provider on first use rather than at import, so importing `@lenra/devserver` for
  * its other parts costs nothing and prints nothing.
  */
-export function loadOidcProvider(log: AuthLog): Promise<OidcProviderModule> {
+export function loadOidcProvider(log: Log): Promise<OidcProviderModule> {
   if (loading === undefined) {
     const original = console.warn;
     const notices: string[] = [];

@@ -1,7 +1,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import Router from "find-my-way";
+import getRawBody from "raw-body";
+import { createLog, createNotice, type DevServerLogger } from "../shared/log.ts";
 import { DataError, DataErrorReason } from "./errors.ts";
 import { decodeObjectIds, paramRefs, readObjectId, replaceParams } from "./placeholders.ts";
-import type { DataContext, DataLogger, DataStore } from "./store.ts";
+import type { DataContext, DataStore } from "./store.ts";
 
 /** The path prefix of Lenra's data API; `api.url` given to listeners is the origin before it. */
 export const DATA_API_PREFIX = "/app-api/v1/data";
@@ -27,7 +30,7 @@ export interface DataApiOptions {
   resolveToken: ResolveDataApiToken;
   /** Larger bodies are refused with 413. Defaults to 1 MiB. */
   maxBodyBytes?: number | undefined;
-  logger?: DataLogger | undefined;
+  logger?: DevServerLogger | undefined;
 }
 
 /**
@@ -41,6 +44,8 @@ type Body = unknown;
 /** What a route handler gets: the request, and Lenra's treatment of what it sends. */
 interface RouteRequest {
   store: DataStore;
+  /** The path's `:coll` and `:id`, percent-decoded. */
+  params: { coll?: string; id?: string };
   context: DataContext;
   body: Body;
   /** `"@me"` and the other references replaced as Lenra replaces them, ids read. */
@@ -53,8 +58,8 @@ interface RouteRequest {
 
 type RouteHandler = (request: RouteRequest) => unknown;
 
-/** A route's handlers by HTTP method. */
-type Route = Partial<Record<string, RouteHandler>>;
+/** The methods the data API answers, in the order an `Allow` header lists them. */
+const METHODS = ["GET", "POST", "PUT", "DELETE"] as const;
 
 /**
  * Creates the HTTP handler of Lenra's data API with exactly the paths and verbs `@lenra/app`'s
@@ -67,35 +72,33 @@ type Route = Partial<Record<string, RouteHandler>>;
 export function createDataApiHandler(options: DataApiOptions): DataApiHandler {
   const { store, resolveToken } = options;
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
-  const log = options.logger ?? {};
-  const warned = new Set<string>();
-  const warn = (key: string, message: string) => {
-    if (warned.has(key)) return;
-    warned.add(key);
-    log.warn?.(message);
-  };
+  const log = createLog(options.logger);
+  const warn = createNotice(log);
+  const router = createRouter();
 
-  async function handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    const route = matchRoute(path.slice(DATA_API_PREFIX.length));
-    if (!route) {
-      throw new DataError(404, DataErrorReason.RouteNotFound, `No data API route at ${path}.`);
-    }
+  async function handle(req: IncomingMessage, res: ServerResponse, url: string): Promise<void> {
     const method = req.method ?? "GET";
-    const handler = route[method];
-    if (!handler) {
-      res.setHeader("allow", Object.keys(route).join(", "));
+    const found = router.find(method as Router.HTTPMethod, url);
+    if (!found) {
+      const allowed = METHODS.filter((other) => router.find(other, url) !== null);
+      if (allowed.length === 0) {
+        throw new DataError(
+          404,
+          DataErrorReason.RouteNotFound,
+          `No data API route at ${pathOf(url)}.`,
+        );
+      }
+      res.setHeader("allow", allowed.join(", "));
       throw new DataError(
         405,
         DataErrorReason.MethodNotAllowed,
-        `${method} is not allowed here; use ${Object.keys(route).join(" or ")}.`,
+        `${method} is not allowed here; use ${allowed.join(" or ")}.`,
       );
     }
+    const route = found.handler as unknown as RouteHandler;
     const token = bearerToken(req);
     const context = await authenticate(token);
-    const body =
-      method === "POST" || method === "PUT"
-        ? parseJson(await readBody(req, maxBodyBytes))
-        : undefined;
+    const body = method === "POST" || method === "PUT" ? parseJson(await readBody(req)) : undefined;
     const replace = <T>(value: T): T =>
       decodeObjectIds(
         replaceParams(value, { me: context.userId ?? null }, (reference) =>
@@ -106,7 +109,7 @@ export function createDataApiHandler(options: DataApiOptions): DataApiHandler {
         ),
       );
     const outside = { userId: context.userId };
-    const result = handler({ store, context, body, replace, outside, warn });
+    const result = route({ store, params: found.params, context, body, replace, outside, warn });
     // `undefined` is Lenra's nil: the JSON `null` a missing document is answered with.
     sendJson(res, 200, result === undefined ? null : result);
   }
@@ -125,10 +128,24 @@ export function createDataApiHandler(options: DataApiOptions): DataApiHandler {
     return { userId: info.userId, transaction: info.transaction };
   }
 
+  async function readBody(req: IncomingMessage): Promise<Buffer> {
+    try {
+      return await getRawBody(req, { length: req.headers["content-length"], limit: maxBodyBytes });
+    } catch (error) {
+      if ((error as { type?: unknown }).type !== "entity.too.large") throw error;
+      throw new DataError(
+        413,
+        DataErrorReason.BodyTooLarge,
+        `The body is larger than the ${maxBodyBytes} bytes the data API accepts.`,
+      );
+    }
+  }
+
   return (req, res) => {
-    const path = pathOf(req.url);
+    const url = req.url ?? "/";
+    const path = pathOf(url);
     if (path !== DATA_API_PREFIX && !path.startsWith(`${DATA_API_PREFIX}/`)) return false;
-    handle(req, res, path).catch((error: unknown) => {
+    handle(req, res, url).catch((error: unknown) => {
       const dataError =
         error instanceof DataError
           ? error
@@ -138,11 +155,11 @@ export function createDataApiHandler(options: DataApiOptions): DataApiHandler {
               "The data API failed; see the dev server's log.",
             );
       if (!(error instanceof DataError)) {
-        log.error?.("The data API failed", {
+        log.error("The data API failed", {
           error: error instanceof Error ? error.stack : String(error),
         });
       } else {
-        log.debug?.("Data API request refused", {
+        log.debug("Data API request refused", {
           status: dataError.status,
           reason: dataError.reason,
         });
@@ -161,16 +178,111 @@ export function createDataApiHandler(options: DataApiOptions): DataApiHandler {
   };
 }
 
-const startTransaction: RouteHandler = ({ store, context }) => {
-  if (context.transaction !== undefined) {
-    throw new DataError(
-      400,
-      DataErrorReason.NestedTransaction,
-      "Transactions cannot be nested: commit or abort this one first.",
+/**
+ * The paths and verbs `@lenra/app`'s data client calls, each answered as Lenra's docs controller
+ * answers it. `:coll` and `:id` come percent-decoded; a path that cannot be decoded is a 400.
+ */
+function createRouter(): Router.Instance<Router.HTTPVersion.V1> {
+  const router = Router({
+    caseSensitive: true,
+    // Collection names reach 120 characters, and a bad id gets its own error rather than a 404.
+    maxParamLength: 4096,
+    onBadUrl: () => {
+      throw new DataError(
+        400,
+        DataErrorReason.InvalidRequest,
+        "The path holds an invalid percent-encoding.",
+      );
+    },
+  });
+  // The router keeps our handlers; `handle` calls them with a RouteRequest of its own.
+  const on = (method: (typeof METHODS)[number], path: string, route: RouteHandler) =>
+    router.on(
+      method,
+      `${DATA_API_PREFIX}${path}`,
+      route as unknown as Router.Handler<Router.HTTPVersion.V1>,
     );
-  }
-  return store.startTransaction({ userId: context.userId });
-};
+
+  on("POST", "/transaction", ({ store, context }) => {
+    if (context.transaction !== undefined) {
+      throw new DataError(
+        400,
+        DataErrorReason.NestedTransaction,
+        "Transactions cannot be nested: commit or abort this one first.",
+      );
+    }
+    return store.startTransaction({ userId: context.userId });
+  });
+  on("POST", "/transaction/commit", ({ store, context }) => {
+    store.commitTransaction(transactionToken(context));
+    return {};
+  });
+  on("POST", "/transaction/abort", ({ store, context }) => {
+    store.abortTransaction(transactionToken(context));
+    return {};
+  });
+  on("GET", "/colls/:coll/docs", ({ store, params, outside }) =>
+    store.listDocs(collection(params), outside),
+  );
+  // Lenra drops the `_id` a client sends: the database makes the id.
+  on("POST", "/colls/:coll/docs", ({ store, params, context, body, replace }) =>
+    store.createDoc(collection(params), withoutId(replace(objectBody(body))), context),
+  );
+  on("GET", "/colls/:coll/docs/:id", ({ store, params, outside }) =>
+    store.getDoc(collection(params), documentId(params), outside),
+  );
+  // No upsert: a missing document is left missing and Lenra answers what was sent, under the
+  // path's id, whatever `_id` the body had.
+  on("PUT", "/colls/:coll/docs/:id", ({ store, params, context, body, replace }) => {
+    const coll = collection(params);
+    const docId = documentId(params);
+    const doc = withoutId(replace(objectBody(body)));
+    if (!store.getDoc(coll, docId, context)) return { ...doc, _id: docId };
+    return store.replaceDoc(coll, docId, doc, context);
+  });
+  // Lenra answers `{}` whether there was a document or not.
+  on("DELETE", "/colls/:coll/docs/:id", ({ store, params, context }) => {
+    const coll = collection(params);
+    const docId = documentId(params);
+    if (store.getDoc(coll, docId, context)) store.deleteDoc(coll, docId, context);
+    return {};
+  });
+  // Only the query has its references replaced; a find ignores a transaction.
+  on("POST", "/colls/:coll/find", ({ store, params, outside, body, replace }) => {
+    const { query, projection, options } = objectBody(body);
+    return store.find(
+      collection(params),
+      {
+        query: replace(query) as Record<string, unknown> | undefined,
+        projection: projection as Record<string, unknown> | null | undefined,
+        options: options as Record<string, unknown> | null | undefined,
+      },
+      outside,
+    );
+  });
+  on("POST", "/colls/:coll/insertMany", ({ store, params, context, body, replace }) => {
+    const { documents } = objectBody(body);
+    if (!Array.isArray(documents)) {
+      throw new DataError(400, DataErrorReason.InvalidRequest, "documents must be an array.");
+    }
+    const docs = documents.map((doc) => withoutId(replace(objectBody(doc))));
+    return { insertedIds: store.insertMany(collection(params), docs, context) };
+  });
+  // Lenra replaces references in the filter only, runs the update outside any transaction and
+  // answers the update it was given.
+  on("POST", "/colls/:coll/updateMany", ({ store, params, outside, body, replace, warn }) => {
+    const { filter, update } = objectBody(body);
+    for (const reference of paramRefs(update)) {
+      warn(
+        `update:${reference}`,
+        `An updateMany update holds "${reference}": Lenra replaces references in the filter only, so it stores the text "${reference}". The dev server does the same.`,
+      );
+    }
+    store.updateMany(collection(params), replace(filter), update, outside);
+    return update;
+  });
+  return router;
+}
 
 function transactionToken(context: DataContext): string {
   if (context.transaction === undefined) {
@@ -183,104 +295,14 @@ function transactionToken(context: DataContext): string {
   return context.transaction;
 }
 
-function matchRoute(rest: string): Route | undefined {
-  const segments = rest.split("/").slice(1);
-  const [first, coll, action, id, extra] = segments.map(decodeSegment);
-  if (first === "transaction" && segments.length === 1) {
-    return { POST: startTransaction };
-  }
-  if (first === "transaction" && segments.length === 2 && (coll === "commit" || coll === "abort")) {
-    const end = coll;
-    return {
-      POST: ({ store, context }) => {
-        const token = transactionToken(context);
-        if (end === "commit") store.commitTransaction(token);
-        else store.abortTransaction(token);
-        return {};
-      },
-    };
-  }
-  if (first !== "colls" || coll === undefined || coll === "" || extra !== undefined)
-    return undefined;
-  if (action === "docs" && id === undefined) {
-    return {
-      GET: ({ store, outside }) => store.listDocs(coll, outside),
-      // Lenra drops the `_id` a client sends: the database makes the id.
-      POST: ({ store, context, body, replace }) =>
-        store.createDoc(coll, withoutId(replace(objectBody(body))), context),
-    };
-  }
-  if (action === "docs" && id !== undefined && id !== "") {
-    return {
-      GET: ({ store, outside }) => store.getDoc(coll, documentId(id), outside),
-      // No upsert: a missing document is left missing and Lenra answers what was sent, under
-      // the path's id, whatever `_id` the body had.
-      PUT: ({ store, context, body, replace }) => {
-        const docId = documentId(id);
-        const doc = withoutId(replace(objectBody(body)));
-        if (!store.getDoc(coll, docId, context)) return { ...doc, _id: docId };
-        return store.replaceDoc(coll, docId, doc, context);
-      },
-      // Lenra answers `{}` whether there was a document or not.
-      DELETE: ({ store, context }) => {
-        const docId = documentId(id);
-        if (store.getDoc(coll, docId, context)) store.deleteDoc(coll, docId, context);
-        return {};
-      },
-    };
-  }
-  if (id !== undefined) return undefined;
-  if (action === "find") {
-    return {
-      // Only the query has its references replaced; a find ignores a transaction.
-      POST: ({ store, outside, body, replace }) => {
-        const { query, projection, options } = objectBody(body);
-        return store.find(
-          coll,
-          {
-            query: replace(query) as Record<string, unknown> | undefined,
-            projection: projection as Record<string, unknown> | null | undefined,
-            options: options as Record<string, unknown> | null | undefined,
-          },
-          outside,
-        );
-      },
-    };
-  }
-  if (action === "insertMany") {
-    return {
-      POST: ({ store, context, body, replace }) => {
-        const { documents } = objectBody(body);
-        if (!Array.isArray(documents)) {
-          throw new DataError(400, DataErrorReason.InvalidRequest, "documents must be an array.");
-        }
-        const docs = documents.map((doc) => withoutId(replace(objectBody(doc))));
-        return { insertedIds: store.insertMany(coll, docs, context) };
-      },
-    };
-  }
-  if (action === "updateMany") {
-    return {
-      // Lenra replaces references in the filter only, runs the update outside any transaction
-      // and answers the update it was given.
-      POST: ({ store, outside, body, replace, warn }) => {
-        const { filter, update } = objectBody(body);
-        for (const reference of paramRefs(update)) {
-          warn(
-            `update:${reference}`,
-            `An updateMany update holds "${reference}": Lenra replaces references in the filter only, so it stores the text "${reference}". The dev server does the same.`,
-          );
-        }
-        store.updateMany(coll, replace(filter), update, outside);
-        return update;
-      },
-    };
-  }
-  return undefined;
+/** The path's collection; the store checks its name. */
+function collection(params: RouteRequest["params"]): string {
+  return params.coll ?? "";
 }
 
 /** A path's document id: an ObjectId, in the dev server's form or Lenra's `ObjectId(<hex>)`. */
-function documentId(id: string): string {
+function documentId(params: RouteRequest["params"]): string {
+  const id = params.id ?? "";
   const read = readObjectId(id);
   if (read === undefined) {
     throw new DataError(
@@ -304,18 +326,6 @@ function objectBody(body: Body): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
-function decodeSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    throw new DataError(
-      400,
-      DataErrorReason.InvalidRequest,
-      "The path holds an invalid percent-encoding.",
-    );
-  }
-}
-
 function pathOf(url: string | undefined): string {
   const raw = url ?? "/";
   const end = raw.search(/[?#]/);
@@ -333,51 +343,6 @@ function bearerToken(req: IncomingMessage): string {
     );
   }
   return match[1];
-}
-
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers["content-length"]);
-  if (Number.isFinite(declared) && declared > limit) {
-    return Promise.reject(bodyTooLarge(limit));
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        cleanup();
-        req.pause();
-        reject(bodyTooLarge(limit));
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = () => {
-      cleanup();
-      resolve(Buffer.concat(chunks));
-    };
-    const onError = (error: Error) => {
-      cleanup();
-      reject(error);
-    };
-    const cleanup = () => {
-      req.off("data", onData);
-      req.off("end", onEnd);
-      req.off("error", onError);
-    };
-    req.on("data", onData);
-    req.on("end", onEnd);
-    req.on("error", onError);
-  });
-}
-
-function bodyTooLarge(limit: number): DataError {
-  return new DataError(
-    413,
-    DataErrorReason.BodyTooLarge,
-    `The body is larger than the ${limit} bytes the data API accepts.`,
-  );
 }
 
 function parseJson(buffer: Buffer): Body {

@@ -1,3 +1,5 @@
+import { DevServerError } from "../shared/errors.ts";
+
 /** The `reason` of every error the data store and the data API report. */
 export const DataErrorReason = {
   /** No `Authorization: Bearer` header. */
@@ -60,15 +62,13 @@ export interface DataErrorBody {
  * An expected failure of a data operation. `status` is the HTTP status the data API answers
  * with, so the store and the API agree on what each failure means.
  */
-export class DataError extends Error {
+export class DataError extends DevServerError<DataErrorReason> {
   override name = "DataError";
   readonly status: number;
-  readonly reason: DataErrorReason;
 
   constructor(status: number, reason: DataErrorReason, message: string, options?: ErrorOptions) {
-    super(message, options);
+    super(reason, message, options);
     this.status = status;
-    this.reason = reason;
   }
 
   toJSON(): DataErrorBody {
@@ -77,12 +77,13 @@ export class DataError extends Error {
 }
 
 /** A data file that cannot be loaded. The file is never touched after this error. */
-export class DataFileError extends Error {
+export class DataFileError extends DevServerError<"invalid_data_file"> {
   override name = "DataFileError";
   readonly file: string;
 
   constructor(file: string, problem: string, options?: ErrorOptions) {
     super(
+      "invalid_data_file",
       `Cannot load the data file ${file}: ${problem}. Fix the file or move it away; the dev server left it untouched.`,
       options,
     );

@@ -1,6 +1,5 @@
-import { randomBytes } from "node:crypto";
-import { open, readFile, rename, unlink } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { readFile } from "node:fs/promises";
+import writeFileAtomic from "write-file-atomic";
 import {
   assertCollectionName,
   assertDocumentId,
@@ -88,38 +87,6 @@ export async function loadDataFile(file: string): Promise<LoadedDataFile> {
   return { collections, platform: (parsed.platform as Record<string, unknown>) ?? {} };
 }
 
-/**
- * Replaces `file` with `text` so that any reader, and the file after a crash, holds either the
- * old or the new content and never a part of one: write a temporary file in the same directory
- * (a rename is only atomic within one file system), flush it to the disk, then rename it over.
- */
-export async function writeFileAtomic(file: string, text: string): Promise<void> {
-  const directory = dirname(file);
-  const temporary = join(directory, `.${basename(file)}.${randomBytes(6).toString("hex")}.tmp`);
-  try {
-    const handle = await open(temporary, "wx");
-    try {
-      await handle.writeFile(text, "utf8");
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, file);
-  } catch (error) {
-    await unlink(temporary).catch(() => {});
-    throw error;
-  }
-  // Makes the rename itself durable; some platforms cannot open a directory, which is harmless.
-  try {
-    const dir = await open(directory, "r");
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
-  } catch {}
-}
-
 /** Serializes the store's content in the data file format. */
 export function serializeCollections(
   collections: Iterable<[string, Iterable<DataDocument>]>,
@@ -177,6 +144,8 @@ export class DebouncedSaver {
     if (!this.#dirty) return;
     this.#dirty = false;
     const text = this.#read();
+    // A temporary file in the same directory, flushed, then renamed over: any reader, and the
+    // file after a crash, holds the old content or the new one, never a part of one.
     this.#writing = writeFileAtomic(this.#file, text).finally(() => {
       this.#writing = undefined;
     });

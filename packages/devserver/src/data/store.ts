@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { Query } from "mingo";
 import { type Modifier, updateMany as mingoUpdateMany, type PipelineStage } from "mingo/updater";
-import type { DevServerLogger } from "../logger.ts";
+import { createLog, type DevServerLogger, type Log } from "../shared/log.ts";
 import {
   assertCollectionName,
   assertDocumentId,
@@ -15,9 +15,6 @@ import {
 } from "./documents.ts";
 import { DataError, DataErrorReason } from "./errors.ts";
 import { DebouncedSaver, loadDataFile, serializeCollections } from "./persistence.ts";
-
-/** Receives the store's and the data API's diagnostics; never document contents or tokens. */
-export type DataLogger = DevServerLogger;
 
 /**
  * Who performs an operation, and through which transaction. The store takes values as they are:
@@ -65,7 +62,8 @@ export interface DataStoreOptions {
   saveDelayMs?: number | undefined;
   /** A transaction neither committed nor aborted by then is aborted. Defaults to 60 s. */
   transactionTimeoutMs?: number | undefined;
-  logger?: DataLogger | undefined;
+  /** Receives diagnostics; never document contents or tokens. Defaults to silence. */
+  logger?: DevServerLogger | undefined;
 }
 
 /** The public state of a transaction token. */
@@ -152,7 +150,7 @@ export class DataStore {
   readonly #ended = new Map<string, TransactionInfo>();
   readonly #listeners = new Set<(change: DataChange) => void>();
   readonly #saver: DebouncedSaver | undefined;
-  readonly #log: DataLogger;
+  readonly #log: Log;
   readonly #transactionTimeoutMs: number;
   readonly #newId = createIdGenerator();
   #platform: Record<string, unknown>;
@@ -165,7 +163,7 @@ export class DataStore {
     platform: Record<string, unknown> = {},
   ) {
     this.#platform = cloneJson(platform);
-    this.#log = options.logger ?? {};
+    this.#log = createLog(options.logger);
     this.#transactionTimeoutMs = options.transactionTimeoutMs ?? 60_000;
     const committed = new Map<string, Collection>();
     for (const [name, docs] of initial) {
@@ -183,7 +181,7 @@ export class DataStore {
             this.#platform,
           ),
         (error) =>
-          this.#log.error?.("Saving the data file failed; the next change retries", {
+          this.#log.error("Saving the data file failed; the next change retries", {
             error: (error as Error).message,
           }),
       );
@@ -466,7 +464,7 @@ export class DataStore {
       if (oldest !== undefined) this.#ended.delete(oldest);
     }
     if (state === "expired")
-      this.#log.warn?.("A transaction expired before it was committed or aborted");
+      this.#log.warn("A transaction expired before it was committed or aborted");
   }
 
   /** What a context reads: the committed data, or a transaction's snapshot plus its writes. */
@@ -526,7 +524,7 @@ export class DataStore {
       try {
         listener(change);
       } catch (error) {
-        this.#log.error?.("A data change listener threw", { error: (error as Error).message });
+        this.#log.error("A data change listener threw", { error: (error as Error).message });
       }
     }
   }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { withoutStackTraces } from "../../src/app-output.ts";
+import { withoutStackTraces } from "../../src/app/output.ts";
 import { joinChannel, waitFor } from "../helpers.ts";
 import { type Compat, guestSocket, open, startCompat, userSocket } from "./support.ts";
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { insecureTestToken } from "../../src/index.ts";
+import { insecureTestToken } from "../../src/testing.ts";
 import { joinChannel, waitFor } from "../helpers.ts";
 import {
   type Compat,

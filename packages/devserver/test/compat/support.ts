@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Socket } from "phoenix";
-import { type DevServer, insecureTestToken, startDevServer } from "../../src/index.ts";
+import { type DevServer, startDevServer } from "../../src/index.ts";
+import { insecureTestToken } from "../../src/testing.ts";
 import { installApp, socketEndpoint, upgradeStatus } from "../dev-server-support.ts";
 import { connectPhoenix, type LiveRoute, openRoute, waitFor } from "../helpers.ts";
 

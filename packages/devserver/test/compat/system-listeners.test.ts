@@ -1,6 +1,6 @@
 import type { Socket } from "phoenix";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { insecureTestToken } from "../../src/index.ts";
+import { insecureTestToken } from "../../src/testing.ts";
 import { waitFor } from "../helpers.ts";
 import {
   type Compat,

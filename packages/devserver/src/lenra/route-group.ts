@@ -1,0 +1,198 @@
+import type { ListenerTarget } from "../app/listeners.ts";
+import type { JsonValue } from "../shared/json.ts";
+import { describeError } from "../shared/log.ts";
+import type { RouteSink } from "./backend.ts";
+import { appFailure, failureText, type LenraErrorPayload } from "./errors.ts";
+import type { LenraPlatform } from "./platform.ts";
+import type { RouteView } from "./served-app.ts";
+import type { AppSession } from "./session.ts";
+
+/** One session's channel on a route, fed by the route's render group. */
+export interface RouteMember {
+  readonly session: AppSession;
+  readonly sink: RouteSink;
+  readonly group: RouteGroup;
+  /** Set until the member got its first render's outcome (`undefined` when it left first). */
+  awaitingFirst: ((outcome: RenderOutcome | undefined) => void) | undefined;
+}
+
+export type RenderOutcome =
+  | { ok: true; document: JsonValue; listeners: ReadonlyMap<string, ListenerTarget> }
+  | { ok: false; error: unknown };
+
+/**
+ * The sessions showing one route with identical inputs (path, user, roles, client context):
+ * they see the same document, so it is rendered once for all of them. Renders never overlap,
+ * and requests made while one runs fold into a single next render, so results reach clients
+ * in order and the last one reflects the latest data however slow the app is.
+ */
+export class RouteGroup {
+  readonly key: string;
+  readonly path: string;
+  readonly #platform: LenraPlatform;
+  readonly #view: RouteView;
+  readonly members = new Set<RouteMember>();
+  /** Collections the last render read; `undefined` after a failure (any change retries). */
+  #dependencies: ReadonlySet<string> | undefined;
+  #last: RenderOutcome | undefined;
+  #requested = 0;
+  #delivered = 0;
+  #dirty = false;
+  #running = false;
+  #closed = false;
+  #waiters: { upTo: number; resolve: () => void }[] = [];
+  #lastFanOutMs = 0;
+  #lastFanOutEnd = 0;
+
+  constructor(key: string, platform: LenraPlatform, path: string, view: RouteView) {
+    this.key = key;
+    this.#platform = platform;
+    this.path = path;
+    this.#view = view;
+  }
+
+  /**
+   * Adds a member; resolves with the outcome of its first render, `undefined` when it left
+   * before. A failed outcome leaves the member in the group: the caller removes it.
+   */
+  join(member: RouteMember): Promise<RenderOutcome | undefined> {
+    this.members.add(member);
+    const last = this.#last;
+    if (last?.ok && !this.#dirty) {
+      // The group's current document is as fresh as the data: no render needed. A render in
+      // flight will reach this member as an update.
+      member.session.codes.learn(last.listeners);
+      return Promise.resolve(last);
+    }
+    const first = new Promise<RenderOutcome | undefined>((resolve) => {
+      member.awaitingFirst = resolve;
+    });
+    // Unless a render is already coming, render now; a failed last render is retried for the
+    // newcomer, as a fresh join would be on Lenra.
+    if (!this.#dirty) this.schedule();
+    return first;
+  }
+
+  leave(member: RouteMember): void {
+    if (!this.members.delete(member)) return;
+    member.awaitingFirst?.(undefined);
+    member.awaitingFirst = undefined;
+    if (this.members.size === 0) this.#close();
+  }
+
+  dependsOn(collections: ReadonlySet<string>): boolean {
+    const dependencies = this.#dependencies;
+    if (dependencies === undefined) return true;
+    for (const coll of collections) if (dependencies.has(coll)) return true;
+    return false;
+  }
+
+  /** Asks for a render that reads the data as it is now. */
+  schedule(): void {
+    if (this.#closed) return;
+    this.#requested++;
+    this.#dirty = true;
+    if (this.#running) return;
+    this.#running = true;
+    this.#loop().catch((error: unknown) =>
+      this.#platform.log.error("a route render crashed", {
+        route: this.path,
+        error: describeError(error),
+      }),
+    );
+  }
+
+  /** Resolves once every render requested so far was delivered (or the group closed). */
+  settled(): Promise<void> {
+    const upTo = this.#requested;
+    if (this.#delivered >= upTo || this.#closed) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ upTo, resolve }));
+  }
+
+  #close(): void {
+    this.#closed = true;
+    this.#view.close();
+    this.#platform.forgetGroup(this);
+    this.#wake(Number.POSITIVE_INFINITY);
+  }
+
+  async #loop(): Promise<void> {
+    try {
+      while (this.#dirty && !this.#closed) {
+        // A big group's fan-out costs real time (a socket write per member): the group rests as
+        // long as its last fan-out took before rendering again, so under a stream of changes
+        // at most half the time goes to fan-outs and the changes meanwhile fold into one render.
+        const rest = this.#lastFanOutMs - (performance.now() - this.#lastFanOutEnd);
+        if (rest > 1) await new Promise((resolve) => setTimeout(resolve, rest));
+        // Each render waits for the end of the event loop's I/O phase: changes that arrived
+        // together fold into one render, and the data API request that announced a change is
+        // answered first.
+        await nextTurn();
+        if (this.#closed) return;
+        this.#dirty = false;
+        const upTo = this.#requested;
+        const outcome = await this.#render();
+        if (this.#closed) return;
+        const fanOutStart = performance.now();
+        this.#deliver(outcome);
+        this.#lastFanOutEnd = performance.now();
+        this.#lastFanOutMs = this.#lastFanOutEnd - fanOutStart;
+        this.#delivered = upTo;
+        this.#wake(upTo);
+      }
+    } finally {
+      // Reset with no await before returning, so a schedule() racing the end of the loop starts
+      // a new loop instead of joining one that will not render again.
+      this.#running = false;
+    }
+  }
+
+  async #render(): Promise<RenderOutcome> {
+    try {
+      const tree = await this.#view.render();
+      this.#dependencies = tree.collections;
+      return { ok: true, document: tree.document, listeners: tree.listeners };
+    } catch (error) {
+      this.#dependencies = undefined;
+      return { ok: false, error };
+    }
+  }
+
+  #deliver(outcome: RenderOutcome): void {
+    this.#last = outcome;
+    let errorPayload: LenraErrorPayload | undefined;
+    if (!outcome.ok) {
+      const failure = appFailure(outcome.error);
+      this.#platform.log.warn(`The view of route ${this.path} failed: ${failureText(failure)}`);
+      // After a data change Lenra pushes the error and keeps the last document it sent.
+      errorPayload = failure.toEventPayload();
+    }
+    for (const member of this.members) {
+      if (outcome.ok) member.session.codes.learn(outcome.listeners);
+      const first = member.awaitingFirst;
+      if (first) {
+        // A first render that failed refuses the member's join instead.
+        member.awaitingFirst = undefined;
+        first(outcome);
+      } else if (outcome.ok) {
+        member.sink.update(outcome.document);
+      } else if (errorPayload) {
+        member.sink.error(errorPayload);
+      }
+    }
+  }
+
+  #wake(delivered: number): void {
+    if (this.#waiters.length === 0) return;
+    const waiting = this.#waiters;
+    this.#waiters = [];
+    for (const waiter of waiting) {
+      if (waiter.upTo <= delivered) waiter.resolve();
+      else this.#waiters.push(waiter);
+    }
+  }
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -1,0 +1,221 @@
+import { encodeListeners } from "../app/listeners.ts";
+import type { JsonRoute, Role } from "../app/manifest.ts";
+import type { RenderedTree } from "../app/view-renderer.ts";
+import type { SessionInfo } from "../lenra/backend.ts";
+import { ErrorReason, LenraBackendError, ListenerFailedError } from "../lenra/errors.ts";
+import type { AppListenerCall, RouteView, ServedApp } from "../lenra/served-app.ts";
+import { isPlainObject, type JsonValue, toJsonSnapshot } from "../shared/json.ts";
+import { describeError } from "../shared/log.ts";
+import type { ListenerCall, TestListener, TestRoute } from "./test-app.ts";
+
+/** What every view of a test app reads, and what every change touches. */
+const STATE: ReadonlySet<string> = new Set(["state"]);
+
+interface CompiledRoute<S> {
+  readonly path: string;
+  readonly segments: readonly string[];
+  readonly roles: readonly Role[];
+  readonly definition: TestRoute<S>;
+}
+
+interface Gate {
+  readonly promise: Promise<void>;
+  readonly release: () => void;
+}
+
+/** Where the test app keeps its state. */
+export interface StateHolder<S> {
+  readonly state: S;
+  replaceState(next: S): void;
+}
+
+/**
+ * A test app's routes, views and listeners, served to the platform in this process: views are
+ * functions of one shared state, listeners change it, and every listener run (or `changed()`)
+ * tells the platform the state changed, so every open route renders again. Routes match their
+ * path patterns with decoded string `:params`; system listeners are answered without calling
+ * anything.
+ */
+export class InProcessApp<S> implements ServedApp {
+  readonly #holder: StateHolder<S>;
+  readonly #routes: CompiledRoute<S>[];
+  readonly #listeners: Record<string, TestListener<S>>;
+  readonly #changeListeners = new Set<(collections: ReadonlySet<string>) => void>();
+  readonly #gates = new Map<string, Gate>();
+  readonly calls: ListenerCall[] = [];
+  /** Views rendered since the app was created. */
+  renders = 0;
+
+  constructor(
+    holder: StateHolder<S>,
+    routes: Record<string, TestRoute<S>>,
+    listeners: Record<string, TestListener<S>>,
+  ) {
+    this.#holder = holder;
+    this.#listeners = listeners;
+    this.#routes = Object.entries(routes).map(([path, definition]) => {
+      if (typeof definition?.view !== "function") {
+        throw new TypeError(`createTestApp(options): routes["${path}"].view must be a function.`);
+      }
+      if (!path.startsWith("/")) {
+        throw new TypeError(`createTestApp(options): the route "${path}" must start with "/".`);
+      }
+      return { path, segments: path.split("/"), roles: definition.roles ?? ["user"], definition };
+    });
+  }
+
+  routes(roles: readonly Role[]): JsonRoute[] {
+    return this.#visible(roles).map((route) => ({
+      path: route.path,
+      view: { _type: "view", name: route.definition.name ?? route.path },
+      roles: [...route.roles],
+    }));
+  }
+
+  lenraRoutes(): JsonValue[] {
+    return [];
+  }
+
+  openView(path: string, { identity, context }: SessionInfo): RouteView | undefined {
+    const found = this.#match(path, identity.roles);
+    if (!found) return undefined;
+    const view = found.route.definition.view;
+    return {
+      render: async (): Promise<RenderedTree> => {
+        this.renders++;
+        let document: JsonValue;
+        try {
+          const result = await view(this.#holder.state, {
+            me: identity.userId,
+            roles: identity.roles,
+            pathParams: found.pathParams,
+            context,
+          });
+          document = toJsonSnapshot(result);
+          if (!isPlainObject(document)) throw new TypeError("A view must return a JSON object.");
+        } catch (error) {
+          throw new LenraBackendError(ErrorReason.ViewError, describeError(error), {
+            metadata: { route: path },
+          });
+        }
+        const encoded = encodeListeners(document, { view: path });
+        return { document: encoded.document, collections: STATE, listeners: encoded.listeners };
+      },
+      close() {},
+    };
+  }
+
+  async callListener({ name, props, event, userId, from }: AppListenerCall): Promise<void> {
+    if (!from) return;
+    const listener = Object.hasOwn(this.#listeners, name) ? this.#listeners[name] : undefined;
+    if (!listener) throw new LenraBackendError(ErrorReason.ListenerNotFound, "Listener not found");
+    const { session, route } = from;
+    const call: ListenerCall = {
+      name,
+      props,
+      event,
+      userId,
+      sessionId: session.sessionId,
+      route,
+      status: "pending",
+    };
+    this.calls.push(call);
+    await this.#gates.get(name)?.promise;
+    try {
+      await listener(
+        this.#holder.state,
+        props === undefined ? undefined : structuredClone(props),
+        event,
+        {
+          me: userId,
+          roles: session.identity.roles,
+          pathParams: this.#match(route, session.identity.roles)?.pathParams ?? {},
+          context: session.context,
+          sessionId: session.sessionId,
+          route,
+          setState: (next) => this.#holder.replaceState(next),
+        },
+      );
+      call.status = "ok";
+    } catch (error) {
+      call.status = "error";
+      call.error = error;
+      throw error instanceof LenraBackendError ? error : new ListenerFailedError(name, error);
+    } finally {
+      // Even a failed listener may have changed the state.
+      this.changed();
+    }
+  }
+
+  onChange(listener: (collections: ReadonlySet<string>) => void): () => void {
+    this.#changeListeners.add(listener);
+    return () => this.#changeListeners.delete(listener);
+  }
+
+  /** Tells the platform the state changed: every open route renders again. */
+  changed(): void {
+    for (const listener of [...this.#changeListeners]) listener(STATE);
+  }
+
+  /** Holds calls of the listener `name` before it runs, until the returned function is called. */
+  hang(name: string): () => void {
+    let gate = this.#gates.get(name);
+    if (!gate) {
+      let release!: () => void;
+      const promise = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      gate = { promise, release };
+      this.#gates.set(name, gate);
+    }
+    const held = gate;
+    return () => {
+      if (this.#gates.get(name) === held) this.#gates.delete(name);
+      held.release();
+    };
+  }
+
+  #visible(roles: readonly Role[]): CompiledRoute<S>[] {
+    return this.#routes.filter((route) => route.roles.some((role) => roles.includes(role)));
+  }
+
+  /** The first visible route whose pattern matches `path`, with its `:params` decoded. */
+  #match(
+    path: string,
+    roles: readonly Role[],
+  ): { route: CompiledRoute<S>; pathParams: Record<string, string> } | undefined {
+    const parts = path.split("/");
+    for (const route of this.#visible(roles)) {
+      const pathParams = matchSegments(route.segments, parts);
+      if (pathParams) return { route, pathParams };
+    }
+    return undefined;
+  }
+}
+
+/**
+ * Segments are compared literally except `:name`, which matches one non-empty segment and is
+ * given percent-decoded.
+ */
+function matchSegments(
+  expected: readonly string[],
+  actual: readonly string[],
+): Record<string, string> | undefined {
+  if (expected.length !== actual.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < expected.length; i++) {
+    const want = expected[i] as string;
+    const got = actual[i] as string;
+    if (want.startsWith(":") && want.length > 1) {
+      if (got === "") return undefined;
+      try {
+        params[want.slice(1)] = decodeURIComponent(got);
+      } catch {
+        return undefined;
+      }
+    } else if (want !== got) {
+      return undefined;
+    }
+  }
+  return params;
+}
