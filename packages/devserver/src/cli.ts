@@ -4,7 +4,8 @@ import { parseArgs } from "node:util";
 import { withoutStackTraces } from "./app/output.ts";
 import { DEFAULT_AUTH_PORT } from "./auth/auth-server.ts";
 import { DEFAULT_DEV_CLIENT_ID, defaultDevClient } from "./auth/dev-clients.ts";
-import { DEFAULT_DEV_SERVER_PORT, type DevServer, startDevServer } from "./dev-server.ts";
+import { type DevServer, startDevServer } from "./server/dev-server.ts";
+import { DEFAULT_DEV_SERVER_PORT } from "./server/startup.ts";
 import type { DevServerLogger } from "./shared/log.ts";
 
 const HELP = `Usage: lenra-devserver --app <dir|url> [options]

@@ -17,7 +17,6 @@ export type {
   SessionIdentity,
   SessionInfo,
 } from "./lenra/backend.ts";
-export { refuseConnection } from "./lenra/backend.ts";
 export type { LenraErrorPayload } from "./lenra/errors.ts";
 export {
   ErrorReason,
@@ -33,6 +32,7 @@ export type {
   ProtocolServerOptions,
 } from "./lenra/protocol-server.ts";
 export { startProtocolServer } from "./lenra/protocol-server.ts";
+export type { QueryParams, QueryValue } from "./protocol/connect.ts";
+export { refuseConnection } from "./protocol/connect.ts";
 export type { ProtocolEvent, ProtocolEventData, ProtocolEventType } from "./protocol/event-log.ts";
-export type { QueryParams, QueryValue } from "./protocol/query.ts";
 export type { JsonObject, JsonValue } from "./shared/json.ts";

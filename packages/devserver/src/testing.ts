@@ -17,11 +17,9 @@ export { completeDevLogin, DevLoginError, devLogout } from "./testing/dev-login.
 export type {
   ListenerCall,
   ListenerContext,
-  TestApp,
-  TestAppOptions,
-  TestAppStats,
   TestListener,
   TestRoute,
   ViewContext,
-} from "./testing/test-app.ts";
+} from "./testing/in-process-app.ts";
+export type { TestApp, TestAppOptions, TestAppStats } from "./testing/test-app.ts";
 export { createTestApp } from "./testing/test-app.ts";

@@ -61,6 +61,15 @@ export interface EncodedView {
   readonly listeners: Map<string, ListenerTarget>;
 }
 
+/** A view, with its nested views rendered in place and its listeners encoded. */
+export interface RenderedTree {
+  readonly document: JsonValue;
+  /** Every collection a view of the tree read: a change to one of them makes it stale. */
+  readonly collections: ReadonlySet<string>;
+  /** The listener codes the document holds, and what each stands for. */
+  readonly listeners: ReadonlyMap<string, ListenerTarget>;
+}
+
 export interface EncodeOptions {
   /** The view's name, for notices. */
   readonly view: string;

@@ -8,7 +8,7 @@ import type { DataStore } from "../data/store.ts";
 import { DevServerError } from "../shared/errors.ts";
 import { canonicalJson, isPlainObject, type JsonObject, type JsonValue } from "../shared/json.ts";
 import type { AppClient } from "./client.ts";
-import { encodeListeners, type ListenerTarget, pointer } from "./listeners.ts";
+import { encodeListeners, type ListenerTarget, pointer, type RenderedTree } from "./listeners.ts";
 import { parseViewSpec, projectContext, type ViewSpec } from "./manifest.ts";
 
 /** Who a view is rendered for: what placeholders in its find and its context projection read. */
@@ -45,15 +45,6 @@ export function createRenderScope(
     context: { ...clientContext, ...platform, pathParams: { ...pathParams } },
     nested,
   };
-}
-
-/** A view, with its nested views rendered in place and its listeners encoded. */
-export interface RenderedTree {
-  readonly document: JsonValue;
-  /** Every collection a view of the tree read: a change to one of them makes it stale. */
-  readonly collections: ReadonlySet<string>;
-  /** The listener codes the document holds, and what each stands for. */
-  readonly listeners: ReadonlyMap<string, ListenerTarget>;
 }
 
 /** A view could not be rendered; `message` says why, for the route's `error` event. */

@@ -1,12 +1,9 @@
 import type { JsonRoute, Role } from "../app/manifest.ts";
-import type { QueryParams } from "../protocol/query.ts";
-import type { ConnectionRefusal, ConnectRequest } from "../protocol/socket-server.ts";
+import type { ConnectionRefusal, ConnectRequest, QueryParams } from "../protocol/connect.ts";
 import type { JsonObject, JsonValue } from "../shared/json.ts";
-import type { LenraErrorPayload } from "./errors.ts";
 
 export type { JsonRoute, Role } from "../app/manifest.ts";
-export type { ConnectionRefusal, ConnectRequest } from "../protocol/socket-server.ts";
-export { isConnectionRefusal, refuseConnection } from "../protocol/socket-server.ts";
+export type { ConnectionRefusal, ConnectRequest } from "../protocol/connect.ts";
 
 /**
  * The seam between the Lenra socket (Phoenix, the route and routes channels) and whatever
@@ -39,6 +36,19 @@ export interface SessionInfo {
   /** The `app` parameter, absent when the client is bound to one app. */
   readonly app: string | undefined;
 }
+
+/**
+ * The `{ message, reason, metadata }` shape Lenra uses for errors in replies and pushes. Its
+ * error structs also carry `status_code`, which reaches the client wherever Lenra sends the
+ * struct itself (a refused join, a failed run's reply) and not in the `error` events it
+ * translates first.
+ */
+export type LenraErrorPayload = {
+  message: string;
+  reason: string;
+  metadata?: JsonValue;
+  status_code?: number;
+};
 
 /** An `error` event a route pushes: one error, or a list (Lenra's invalid UI form). */
 export type RouteErrorPayload =

@@ -2,6 +2,9 @@ import { AppRequestError, AppRequestErrorReason } from "../app/client.ts";
 import { DevServerError } from "../shared/errors.ts";
 import type { JsonValue } from "../shared/json.ts";
 import { describeError } from "../shared/log.ts";
+import type { LenraErrorPayload } from "./backend.ts";
+
+export type { LenraErrorPayload } from "./backend.ts";
 
 /**
  * The `reason` strings the dev server sends, spelled as Lenra's server spells them (including
@@ -39,19 +42,6 @@ export const ErrorReason = {
 } as const;
 
 export type ErrorReason = (typeof ErrorReason)[keyof typeof ErrorReason];
-
-/**
- * The `{ message, reason, metadata }` shape Lenra uses for errors in replies and pushes. Its
- * error structs also carry `status_code`, which reaches the client wherever Lenra sends the
- * struct itself (a refused join, a failed run's reply) and not in the `error` events it
- * translates first.
- */
-export type LenraErrorPayload = {
-  message: string;
-  reason: string;
-  metadata?: JsonValue;
-  status_code?: number;
-};
 
 /**
  * An expected failure a backend reports to the protocol layer (a refused join, a failed

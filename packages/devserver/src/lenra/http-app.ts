@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import type { AppClient } from "../app/client.ts";
+import type { RenderedTree } from "../app/listeners.ts";
 import type { JsonRoute, Manifest, Role } from "../app/manifest.ts";
 import {
   createRenderScope,
-  type RenderedTree,
   RenderLease,
   ViewRenderError,
   ViewRenderer,

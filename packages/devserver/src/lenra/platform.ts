@@ -1,5 +1,6 @@
 import { AppRequestError } from "../app/client.ts";
 import type { DataStore } from "../data/store.ts";
+import { refuseConnection } from "../protocol/connect.ts";
 import { canonicalJson } from "../shared/json.ts";
 import {
   createLog,
@@ -8,19 +9,18 @@ import {
   describeError,
   type Log,
 } from "../shared/log.ts";
-import {
-  type BackendSession,
-  type ConnectionRefusal,
-  type ConnectRequest,
-  type LenraBackend,
-  refuseConnection,
-  type SessionIdentity,
-  type SessionInfo,
+import type {
+  BackendSession,
+  ConnectionRefusal,
+  ConnectRequest,
+  LenraBackend,
+  SessionIdentity,
+  SessionInfo,
 } from "./backend.ts";
 import { appFailure, ErrorReason, failureText, LenraBackendError } from "./errors.ts";
 import { RouteGroup } from "./route-group.ts";
 import type { AppListenerCall, ServedApp } from "./served-app.ts";
-import { AppSession } from "./session.ts";
+import { AppSession, type SessionHost } from "./session.ts";
 
 /**
  * The system listeners Lenra's server calls. `@lenra/app` also names `onSessionStop`,
@@ -118,7 +118,7 @@ const REFUSED: Record<SystemListener, string> = {
  *
  * @see PROTOCOL.md §3–5
  */
-export class LenraPlatform implements LenraBackend {
+export class LenraPlatform implements LenraBackend, SessionHost {
   readonly app: ServedApp;
   readonly log: Log;
   /** See {@link PlatformOptions.lenient}. */
@@ -259,14 +259,10 @@ export class LenraPlatform implements LenraBackend {
     if (!group) {
       const view = this.app.openView(path, info);
       if (!view) return undefined;
-      group = new RouteGroup(key, this, path, view);
+      group = new RouteGroup(key, path, view, this.log, (closed) => this.#forgetGroup(closed));
       this.#groups.set(key, group);
     }
     return group;
-  }
-
-  forgetGroup(group: RouteGroup): void {
-    if (this.#groups.get(group.key) === group) this.#groups.delete(group.key);
   }
 
   /** A session ended: when it was the last one, the environment stops, as on Lenra. */
@@ -276,6 +272,10 @@ export class LenraPlatform implements LenraBackend {
     if (this.#activeSessions > 0 || this.#environment === undefined) return;
     this.#environment = undefined;
     this.log.debug("no session left: the environment stopped; onEnvStart runs for the next one");
+  }
+
+  #forgetGroup(group: RouteGroup): void {
+    if (this.#groups.get(group.key) === group) this.#groups.delete(group.key);
   }
 
   async #startEnvironment(): Promise<void> {

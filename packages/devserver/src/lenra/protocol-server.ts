@@ -1,14 +1,16 @@
 import { randomUUID } from "node:crypto";
 import type { ChannelRouter } from "../protocol/channel.ts";
+import {
+  type ConnectionRefusal,
+  type ConnectRequest,
+  isConnectionRefusal,
+  refuseConnection,
+} from "../protocol/connect.ts";
 import type { ProtocolEvent, ProtocolEventType } from "../protocol/event-log.ts";
 import {
   type AcceptedConnection,
-  type ConnectionRefusal,
-  type ConnectRequest,
   type DisconnectOptions,
-  isConnectionRefusal,
   PhoenixSocketServer,
-  refuseConnection,
   type SocketServerOptions,
 } from "../protocol/socket-server.ts";
 import { isPlainObject, type JsonObject } from "../shared/json.ts";

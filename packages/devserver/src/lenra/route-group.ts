@@ -1,15 +1,14 @@
-import type { ListenerTarget } from "../app/listeners.ts";
+import type { ListenerCodes, ListenerTarget } from "../app/listeners.ts";
 import type { JsonValue } from "../shared/json.ts";
-import { describeError } from "../shared/log.ts";
+import { describeError, type Log } from "../shared/log.ts";
 import type { RouteSink } from "./backend.ts";
 import { appFailure, failureText, type LenraErrorPayload } from "./errors.ts";
-import type { LenraPlatform } from "./platform.ts";
 import type { RouteView } from "./served-app.ts";
-import type { AppSession } from "./session.ts";
 
 /** One session's channel on a route, fed by the route's render group. */
 export interface RouteMember {
-  readonly session: AppSession;
+  /** The codes of the member's session: it learns those of every render it is given. */
+  readonly codes: ListenerCodes;
   readonly sink: RouteSink;
   readonly group: RouteGroup;
   /** Set until the member got its first render's outcome (`undefined` when it left first). */
@@ -29,8 +28,9 @@ export type RenderOutcome =
 export class RouteGroup {
   readonly key: string;
   readonly path: string;
-  readonly #platform: LenraPlatform;
   readonly #view: RouteView;
+  readonly #log: Log;
+  readonly #onClose: (group: RouteGroup) => void;
   readonly members = new Set<RouteMember>();
   /** Collections the last render read; `undefined` after a failure (any change retries). */
   #dependencies: ReadonlySet<string> | undefined;
@@ -44,11 +44,19 @@ export class RouteGroup {
   #lastFanOutMs = 0;
   #lastFanOutEnd = 0;
 
-  constructor(key: string, platform: LenraPlatform, path: string, view: RouteView) {
+  /** `onClose` hears when the last member left: the group renders no more. */
+  constructor(
+    key: string,
+    path: string,
+    view: RouteView,
+    log: Log,
+    onClose: (group: RouteGroup) => void,
+  ) {
     this.key = key;
-    this.#platform = platform;
     this.path = path;
     this.#view = view;
+    this.#log = log;
+    this.#onClose = onClose;
   }
 
   /**
@@ -61,7 +69,7 @@ export class RouteGroup {
     if (last?.ok && !this.#dirty) {
       // The group's current document is as fresh as the data: no render needed. A render in
       // flight will reach this member as an update.
-      member.session.codes.learn(last.listeners);
+      member.codes.learn(last.listeners);
       return Promise.resolve(last);
     }
     const first = new Promise<RenderOutcome | undefined>((resolve) => {
@@ -95,7 +103,7 @@ export class RouteGroup {
     if (this.#running) return;
     this.#running = true;
     this.#loop().catch((error: unknown) =>
-      this.#platform.log.error("a route render crashed", {
+      this.#log.error("a route render crashed", {
         route: this.path,
         error: describeError(error),
       }),
@@ -112,7 +120,7 @@ export class RouteGroup {
   #close(): void {
     this.#closed = true;
     this.#view.close();
-    this.#platform.forgetGroup(this);
+    this.#onClose(this);
     this.#wake(Number.POSITIVE_INFINITY);
   }
 
@@ -163,12 +171,12 @@ export class RouteGroup {
     let errorPayload: LenraErrorPayload | undefined;
     if (!outcome.ok) {
       const failure = appFailure(outcome.error);
-      this.#platform.log.warn(`The view of route ${this.path} failed: ${failureText(failure)}`);
+      this.#log.warn(`The view of route ${this.path} failed: ${failureText(failure)}`);
       // After a data change Lenra pushes the error and keeps the last document it sent.
       errorPayload = failure.toEventPayload();
     }
     for (const member of this.members) {
-      if (outcome.ok) member.session.codes.learn(outcome.listeners);
+      if (outcome.ok) member.codes.learn(outcome.listeners);
       const first = member.awaitingFirst;
       if (first) {
         // A first render that failed refuses the member's join instead.

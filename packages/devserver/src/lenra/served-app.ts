@@ -1,5 +1,5 @@
+import type { RenderedTree } from "../app/listeners.ts";
 import type { JsonRoute, Role } from "../app/manifest.ts";
-import type { RenderedTree } from "../app/view-renderer.ts";
 import type { JsonObject, JsonValue } from "../shared/json.ts";
 import type { SessionInfo } from "./backend.ts";
 

@@ -1,5 +1,6 @@
 import { ListenerCodes } from "../app/listeners.ts";
 import type { JsonValue } from "../shared/json.ts";
+import type { Log } from "../shared/log.ts";
 import type {
   BackendSession,
   JsonRoute,
@@ -15,8 +16,21 @@ import {
   RouteNotFoundError,
   UnknownListenerError,
 } from "./errors.ts";
-import type { LenraPlatform } from "./platform.ts";
-import type { RouteMember } from "./route-group.ts";
+import type { RouteGroup, RouteMember } from "./route-group.ts";
+import type { AppListenerCall, ServedApp } from "./served-app.ts";
+
+/** What a session needs from its platform. */
+export interface SessionHost {
+  readonly app: ServedApp;
+  readonly log: Log;
+  /** See `PlatformOptions.lenient`. */
+  readonly lenient: boolean;
+  /** The render group of `path` for a session; `undefined` when it may see no such route. */
+  groupFor(path: string, info: SessionInfo): RouteGroup | undefined;
+  callListener(call: AppListenerCall): Promise<void>;
+  /** The session closed. */
+  endSession(session: AppSession): void;
+}
 
 /**
  * One socket's session, as Lenra's session server keeps it: the routes its roles may see, the
@@ -24,7 +38,7 @@ import type { RouteMember } from "./route-group.ts";
  * its listener calls, run one at a time.
  */
 export class AppSession implements BackendSession {
-  readonly #platform: LenraPlatform;
+  readonly #host: SessionHost;
   readonly info: SessionInfo;
   /** The routes this session has open, as members of their render groups. */
   readonly openRoutes = new Set<RouteMember>();
@@ -34,24 +48,24 @@ export class AppSession implements BackendSession {
   #calls: Promise<unknown> = Promise.resolve();
   #closed = false;
 
-  constructor(platform: LenraPlatform, info: SessionInfo) {
-    this.#platform = platform;
+  constructor(host: SessionHost, info: SessionInfo) {
+    this.#host = host;
     this.info = info;
   }
 
   routes(): JsonRoute[] {
-    return this.#platform.app.routes(this.info.identity.roles);
+    return this.#host.app.routes(this.info.identity.roles);
   }
 
   lenraRoutes(): JsonValue[] {
-    return this.#platform.app.lenraRoutes(this.info.identity.roles);
+    return this.#host.app.lenraRoutes(this.info.identity.roles);
   }
 
   /** Joins a route; a view that fails on its first render refuses the join, as on Lenra. */
   async openRoute(path: string, sink: RouteSink): Promise<RouteHandle> {
-    const group = this.#closed ? undefined : this.#platform.groupFor(path, this.info);
+    const group = this.#closed ? undefined : this.#host.groupFor(path, this.info);
     if (!group) throw new RouteNotFoundError(path);
-    const member: RouteMember = { session: this, sink, group, awaitingFirst: undefined };
+    const member: RouteMember = { codes: this.codes, sink, group, awaitingFirst: undefined };
     this.openRoutes.add(member);
     const leave = () => {
       this.openRoutes.delete(member);
@@ -64,7 +78,7 @@ export class AppSession implements BackendSession {
     }
     if (!first.ok) {
       const failure = appFailure(first.error);
-      if (!this.#platform.lenient) {
+      if (!this.#host.lenient) {
         leave();
         throw failure;
       }
@@ -78,15 +92,15 @@ export class AppSession implements BackendSession {
 
   async run(code: string, event: unknown, meta: RunMeta): Promise<void> {
     const target = this.codes.resolve(code);
-    if (!target) throw new UnknownListenerError(this.#platform.lenient ? undefined : code);
-    const log = this.#platform.log;
+    if (!target) throw new UnknownListenerError(this.#host.lenient ? undefined : code);
+    const log = this.#host.log;
     if (target.name.startsWith("@lenra:")) {
       // Lenra runs these itself (navTo moves a Lenra-mode client); the app never sees them.
       log.info(`"${target.name}" is a Lenra-mode action: the dev server does not perform it.`);
       return;
     }
     const call = this.#calls.then(() =>
-      this.#platform.callListener({
+      this.#host.callListener({
         name: target.name,
         props: target.props,
         event,
@@ -114,6 +128,6 @@ export class AppSession implements BackendSession {
     this.#closed = true;
     for (const member of this.openRoutes) member.group.leave(member);
     this.openRoutes.clear();
-    this.#platform.endSession(this);
+    this.#host.endSession(this);
   }
 }

@@ -99,6 +99,39 @@ export class EventLog {
     this.#counts.clear();
   }
 
+  /**
+   * Resolves once `predicate` returns true, checked now, after every recorded event and every
+   * 20 ms; rejects after `timeoutMs`.
+   */
+  until(predicate: () => boolean, timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const finish = (error?: unknown) => {
+        if (settled) return;
+        settled = true;
+        unsubscribe();
+        clearInterval(poll);
+        clearTimeout(timer);
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+      const check = () => {
+        try {
+          if (predicate()) finish();
+        } catch (error) {
+          finish(error);
+        }
+      };
+      const unsubscribe = this.subscribe(check);
+      const poll = setInterval(check, 20);
+      const timer = setTimeout(
+        () => finish(new Error(`until(): the condition was not met within ${timeoutMs} ms.`)),
+        timeoutMs,
+      );
+      check();
+    });
+  }
+
   /** Calls `wake` after every recorded event until the returned function is called. */
   subscribe(wake: () => void): () => void {
     this.#waiters.add(wake);

@@ -1,12 +1,6 @@
 import { DevServerError } from "../shared/errors.ts";
 
-/** A decoded query value: a string, a list (`a[]=`) or a nested map (`a[b]=`). */
-export type QueryValue = string | QueryValue[] | QueryParams;
-
-/** Decoded query parameters, as Plug gives them to a Phoenix socket's `connect/3`. */
-export interface QueryParams {
-  [key: string]: QueryValue;
-}
+import type { QueryParams, QueryValue } from "./connect.ts";
 
 /** The query string cannot be decoded; the server answers HTTP 400, as Plug does. */
 export class QueryParseError extends DevServerError<"invalid_query"> {

@@ -1,6 +1,5 @@
 import {
   createServer,
-  type IncomingHttpHeaders,
   type IncomingMessage,
   type Server,
   type ServerResponse,
@@ -12,57 +11,14 @@ import { type WebSocket, WebSocketServer } from "ws";
 import { type JsonObject, toJsonSnapshot } from "../shared/json.ts";
 import { createLog, type DevServerLogger, describeError, type Log } from "../shared/log.ts";
 import type { ChannelRouter } from "./channel.ts";
+import type { QueryParams } from "./connect.ts";
+import { type ConnectionRefusal, type ConnectRequest, isConnectionRefusal } from "./connect.ts";
 import { CloseCode, PhoenixConnection } from "./connection.ts";
 import { EventLog, type ProtocolEvent, type ProtocolEventType } from "./event-log.ts";
-import { parseQuery, type QueryParams } from "./query.ts";
+import { parseQuery } from "./query.ts";
 
 /** The only serializer version served: Phoenix's v2 JSON serializer. */
 export const SERIALIZER_VSN = "2.0.0";
-
-/** The websocket upgrade request, as `authenticate` sees it before the upgrade completes. */
-export interface ConnectRequest {
-  /** The decoded query, nested like Plug's (`context[a]=1` → `{ context: { a: "1" } }`). */
-  readonly params: QueryParams;
-  /** The HTTP headers of the upgrade request. */
-  readonly headers: IncomingHttpHeaders;
-  /**
-   * The token the official client sends in `Sec-WebSocket-Protocol` when given its
-   * `authToken` option (Phoenix's `:auth_token` connect info). Lenra sends `params.token`.
-   */
-  readonly authToken: string | undefined;
-  /** Path and query of the request. */
-  readonly url: string;
-  /** Peer address, for logs. */
-  readonly remoteAddress: string | undefined;
-}
-
-/** A refused connection: the upgrade is answered with HTTP 403, like Phoenix's `:error`. */
-export interface ConnectionRefusal {
-  readonly refused: true;
-  /** Why, for logs and the test event log; never sent to the client. */
-  readonly reason: string;
-}
-
-/**
- * Builds a {@link ConnectionRefusal}: returned by `authenticate`, it answers the websocket
- * upgrade with HTTP 403, as Phoenix's `connect/3` returning `:error` does.
- *
- * @example
- * ```ts
- * authenticate: (request) =>
- *   request.params.token === "let-me-in" ? { roles: ["user"] } : refuseConnection("invalid_token"),
- * ```
- */
-export function refuseConnection(reason: string): ConnectionRefusal {
-  return { refused: true, reason };
-}
-
-/** True when `authenticate` refused the connection. */
-export function isConnectionRefusal(value: unknown): value is ConnectionRefusal {
-  return (
-    typeof value === "object" && value !== null && (value as ConnectionRefusal).refused === true
-  );
-}
 
 /** An accepted connection: the socket's assigns, and who it is for the event log. */
 export interface AcceptedConnection<A> {
@@ -284,33 +240,7 @@ export class PhoenixSocketServer<A> {
    * 20 ms; rejects after `timeoutMs` (defaults to 5 000).
    */
   until(predicate: () => boolean, options: { timeoutMs?: number } = {}): Promise<void> {
-    const timeoutMs = options.timeoutMs ?? 5_000;
-    return new Promise<void>((resolve, reject) => {
-      let settled = false;
-      const finish = (error?: unknown) => {
-        if (settled) return;
-        settled = true;
-        unsubscribe();
-        clearInterval(poll);
-        clearTimeout(timer);
-        if (error === undefined) resolve();
-        else reject(error);
-      };
-      const check = () => {
-        try {
-          if (predicate()) finish();
-        } catch (error) {
-          finish(error);
-        }
-      };
-      const unsubscribe = this.#events.subscribe(check);
-      const poll = setInterval(check, 20);
-      const timer = setTimeout(
-        () => finish(new Error(`until(): the condition was not met within ${timeoutMs} ms.`)),
-        timeoutMs,
-      );
-      check();
-    });
+    return this.#events.until(predicate, options.timeoutMs ?? 5_000);
   }
 
   async #disconnect(

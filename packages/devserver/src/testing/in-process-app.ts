@@ -1,12 +1,61 @@
+import type { RenderedTree } from "../app/listeners.ts";
 import { encodeListeners } from "../app/listeners.ts";
 import type { JsonRoute, Role } from "../app/manifest.ts";
-import type { RenderedTree } from "../app/view-renderer.ts";
 import type { SessionInfo } from "../lenra/backend.ts";
 import { ErrorReason, LenraBackendError, ListenerFailedError } from "../lenra/errors.ts";
 import type { AppListenerCall, RouteView, ServedApp } from "../lenra/served-app.ts";
-import { isPlainObject, type JsonValue, toJsonSnapshot } from "../shared/json.ts";
+import { isPlainObject, type JsonObject, type JsonValue, toJsonSnapshot } from "../shared/json.ts";
 import { describeError } from "../shared/log.ts";
-import type { ListenerCall, TestListener, TestRoute } from "./test-app.ts";
+
+/** What a test app's view receives besides the state. */
+export interface ViewContext {
+  /** The user's id; `undefined` for a guest. */
+  readonly me: string | undefined;
+  readonly roles: readonly Role[];
+  /** The route's `:params`, decoded. */
+  readonly pathParams: Readonly<Record<string, string>>;
+  /** The `context` the client sent in the socket params. */
+  readonly context: JsonObject;
+}
+
+/** What a test app's listener receives besides state, props and event. */
+export interface ListenerContext<S> extends ViewContext {
+  readonly sessionId: string;
+  /** The route whose channel carried the `run`. */
+  readonly route: string;
+  /** Replaces the whole state (mutating it in place works too). */
+  setState(next: S): void;
+}
+
+/** A route of a test app. */
+export interface TestRoute<S> {
+  /** Roles allowed to join. Defaults to `["user"]`, as Lenra's manifests. */
+  roles?: Role[];
+  /** Name given in the `routes` reply's `view`. Defaults to the route's path. */
+  name?: string;
+  /** Renders the route: a JSON object, with `listener(name, props)` objects anywhere in it. */
+  view(state: S, context: ViewContext): unknown;
+}
+
+/** A listener of a test app; it may mutate the state, replace it, throw, or never settle. */
+export type TestListener<S> = (
+  state: S,
+  props: JsonObject | undefined,
+  event: unknown,
+  context: ListenerContext<S>,
+) => void | Promise<void>;
+
+/** One listener call, as recorded by the test app. */
+export interface ListenerCall {
+  readonly name: string;
+  readonly props: JsonObject | undefined;
+  readonly event: unknown;
+  readonly userId: string | undefined;
+  readonly sessionId: string;
+  readonly route: string;
+  status: "pending" | "ok" | "error";
+  error?: unknown;
+}
 
 /** What every view of a test app reads, and what every change touches. */
 const STATE: ReadonlySet<string> = new Set(["state"]);

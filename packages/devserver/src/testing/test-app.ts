@@ -4,53 +4,19 @@ import type {
   ConnectionRefusal,
   ConnectRequest,
   LenraBackend,
-  Role,
   SessionIdentity,
   SessionInfo,
 } from "../lenra/backend.ts";
 import { ErrorReason } from "../lenra/errors.ts";
 import { LenraPlatform, socketToken } from "../lenra/platform.ts";
-import { refuseConnection } from "../protocol/socket-server.ts";
-import { isPlainObject, type JsonObject } from "../shared/json.ts";
-import { InProcessApp } from "./in-process-app.ts";
-
-/** What a test app's view receives besides the state. */
-export interface ViewContext {
-  /** The user's id; `undefined` for a guest. */
-  readonly me: string | undefined;
-  readonly roles: readonly Role[];
-  /** The route's `:params`, decoded. */
-  readonly pathParams: Readonly<Record<string, string>>;
-  /** The `context` the client sent in the socket params. */
-  readonly context: JsonObject;
-}
-
-/** What a test app's listener receives besides state, props and event. */
-export interface ListenerContext<S> extends ViewContext {
-  readonly sessionId: string;
-  /** The route whose channel carried the `run`. */
-  readonly route: string;
-  /** Replaces the whole state (mutating it in place works too). */
-  setState(next: S): void;
-}
-
-/** A route of a test app. */
-export interface TestRoute<S> {
-  /** Roles allowed to join. Defaults to `["user"]`, as Lenra's manifests. */
-  roles?: Role[];
-  /** Name given in the `routes` reply's `view`. Defaults to the route's path. */
-  name?: string;
-  /** Renders the route: a JSON object, with `listener(name, props)` objects anywhere in it. */
-  view(state: S, context: ViewContext): unknown;
-}
-
-/** A listener of a test app; it may mutate the state, replace it, throw, or never settle. */
-export type TestListener<S> = (
-  state: S,
-  props: JsonObject | undefined,
-  event: unknown,
-  context: ListenerContext<S>,
-) => void | Promise<void>;
+import { refuseConnection } from "../protocol/connect.ts";
+import { isPlainObject } from "../shared/json.ts";
+import {
+  InProcessApp,
+  type ListenerCall,
+  type TestListener,
+  type TestRoute,
+} from "./in-process-app.ts";
 
 /** Options of {@link createTestApp}. */
 export interface TestAppOptions<S> {
@@ -67,18 +33,6 @@ export interface TestAppOptions<S> {
   authenticate?: (
     request: ConnectRequest,
   ) => SessionIdentity | ConnectionRefusal | Promise<SessionIdentity | ConnectionRefusal>;
-}
-
-/** One listener call, as recorded by the test app. */
-export interface ListenerCall {
-  readonly name: string;
-  readonly props: JsonObject | undefined;
-  readonly event: unknown;
-  readonly userId: string | undefined;
-  readonly sessionId: string;
-  readonly route: string;
-  status: "pending" | "ok" | "error";
-  error?: unknown;
 }
 
 /** Counters of a test app. */

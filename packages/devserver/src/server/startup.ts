@@ -1,20 +1,19 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
 import { resolve } from "node:path";
-import { type AppClient, createAppClient } from "./app/client.ts";
-import { AppProcessError, AppProcessErrorReason } from "./app/launch.ts";
-import { type Manifest, ManifestError, parseManifest } from "./app/manifest.ts";
-import { type AppProcess, startAppProcess } from "./app/process.ts";
-import { type AuthEndpoints, DEFAULT_AUTH_PORT, startAuthServer } from "./auth/auth-server.ts";
-import type { DevClientOptions, ResolvedDevClient } from "./auth/dev-clients.ts";
-import { createDataApiHandler } from "./data/api.ts";
-import { DataFileError } from "./data/errors.ts";
-import { createDataStore, type DataStore } from "./data/store.ts";
-import { HttpApp } from "./lenra/http-app.ts";
-import { LenraPlatform } from "./lenra/platform.ts";
-import { type ProtocolServer, startProtocolServer } from "./lenra/protocol-server.ts";
-import { DevServerError } from "./shared/errors.ts";
-import { createLog, type DevServerLogger, describeError, type Log } from "./shared/log.ts";
-import { probePort } from "./shared/ports.ts";
+import type { AppClient } from "../app/client.ts";
+import { AppProcessError, AppProcessErrorReason } from "../app/launch.ts";
+import { type Manifest, ManifestError, parseManifest } from "../app/manifest.ts";
+import { type AppProcess, startAppProcess } from "../app/process.ts";
+import { DEFAULT_AUTH_PORT } from "../auth/auth-server.ts";
+import type { DevClientOptions } from "../auth/dev-clients.ts";
+import { DevServerError } from "../shared/errors.ts";
+import { type DevServerLogger, describeError, type Log } from "../shared/log.ts";
+import { probePort } from "../shared/ports.ts";
+
+/**
+ * What `startDevServer` is given and what can stop it: the options and their checks, the ports,
+ * the app's start and its manifest, each failure a {@link DevServerError} whose `reason` says
+ * which and whose message says what to do.
+ */
 
 /** The port Lenra's socket listens on in development (PROTOCOL.md §1). */
 export const DEFAULT_DEV_SERVER_PORT = 4001;
@@ -58,54 +57,6 @@ export interface DevServerOptions {
   insecureTestTokens?: boolean | undefined;
 }
 
-/** A running dev server. */
-export interface DevServer {
-  /** `http://host:port`: the data API lives here, under `/app-api/v1/data`. */
-  readonly url: string;
-  /** What a Lenra client connects to: `ws://host:port/socket`. */
-  readonly socketUrl: string;
-  readonly port: number;
-  /** The OAuth server a client logs in with. */
-  readonly auth: {
-    /** The issuer, also the base of every endpoint (Hydra's paths). */
-    readonly url: string;
-    readonly endpoints: AuthEndpoints;
-    readonly clients: readonly ResolvedDevClient[];
-  };
-  /** The app the dev server serves. */
-  readonly app: {
-    readonly url: string;
-    /** The app's process, when the dev server started it from a directory. */
-    readonly pid: number | undefined;
-    readonly dir: string | undefined;
-    /** What runs it, when the dev server started it: `Bun 1.4.5 running src/; its lenra.yml runs bun`. */
-    readonly runtime: string | undefined;
-  };
-  /** The app's data. */
-  readonly store: DataStore;
-  /** The app's JSON routes. */
-  readonly manifest: Manifest;
-  /** Counters: sockets, open routes, renders, listener calls. */
-  stats(): DevServerStats;
-  /**
-   * Stops everything in order: sockets, the app (its whole process group), the data (saved),
-   * the OAuth server. No listener runs: Lenra calls none when sessions or environments stop.
-   * Resolves once every port is free.
-   */
-  close(): Promise<void>;
-}
-
-export interface DevServerStats {
-  sockets: number;
-  sessions: number;
-  openRoutes: number;
-  renderGroups: number;
-  viewRenders: number;
-  sharedRenders: number;
-  cachedViews: number;
-  listenerCalls: number;
-}
-
 /** Why the dev server could not start. */
 export const DevServerErrorReason = {
   /** The app directory does not exist or is not an app. */
@@ -128,168 +79,10 @@ export const DevServerErrorReason = {
 
 export type DevServerErrorReason = (typeof DevServerErrorReason)[keyof typeof DevServerErrorReason];
 
-/**
- * Starts a local Lenra around a `@lenra/app` app: the data store, the OAuth server, the app
- * itself (from a directory) or a running one (a URL), then the socket server with the data API
- * on the same port. The app's `onEnvStart` runs when the first session opens, as on Lenra.
- *
- * @see PROTOCOL.md
- */
-export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
-  const settings = readOptions(options);
-  const log = createLog(options.logger);
-  const cleanups: (() => Promise<void> | void)[] = [];
-  const cleanUp = async () => {
-    for (const cleanup of cleanups.reverse()) {
-      try {
-        await cleanup();
-      } catch (error) {
-        log.error("cleaning up after a failed start failed", { error: describeError(error) });
-      }
-    }
-  };
-
-  try {
-    await assertPortFree(settings.host, settings.port, "port", "--port");
-    await assertPortFree(settings.authHost, settings.authPort, "authPort", "--auth-port");
-    await assertPortFree(APP_HOST, settings.appPort, "appPort", "--app-port");
-
-    let store: DataStore;
-    try {
-      store = await createDataStore({ file: settings.data, logger: options.logger });
-    } catch (error) {
-      if (error instanceof DataFileError) {
-        throw new DevServerError(DevServerErrorReason.InvalidDataFile, error.message, {
-          cause: error,
-        });
-      }
-      throw error;
-    }
-    cleanups.push(() => store.close());
-
-    const auth = await listenOrExplain(
-      () =>
-        startAuthServer({
-          port: settings.authPort,
-          host: settings.authHost,
-          clients: options.clients,
-          accessTokenTtl: options.accessTokenTtl,
-          logger: options.logger,
-        }),
-      settings.authHost,
-      settings.authPort,
-      "authPort",
-      "--auth-port",
-    );
-    cleanups.push(() => auth.close());
-
-    let appProcess: AppProcess | undefined;
-    let appUrl: string;
-    if (settings.appDir !== undefined) {
-      appProcess = await startApp(settings.appDir, settings.appPort, options, log);
-      cleanups.push(() => appProcess?.stop());
-      appUrl = appProcess.url;
-    } else {
-      appUrl = settings.appUrl as string;
-    }
-    const appClient = createAppClient({ url: appUrl, timeoutMs: options.appTimeoutMs });
-    cleanups.push(() => appClient.close());
-    const manifest = await readManifest(appClient, appProcess === undefined);
-
-    const app = new HttpApp({
-      client: appClient,
-      manifest,
-      store,
-      maxViewDepth: options.maxViewDepth,
-      logger: options.logger,
-    });
-    const backend = new LenraPlatform({
-      app,
-      store,
-      verifyAccessToken: (token) => auth.verifyAccessToken(token),
-      insecureTestTokens: options.insecureTestTokens,
-      logger: options.logger,
-    });
-    cleanups.push(() => backend.close());
-    const dataApi = createDataApiHandler({
-      store,
-      resolveToken: (token) => app.resolveDataApiToken(token),
-      logger: options.logger,
-    });
-    const protocol = await listenOrExplain(
-      () =>
-        startProtocolServer({
-          backend,
-          host: settings.host,
-          port: settings.port,
-          logger: options.logger,
-          // The event log is a test control; a long one costs time on every push.
-          eventLogLimit: 1_000,
-          requestHandler: (request, response) => {
-            if (!dataApi(request, response)) notFound(request, response);
-          },
-        }),
-      settings.host,
-      settings.port,
-      "port",
-      "--port",
-    );
-    cleanups.push(() => protocol.close());
-
-    app.start(apiUrl(protocol, settings.host));
-
-    let closing: Promise<void> | undefined;
-    appProcess?.exited.then(({ code, signal }) => {
-      if (closing) return;
-      log.error(
-        `The app exited (${signal ? `signal ${signal}` : `code ${code}`}); its views and listeners fail until the dev server is restarted.`,
-        { pid: appProcess?.pid },
-      );
-    });
-    log.info("dev server ready", { socketUrl: protocol.socketUrl, issuer: auth.issuer });
-
-    return {
-      url: protocol.url,
-      socketUrl: protocol.socketUrl,
-      port: protocol.port,
-      auth: { url: auth.url, endpoints: auth.endpoints, clients: auth.clients },
-      app: {
-        url: appUrl,
-        pid: appProcess?.pid,
-        dir: settings.appDir,
-        runtime: appProcess?.launch.description,
-      },
-      store,
-      manifest,
-      stats() {
-        const { sessions, openRoutes, renderGroups, listenerCalls } = backend.stats();
-        const { sockets } = protocol.stats();
-        return { sockets, sessions, openRoutes, renderGroups, listenerCalls, ...app.stats() };
-      },
-      close() {
-        closing ??= (async () => {
-          await protocol.closeSockets();
-          await backend.close();
-          await protocol.close();
-          await appClient.close();
-          await appProcess?.stop();
-          await store.close();
-          await auth.close();
-          log.info("dev server stopped");
-        })();
-        return closing;
-      },
-    };
-  } catch (error) {
-    await cleanUp();
-    throw error;
-  }
-}
-
 /** Where the dev server reaches an app it started (an app may listen on more interfaces). */
-const APP_HOST = "127.0.0.1";
+export const APP_HOST = "127.0.0.1";
 
-interface Settings {
+export interface Settings {
   appDir: string | undefined;
   appUrl: string | undefined;
   appPort: number;
@@ -300,7 +93,7 @@ interface Settings {
   data: string | undefined;
 }
 
-function readOptions(options: DevServerOptions): Settings {
+export function readOptions(options: DevServerOptions): Settings {
   if (typeof options !== "object" || options === null) {
     throw new TypeError("startDevServer(options): `options` must be an object.");
   }
@@ -349,7 +142,7 @@ function readOptions(options: DevServerOptions): Settings {
   };
 }
 
-async function startApp(
+export async function startApp(
   dir: string,
   port: number,
   options: DevServerOptions,
@@ -383,7 +176,7 @@ async function startApp(
   }
 }
 
-async function readManifest(app: AppClient, fromUrl: boolean): Promise<Manifest> {
+export async function readManifest(app: AppClient, fromUrl: boolean): Promise<Manifest> {
   let answer: unknown;
   try {
     answer = await app.manifest();
@@ -410,7 +203,7 @@ async function readManifest(app: AppClient, fromUrl: boolean): Promise<Manifest>
 }
 
 /** Fails early and clearly, before the app is started, when a port is taken. */
-async function assertPortFree(
+export async function assertPortFree(
   host: string,
   port: number,
   option: string,
@@ -424,7 +217,7 @@ async function assertPortFree(
   }
 }
 
-async function listenOrExplain<T>(
+export async function listenOrExplain<T>(
   start: () => Promise<T>,
   host: string,
   port: number,
@@ -460,19 +253,5 @@ function portError(
     DevServerErrorReason.PortInUse,
     `Cannot listen on ${host}:${port} (${error.code ?? error.message}). Choose another port with ${flag} (option \`${option}\`) or another host.`,
     { cause: error },
-  );
-}
-
-/** The URL the app's listeners call the data API at: loopback when listening on every interface. */
-function apiUrl(protocol: ProtocolServer, host: string): string {
-  if (host === "0.0.0.0") return `http://127.0.0.1:${protocol.port}`;
-  if (host === "::" || host === "[::]") return `http://[::1]:${protocol.port}`;
-  return protocol.url;
-}
-
-function notFound(_request: IncomingMessage, response: ServerResponse): void {
-  response.writeHead(404, { "content-type": "text/plain; charset=utf-8" });
-  response.end(
-    "Not found. This is a Lenra dev server: clients connect to /socket, apps call /app-api/v1/data.\n",
   );
 }
