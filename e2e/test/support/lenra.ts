@@ -5,13 +5,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import {
-  createDataStore,
-  type DataStore,
-  type DevServer,
-  type DevServerOptions,
-  startDevServer,
-} from "@lenra/devserver";
+import { type DevServer, type DevServerOptions, startDevServer } from "@lenra/devserver";
+import { createDataStore, type DataStore } from "@lenra/devserver/testing";
 import { type StaticServer, startStaticServer } from "./static-server.ts";
 
 /**

@@ -1,4 +1,4 @@
-import { completeDevLogin } from "@lenra/devserver";
+import { completeDevLogin } from "@lenra/devserver/testing";
 import { Window } from "happy-dom";
 import { afterEach, describe, expect, it } from "vitest";
 import { LenraErrorCode } from "../src/index.ts";

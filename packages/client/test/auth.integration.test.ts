@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { completeDevLogin } from "@lenra/devserver";
+import { completeDevLogin } from "@lenra/devserver/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { LenraAuthError, LenraErrorCode } from "../src/index.ts";
 import {

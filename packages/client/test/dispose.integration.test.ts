@@ -1,4 +1,4 @@
-import { listener } from "@lenra/devserver";
+import { listener } from "@lenra/devserver/testing";
 import { Window } from "happy-dom";
 import { afterEach, describe, expect, it } from "vitest";
 import { LenraErrorCode, type Listener } from "../src/index.ts";

@@ -1,12 +1,11 @@
 import {
   type BackendSession,
-  createTestApp,
   type LenraBackend,
   LenraBackendError,
-  listener,
   type ProtocolServer,
   startProtocolServer,
-} from "@lenra/devserver";
+} from "@lenra/devserver/protocol";
+import { createTestApp, listener } from "@lenra/devserver/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import {

@@ -1,4 +1,4 @@
-import { listener } from "@lenra/devserver";
+import { listener } from "@lenra/devserver/testing";
 import { afterEach, describe, expect, expectTypeOf, it, vi } from "vitest";
 import {
   type Hydrated,

@@ -1,4 +1,4 @@
-import { insecureTestToken, listener } from "@lenra/devserver";
+import { insecureTestToken, listener } from "@lenra/devserver/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   isListener,

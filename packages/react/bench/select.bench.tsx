@@ -32,7 +32,8 @@ const { createElement: h, useLayoutEffect } = await import("react");
 const { createRoot } = await import("react-dom/client");
 const { flushSync } = await import("react-dom");
 const { WebSocket } = await import("ws");
-const { createTestApp, listener, startProtocolServer } = await import("@lenra/devserver");
+const { createTestApp, listener } = await import("@lenra/devserver/testing");
+const { startProtocolServer } = await import("@lenra/devserver/protocol");
 const lenra = await import("../src/index.ts");
 
 interface Item {

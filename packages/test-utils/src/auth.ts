@@ -1,15 +1,17 @@
 import { createLenraClient, type LenraClient } from "@lenra/client";
 import { lenraLogin } from "@lenra/client/login";
 import {
+  type ProtocolServer,
+  refuseConnection,
+  startProtocolServer,
+} from "@lenra/devserver/protocol";
+import {
   type AuthServer,
   completeDevLogin,
   createTestApp,
   listener,
-  type ProtocolServer,
-  refuseConnection,
   startAuthServer,
-  startProtocolServer,
-} from "@lenra/devserver";
+} from "@lenra/devserver/testing";
 import { WebSocket } from "ws";
 
 export const REDIRECT_URI = "http://localhost:5999/redirect.html";

@@ -1,11 +1,6 @@
 import { createLenraClient, type LenraClient, type LenraClientOptions } from "@lenra/client";
-import {
-  createTestApp,
-  listener,
-  type ProtocolServer,
-  startProtocolServer,
-  type TestApp,
-} from "@lenra/devserver";
+import { type ProtocolServer, startProtocolServer } from "@lenra/devserver/protocol";
+import { createTestApp, listener, type TestApp } from "@lenra/devserver/testing";
 import { WebSocket } from "ws";
 
 export interface Item {

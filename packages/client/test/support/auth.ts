@@ -1,15 +1,17 @@
 import {
+  type ProtocolServer,
+  refuseConnection,
+  startProtocolServer,
+} from "@lenra/devserver/protocol";
+import {
   type AuthServer,
   type AuthServerOptions,
   completeDevLogin,
   createTestApp,
   listener,
-  type ProtocolServer,
-  refuseConnection,
   startAuthServer,
-  startProtocolServer,
   type TestApp,
-} from "@lenra/devserver";
+} from "@lenra/devserver/testing";
 import { WebSocket } from "ws";
 import { createLenraClient, type LenraClient, type LenraClientOptions } from "../../src/index.ts";
 import { type LenraLoginOptions, lenraLogin } from "../../src/login.ts";

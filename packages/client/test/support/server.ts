@@ -1,10 +1,5 @@
-import {
-  createTestApp,
-  type ProtocolServer,
-  startProtocolServer,
-  type TestApp,
-  type TestAppOptions,
-} from "@lenra/devserver";
+import { type ProtocolServer, startProtocolServer } from "@lenra/devserver/protocol";
+import { createTestApp, type TestApp, type TestAppOptions } from "@lenra/devserver/testing";
 import { WebSocket } from "ws";
 import { createLenraClient, type LenraClient, type LenraClientOptions } from "../../src/index.ts";
 import type { ReadableStore } from "../../src/store.ts";
