@@ -32,7 +32,7 @@ export type {
   ProtocolServerOptions,
 } from "./lenra/protocol-server.ts";
 export { startProtocolServer } from "./lenra/protocol-server.ts";
-export type { QueryParams, QueryValue } from "./protocol/connect.ts";
+export type { QueryParams } from "./protocol/connect.ts";
 export { refuseConnection } from "./protocol/connect.ts";
-export type { ProtocolEvent, ProtocolEventData, ProtocolEventType } from "./protocol/event-log.ts";
+export type { ProtocolEvent, ProtocolEventType } from "./protocol/event-log.ts";
 export type { JsonObject, JsonValue } from "./shared/json.ts";

@@ -69,7 +69,15 @@ export class ManifestError extends DevServerError<"invalid_manifest"> {
   }
 }
 
-/** The routes of an app, as the platform uses them. */
+/**
+ * The routes of an app, as the platform uses them: what the app answered to `POST {}`.
+ *
+ * @example
+ * ```ts
+ * const server = await startDevServer({ app: "./my-app" });
+ * server.manifest.routes.map((route) => route.path); // ["/counter/global", "/counter/me"]
+ * ```
+ */
 export interface Manifest {
   readonly routes: readonly ManifestRoute[];
   /**

@@ -57,8 +57,29 @@ export const AUTH_PATHS = {
   userinfo: "/userinfo",
 } as const;
 
+/**
+ * The absolute URL of each endpoint of the OAuth server, on Ory Hydra's paths.
+ *
+ * @example
+ * ```ts
+ * server.auth.endpoints.authorization; // "http://127.0.0.1:4444/oauth2/auth"
+ * server.auth.endpoints.token; // "http://127.0.0.1:4444/oauth2/token"
+ * ```
+ */
 export type AuthEndpoints = { readonly [K in keyof typeof AUTH_PATHS]: string };
 
+/**
+ * Options of {@link startAuthServer}.
+ *
+ * @example
+ * ```ts
+ * const auth = await startAuthServer({
+ *   port: 0,
+ *   accessTokenTtl: 60,
+ *   clients: [{ clientId: "test-app", redirectUris: ["http://localhost:5999/redirect.html"] }],
+ * });
+ * ```
+ */
 export interface AuthServerOptions {
   /** TCP port to listen on; `0` picks a free one. Defaults to 4444 (Hydra's). */
   port?: number;
@@ -91,7 +112,15 @@ export interface AuthServerOptions {
   logger?: DevServerLogger;
 }
 
-/** What `verifyAccessToken` knows about a valid access token. */
+/**
+ * What `verifyAccessToken` knows about a valid access token.
+ *
+ * @example
+ * ```ts
+ * const info = await auth.verifyAccessToken(token);
+ * if (info) ({ userId: info.userId, roles: ["user"] }); // the socket's identity
+ * ```
+ */
 export interface AccessTokenInfo {
   /** The account id: the user name typed on the dev login page (the token's `sub`). */
   userId: string;
@@ -103,6 +132,16 @@ export interface AccessTokenInfo {
   clientId: string;
 }
 
+/**
+ * A running OAuth server: where a client logs in, and how a socket server checks its tokens.
+ *
+ * @example
+ * ```ts
+ * const auth = await startAuthServer({ port: 0 });
+ * lenraLogin({ clientId: "lenra-dev", baseUri: auth.url, allowInsecureRequests: true });
+ * await auth.close();
+ * ```
+ */
 export interface AuthServer {
   /** The issuer identifier (no trailing slash), e.g. `http://127.0.0.1:4444`. */
   readonly issuer: string;
@@ -136,7 +175,23 @@ const INTERACTION_TTL = 1800;
  * Starts an OAuth 2.0 authorization server on Hydra's paths for browser public clients:
  * authorization code with PKCE S256 ([RFC 7636](https://www.rfc-editor.org/rfc/rfc7636)),
  * refresh-token rotation, revocation ([RFC 7009](https://www.rfc-editor.org/rfc/rfc7009)),
- * RP-initiated logout, and a dev login page that takes a user name and no password.
+ * RP-initiated logout, and a dev login page that takes a user name and no password. It listens
+ * on loopback only and keeps everything in memory.
+ *
+ * @example
+ * ```ts
+ * import { createTestApp, startAuthServer } from "@lenra/devserver/testing";
+ *
+ * const auth = await startAuthServer({ port: 0 });
+ * const app = createTestApp({
+ *   state: {},
+ *   routes: { "/me": { view: (_state, { me }) => ({ me }) } },
+ *   async authenticate({ params }) {
+ *     const info = typeof params.token === "string" ? await auth.verifyAccessToken(params.token) : undefined;
+ *     return info ? { userId: info.userId, roles: ["user"] } : { roles: ["guest"] };
+ *   },
+ * });
+ * ```
  */
 export async function startAuthServer(options: AuthServerOptions = {}): Promise<AuthServer> {
   const settings = readOptions(options);

@@ -7,7 +7,17 @@ export const DEFAULT_DEV_CLIENT_ID = "lenra-dev";
  */
 export const DEFAULT_DEV_CLIENT_PORTS: readonly number[] = [5173, 5174, 4173, 4174];
 
-/** One OAuth client of the dev auth server, as an app owner registers it on Hydra. */
+/**
+ * One OAuth client of the dev auth server, as an app owner registers it on Hydra.
+ *
+ * @example
+ * ```ts
+ * await startDevServer({
+ *   app: "./my-app",
+ *   clients: [{ clientId: "my-spa", redirectUris: ["http://localhost:3000/redirect.html"] }],
+ * });
+ * ```
+ */
 export interface DevClientOptions {
   /** The `client_id` the application sends. */
   clientId: string;
@@ -33,7 +43,16 @@ export interface DevClientOptions {
   refreshTokens?: boolean;
 }
 
-/** A client as the server configured it, every default filled in. */
+/**
+ * A client as the server configured it, every default filled in.
+ *
+ * @example
+ * ```ts
+ * const [client] = server.auth.clients;
+ * client.clientId; // "lenra-dev"
+ * client.allowedOrigins; // the origins of its redirect URIs, unless given
+ * ```
+ */
 export interface ResolvedDevClient {
   readonly clientId: string;
   readonly redirectUris: readonly string[];

@@ -55,6 +55,14 @@ export interface DataChange {
   collections: ReadonlySet<string>;
 }
 
+/**
+ * Options of {@link createDataStore}.
+ *
+ * @example
+ * ```ts
+ * const store = await createDataStore({ file: ".devserver-data.json", saveDelayMs: 0 });
+ * ```
+ */
 export interface DataStoreOptions {
   /** A JSON file loaded at start and saved after changes. Defaults to memory only. */
   file?: string | undefined;
@@ -121,8 +129,16 @@ interface Transaction {
 }
 
 /**
- * Opens a store, loading `options.file` when given. Throws {@link DataFileError} when the file
- * exists but is not a valid data file.
+ * Opens a store, loading `options.file` when given: the dev server's data, to prepare or check
+ * a data file while no dev server runs on it. Rejects with a `DevServerError` of reason
+ * `invalid_data_file` when the file exists but is not a valid data file (it is left untouched).
+ *
+ * @example
+ * ```ts
+ * const store = await createDataStore({ file: ".devserver-data.json" });
+ * store.createDoc("counter", { user: "global", count: 41 });
+ * await store.close(); // saved: the next dev server on this file starts from it
+ * ```
  */
 export async function createDataStore(options: DataStoreOptions = {}): Promise<DataStore> {
   const loaded = options.file
@@ -143,6 +159,13 @@ export async function createDataStore(options: DataStoreOptions = {}): Promise<D
  * when it started plus its own writes; at commit, if a document it wrote was changed by anyone
  * else since it started, the commit fails with `transaction_conflict` (409) and nothing of it is
  * applied; otherwise all its writes are applied in one synchronous step.
+ *
+ * @example
+ * ```ts
+ * const server = await startDevServer({ app: "./my-app" });
+ * server.store.find("counter", { query: { user: "global" } }); // [{ _id: "…", user: "global", count: 3 }]
+ * server.store.updateMany("counter", { user: "global" }, { $inc: { count: 1 } }); // views update
+ * ```
  */
 export class DataStore {
   #committed: Snapshot;

@@ -14,7 +14,15 @@ export type { ConnectionRefusal, ConnectRequest } from "../protocol/connect.ts";
  * else thrown is handled as a crash, the way Phoenix handles a crashing process.
  */
 
-/** Who a connection is, as decided by `authenticate`. */
+/**
+ * Who a connection is, as decided by `authenticate`.
+ *
+ * @example
+ * ```ts
+ * authenticate: ({ params }) =>
+ *   params.token ? { userId: "alice", roles: ["user"] } : { roles: ["guest"] },
+ * ```
+ */
 export interface SessionIdentity {
   /** The user's id; absent for a guest. */
   readonly userId?: string;
@@ -24,7 +32,17 @@ export interface SessionIdentity {
   readonly claims?: Readonly<Record<string, unknown>>;
 }
 
-/** What a backend learns when a session starts (one per websocket connection). */
+/**
+ * What a backend learns when a session starts (one per websocket connection).
+ *
+ * @example
+ * ```ts
+ * openSession(info) {
+ *   const theme = info.context.theme; // what the client sent in its socket params
+ *   return mySession(info.identity.userId, theme);
+ * },
+ * ```
+ */
 export interface SessionInfo {
   /** Unique per connection: a reconnect is a new session, as on Lenra. */
   readonly sessionId: string;
@@ -42,6 +60,16 @@ export interface SessionInfo {
  * error structs also carry `status_code`, which reaches the client wherever Lenra sends the
  * struct itself (a refused join, a failed run's reply) and not in the `error` events it
  * translates first.
+ *
+ * @example
+ * ```ts
+ * const payload: LenraErrorPayload = {
+ *   message: "Internal server error.",
+ *   reason: "error_500",
+ *   metadata: "Cannot read properties of undefined (reading 'count')",
+ *   status_code: 500,
+ * };
+ * ```
  */
 export type LenraErrorPayload = {
   message: string;
@@ -50,7 +78,15 @@ export type LenraErrorPayload = {
   status_code?: number;
 };
 
-/** An `error` event a route pushes: one error, or a list (Lenra's invalid UI form). */
+/**
+ * An `error` event a route pushes: one error, or a list (Lenra's invalid UI form).
+ *
+ * @example
+ * ```ts
+ * sink.error({ message: "The view failed", reason: "view_error" });
+ * sink.error({ errors: [{ message: "Invalid UI", reason: "invalid_ui" }] });
+ * ```
+ */
 export type RouteErrorPayload =
   | LenraErrorPayload
   | { errors: { message: string; reason: string }[] };
@@ -60,6 +96,14 @@ export type RouteErrorPayload =
  * are meant to be seen and each must be newer than the route's initial result, including
  * results given before `openRoute` settles (they are held back until the join completes).
  * The protocol layer diffs each result against the last one it sent.
+ *
+ * @example
+ * ```ts
+ * openRoute(path, sink) {
+ *   const off = counter.subscribe((value) => sink.update({ value })); // a patchUi per change
+ *   return { initial: { value: counter.value }, close: off };
+ * },
+ * ```
  */
 export interface RouteSink {
   /**
@@ -74,7 +118,14 @@ export interface RouteSink {
   readonly closed: boolean;
 }
 
-/** An open route, alive until the channel leaves, crashes or its socket closes. */
+/**
+ * An open route, alive until the channel leaves, crashes or its socket closes.
+ *
+ * @example
+ * ```ts
+ * return { initial: { items: [] }, close: () => unsubscribe() };
+ * ```
+ */
 export interface RouteHandle {
   /**
    * The first document, pushed as `ui` right after the join reply, and never changed afterwards.
@@ -85,13 +136,39 @@ export interface RouteHandle {
   close(): void | Promise<void>;
 }
 
-/** Where a `run` came from. */
+/**
+ * Where a `run` came from.
+ *
+ * @example
+ * ```ts
+ * run(code, event, { route }) {
+ *   log(`${route} ran ${code}`); // route: "/counter"
+ * },
+ * ```
+ */
 export interface RunMeta {
   /** The route whose channel carried the `run`. */
   readonly route: string;
 }
 
-/** One connection's session. */
+/**
+ * One connection's session: what it may see, and what its channels ask for.
+ *
+ * @example
+ * ```ts
+ * const session: BackendSession = {
+ *   routes: () => [{ path: "/counter", view: { _type: "view", name: "counter" }, roles: ["guest"] }],
+ *   openRoute: (path) => {
+ *     if (path !== "/counter") throw new RouteNotFoundError(path);
+ *     return { initial: { value: 0 }, close() {} };
+ *   },
+ *   run: (code) => {
+ *     throw new UnknownListenerError(code);
+ *   },
+ *   close() {},
+ * };
+ * ```
+ */
 export interface BackendSession {
   /** The routes this session may join, already filtered by its roles. */
   routes(): JsonRoute[] | Promise<JsonRoute[]>;
@@ -116,7 +193,19 @@ export interface BackendSession {
   close(): void | Promise<void>;
 }
 
-/** Everything the protocol layer needs from the side that runs apps. */
+/**
+ * Everything the Lenra socket needs from the side that runs apps: give one to
+ * `startProtocolServer`. The dev server's own platform and the test app are two.
+ *
+ * @example
+ * ```ts
+ * const backend: LenraBackend = {
+ *   authenticate: ({ params }) => (params.app ? { roles: ["guest"] } : refuseConnection("no_app_found")),
+ *   openSession: (info) => createMySession(info), // a BackendSession
+ * };
+ * const server = await startProtocolServer({ backend });
+ * ```
+ */
 export interface LenraBackend {
   /**
    * Decides who connects, before the websocket upgrade completes. Return a

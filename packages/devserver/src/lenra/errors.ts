@@ -9,6 +9,11 @@ export type { LenraErrorPayload } from "./backend.ts";
 /**
  * The `reason` strings the dev server sends, spelled as Lenra's server spells them (including
  * `unknow_listener_code`), so a client written against the dev server works against Lenra.
+ *
+ * @example
+ * ```ts
+ * throw new LenraBackendError(ErrorReason.ListenerError, "The counter is locked.");
+ * ```
  */
 export const ErrorReason = {
   /** A route that does not exist or that the session's roles may not see. */
@@ -45,7 +50,16 @@ export type ErrorReason = (typeof ErrorReason)[keyof typeof ErrorReason];
 
 /**
  * An expected failure a backend reports to the protocol layer (a refused join, a failed
- * listener). Anything else a backend throws is treated as a crash, as Phoenix would.
+ * listener). Anything else a backend throws is treated as a crash, as Phoenix would. Its
+ * `reason`, `message` and `metadata` reach the client (`status_code` too, in a refused join or
+ * a failed run's reply).
+ *
+ * @example
+ * ```ts
+ * run(code) {
+ *   throw new LenraBackendError("not_allowed", "You may not do that.", { metadata: { code } });
+ * },
+ * ```
  */
 export class LenraBackendError extends DevServerError {
   override name = "LenraBackendError";
@@ -82,6 +96,13 @@ export class LenraBackendError extends DevServerError {
 /**
  * The route does not exist for this session: unknown path, or a role that may not see it.
  * Lenra's business error, with the path as `metadata` and status 400.
+ *
+ * @example
+ * ```ts
+ * openRoute(path, sink) {
+ *   if (!routes.has(path)) throw new RouteNotFoundError(path); // the join is refused
+ * },
+ * ```
  */
 export class RouteNotFoundError extends LenraBackendError {
   override name = "RouteNotFoundError";
@@ -95,7 +116,17 @@ export class RouteNotFoundError extends LenraBackendError {
   }
 }
 
-/** A `run` with a code this session does not know; Lenra puts the code in `metadata`. */
+/**
+ * A `run` with a code this session does not know; Lenra puts the code in `metadata`.
+ *
+ * @example
+ * ```ts
+ * run(code) {
+ *   const listener = sent.get(code);
+ *   if (!listener) throw new UnknownListenerError(code);
+ * },
+ * ```
+ */
 export class UnknownListenerError extends LenraBackendError {
   override name = "UnknownListenerError";
 
@@ -199,6 +230,15 @@ function findAppRequestError(error: unknown): AppRequestError | undefined {
 /**
  * A listener ran and failed; `cause` holds what the app threw. The name stays on the server:
  * the protocol never tells a client which listener a code stands for.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await listener(event);
+ * } catch (error) {
+ *   throw new ListenerFailedError("increment", error); // reason "listener_error"
+ * }
+ * ```
  */
 export class ListenerFailedError extends LenraBackendError {
   override name = "ListenerFailedError";

@@ -3,12 +3,30 @@ import type { IncomingHttpHeaders } from "node:http";
 /** A decoded query value: a string, a list (`a[]=`) or a nested map (`a[b]=`). */
 export type QueryValue = string | QueryValue[] | QueryParams;
 
-/** Decoded query parameters, as Plug gives them to a Phoenix socket's `connect/3`. */
+/**
+ * Decoded query parameters, as Plug gives them to a Phoenix socket's `connect/3`.
+ *
+ * @example
+ * ```ts
+ * // ?vsn=2.0.0&app=demo&context[theme]=dark&ids[]=1&ids[]=2
+ * const params: QueryParams = { vsn: "2.0.0", app: "demo", context: { theme: "dark" }, ids: ["1", "2"] };
+ * ```
+ */
 export interface QueryParams {
   [key: string]: QueryValue;
 }
 
-/** The websocket upgrade request, as `authenticate` sees it before the upgrade completes. */
+/**
+ * The websocket upgrade request, as `authenticate` sees it before the upgrade completes.
+ *
+ * @example
+ * ```ts
+ * authenticate(request) {
+ *   const token = typeof request.params.token === "string" ? request.params.token : request.authToken;
+ *   return token ? verify(token) : { roles: ["guest"] };
+ * },
+ * ```
+ */
 export interface ConnectRequest {
   /** The decoded query, nested like Plug's (`context[a]=1` → `{ context: { a: "1" } }`). */
   readonly params: QueryParams;
@@ -25,7 +43,14 @@ export interface ConnectRequest {
   readonly remoteAddress: string | undefined;
 }
 
-/** A refused connection: the upgrade is answered with HTTP 403, like Phoenix's `:error`. */
+/**
+ * A refused connection: the upgrade is answered with HTTP 403, like Phoenix's `:error`.
+ *
+ * @example
+ * ```ts
+ * const refusal: ConnectionRefusal = refuseConnection("invalid_token"); // { refused: true, reason: "invalid_token" }
+ * ```
+ */
 export interface ConnectionRefusal {
   readonly refused: true;
   /** Why, for logs and the test event log; never sent to the client. */

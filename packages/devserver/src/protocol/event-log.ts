@@ -57,9 +57,24 @@ export type ProtocolEventData =
       action: "replied" | "ignored" | "closed";
     };
 
-/** A recorded event: its data plus a sequence number and a timestamp. */
+/**
+ * A recorded event: its data plus a sequence number and a timestamp.
+ *
+ * @example
+ * ```ts
+ * const joins = server.events.filter((event) => event.type === "join" && event.status === "ok");
+ * ```
+ */
 export type ProtocolEvent = ProtocolEventData & { readonly seq: number; readonly at: number };
 
+/**
+ * The kinds of {@link ProtocolEvent}, as `count` takes them.
+ *
+ * @example
+ * ```ts
+ * await server.until(() => server.count("join", "route:/counter") === 2);
+ * ```
+ */
 export type ProtocolEventType = ProtocolEventData["type"];
 
 /**

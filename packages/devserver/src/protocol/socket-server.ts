@@ -58,7 +58,14 @@ export interface SocketServerOptions<A> {
   release(assigns: A): void;
 }
 
-/** How {@link PhoenixSocketServer.disconnectAll} ends sockets. */
+/**
+ * How `disconnectAll` ends sockets.
+ *
+ * @example
+ * ```ts
+ * await server.disconnectAll({ abrupt: true }); // clients see 1006 and reconnect
+ * ```
+ */
 export interface DisconnectOptions {
   /** Close code sent to clients. Defaults to 1000, what Phoenix sends on a server disconnect. */
   code?: number;

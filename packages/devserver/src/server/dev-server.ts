@@ -23,7 +23,17 @@ import {
   startApp,
 } from "./startup.ts";
 
-/** A running dev server. */
+/**
+ * A running dev server.
+ *
+ * @example
+ * ```ts
+ * const server = await startDevServer({ app: "./my-app", port: 0, authPort: 0 });
+ * createLenraClient({ appName: "my-app", socketEndpoint: server.socketUrl });
+ * lenraLogin({ clientId: server.auth.clients[0].clientId, baseUri: server.auth.url });
+ * await server.close();
+ * ```
+ */
 export interface DevServer {
   /** `http://host:port`: the data API lives here, under `/app-api/v1/data`. */
   readonly url: string;
@@ -60,6 +70,14 @@ export interface DevServer {
   close(): Promise<void>;
 }
 
+/**
+ * What a running dev server counts, for tests and benchmarks.
+ *
+ * @example
+ * ```ts
+ * const { sockets, renderGroups, viewRenders } = server.stats();
+ * ```
+ */
 export interface DevServerStats {
   sockets: number;
   sessions: number;
@@ -75,7 +93,18 @@ export interface DevServerStats {
  * Starts a local Lenra around a `@lenra/app` app: the data store, the OAuth server, the app
  * itself (from a directory) or a running one (a URL), then the socket server with the data API
  * on the same port. The app's `onEnvStart` runs when the first session opens, as on Lenra.
+ * Rejects with a {@link DevServerError} whose `reason` is one of {@link DevServerErrorReason}
+ * (a `TypeError` for options of the wrong type), having stopped what it had started.
  *
+ * @example
+ * ```ts
+ * import { startDevServer } from "@lenra/devserver";
+ *
+ * const server = await startDevServer({ app: "./my-app", data: ".devserver-data.json" });
+ * server.socketUrl; // "ws://127.0.0.1:4001/socket"
+ * server.auth.url; // "http://127.0.0.1:4444", where users log in with any user name
+ * process.on("SIGINT", () => server.close());
+ * ```
  * @see PROTOCOL.md
  */
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {

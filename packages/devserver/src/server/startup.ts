@@ -15,10 +15,31 @@ import { probePort } from "../shared/ports.ts";
  * which and whose message says what to do.
  */
 
-/** The port Lenra's socket listens on in development (PROTOCOL.md §1). */
+/**
+ * The port Lenra's socket listens on in development, and so the dev server's by default
+ * (PROTOCOL.md §1).
+ *
+ * @example
+ * ```ts
+ * const socketEndpoint = `ws://localhost:${DEFAULT_DEV_SERVER_PORT}/socket`;
+ * ```
+ */
 export const DEFAULT_DEV_SERVER_PORT = 4001;
 
-/** Options of {@link startDevServer}. */
+/**
+ * Options of {@link startDevServer}: the CLI's options, and what only code can give.
+ *
+ * @example
+ * ```ts
+ * const options: DevServerOptions = {
+ *   app: "./my-app", // or the URL of a running app
+ *   port: 0, // a free port, for tests
+ *   authPort: 0,
+ *   logger: console,
+ *   onAppOutput: (text) => process.stdout.write(text),
+ * };
+ * ```
+ */
 export interface DevServerOptions {
   /** The app: its directory (started as its Lenra image would), or the URL of a running app. */
   app: string;
@@ -57,7 +78,18 @@ export interface DevServerOptions {
   insecureTestTokens?: boolean | undefined;
 }
 
-/** Why the dev server could not start. */
+/**
+ * Why the dev server could not start: the `reason` of the {@link DevServerError} that
+ * `startDevServer` rejects with.
+ *
+ * @example
+ * ```ts
+ * const server = await startDevServer({ app: "./my-app" }).catch((error) => {
+ *   if (error.reason !== DevServerErrorReason.PortInUse) throw error;
+ *   return startDevServer({ app: "./my-app", port: 0 });
+ * });
+ * ```
+ */
 export const DevServerErrorReason = {
   /** The app directory does not exist or is not an app. */
   AppNotFound: "app_not_found",

@@ -1,9 +1,23 @@
 import { configure } from "safe-stable-stringify";
 
-/** A JSON value as it travels in frames: what `JSON.parse` can return. */
+/**
+ * A JSON value as it travels in frames: what `JSON.parse` can return.
+ *
+ * @example
+ * ```ts
+ * const value: JsonValue = { items: [1, "two", null, { ok: true }] };
+ * ```
+ */
 export type JsonValue = string | number | boolean | null | JsonValue[] | JsonObject;
 
-/** A JSON object. */
+/**
+ * A JSON object: what Phoenix accepts as a payload.
+ *
+ * @example
+ * ```ts
+ * server.push("route:/counter", "error", { message: "Injected", reason: "test" } satisfies JsonObject);
+ * ```
+ */
 export interface JsonObject {
   [key: string]: JsonValue;
 }

@@ -4,6 +4,15 @@ import { DevServerError } from "../shared/errors.ts";
 /** A browser never follows more redirects than this in one login; neither do we. */
 const MAX_STEPS = 20;
 
+/**
+ * Options of {@link completeDevLogin}.
+ *
+ * @example
+ * ```ts
+ * const cookies = new CookieJar(); // from tough-cookie: the same browser for later steps
+ * await completeDevLogin({ authorizationUrl, username: "alice", cookies });
+ * ```
+ */
 export interface CompleteDevLoginOptions {
   /** The full authorization URL a client would send the browser to (`<issuer>/oauth2/auth?…`). */
   authorizationUrl: string | URL;
@@ -18,6 +27,14 @@ export interface CompleteDevLoginOptions {
   cookies?: CookieJar;
 }
 
+/**
+ * Options of {@link devLogout}.
+ *
+ * @example
+ * ```ts
+ * await devLogout({ logoutUrl: `${auth.endpoints.endSession}?id_token_hint=${idToken}`, cookies });
+ * ```
+ */
 export interface DevLogoutOptions {
   /** The end-session URL a client would send the browser to (`<issuer>/oauth2/sessions/logout?…`). */
   logoutUrl: string | URL;
@@ -30,6 +47,13 @@ export interface DevLogoutOptions {
 /**
  * Thrown when the dev auth server answers a helper with something other than the next step;
  * `reason` is `unexpected_page` (the message quotes what the page said) or `too_many_steps`.
+ *
+ * @example
+ * ```ts
+ * await completeDevLogin({ authorizationUrl, username: "not valid!" }).catch((error) => {
+ *   if (error instanceof DevLoginError) console.log(error.status, error.message); // 400, why
+ * });
+ * ```
  */
 export class DevLoginError extends DevServerError<"unexpected_page" | "too_many_steps"> {
   override name = "DevLoginError";
@@ -47,6 +71,15 @@ export class DevLoginError extends DevServerError<"unexpected_page" | "too_many_
  * authorization URL's redirects with a cookie jar, posts the login form with `username`, and
  * resolves with the URL the server finally redirects to (`<redirect_uri>?code=…&state=…`, or
  * `?error=…`) without requesting it. When the jar already holds a session, no form is posted.
+ * Rejects with a {@link DevLoginError} when a page is not the next step.
+ *
+ * @example
+ * ```ts
+ * let authorizationUrl = "";
+ * await client.auth.login({ openUrl: (url) => void (authorizationUrl = url) });
+ * const callbackUrl = await completeDevLogin({ authorizationUrl, username: "alice" });
+ * await client.auth.handleRedirectCallback(callbackUrl); // alice is logged in
+ * ```
  */
 export async function completeDevLogin(options: CompleteDevLoginOptions): Promise<string> {
   const { username } = options;
@@ -81,6 +114,13 @@ export async function completeDevLogin(options: CompleteDevLoginOptions): Promis
  * Plays a browser through logout: opens the end-session URL, confirms as the dev page does by
  * itself, and resolves with where the server sends the browser afterwards (the
  * `post_logout_redirect_uri`, not requested, or the server's "signed out" page).
+ *
+ * @example
+ * ```ts
+ * const cookies = new CookieJar();
+ * await completeDevLogin({ authorizationUrl, username: "alice", cookies });
+ * await devLogout({ logoutUrl, cookies }); // the next login shows the form again
+ * ```
  */
 export async function devLogout(options: DevLogoutOptions): Promise<string> {
   const browser = new Browser(options.fetch ?? fetch, options.cookies);

@@ -7,7 +7,14 @@ import type { AppListenerCall, RouteView, ServedApp } from "../lenra/served-app.
 import { isPlainObject, type JsonObject, type JsonValue, toJsonSnapshot } from "../shared/json.ts";
 import { describeError } from "../shared/log.ts";
 
-/** What a test app's view receives besides the state. */
+/**
+ * What a test app's view receives besides the state.
+ *
+ * @example
+ * ```ts
+ * view: (state, { me, pathParams }) => ({ me, item: state.items[pathParams.id ?? ""] }),
+ * ```
+ */
 export interface ViewContext {
   /** The user's id; `undefined` for a guest. */
   readonly me: string | undefined;
@@ -18,7 +25,16 @@ export interface ViewContext {
   readonly context: JsonObject;
 }
 
-/** What a test app's listener receives besides state, props and event. */
+/**
+ * What a test app's listener receives besides state, props and event.
+ *
+ * @example
+ * ```ts
+ * incrementMine: (state, _props, _event, { me }) => {
+ *   if (me) state.perUser[me] = (state.perUser[me] ?? 0) + 1;
+ * },
+ * ```
+ */
 export interface ListenerContext<S> extends ViewContext {
   readonly sessionId: string;
   /** The route whose channel carried the `run`. */
@@ -27,7 +43,14 @@ export interface ListenerContext<S> extends ViewContext {
   setState(next: S): void;
 }
 
-/** A route of a test app. */
+/**
+ * A route of a test app.
+ *
+ * @example
+ * ```ts
+ * routes: { "/items/:id": { roles: ["guest", "user"], view: (state, { pathParams }) => ({ id: pathParams.id }) } },
+ * ```
+ */
 export interface TestRoute<S> {
   /** Roles allowed to join. Defaults to `["user"]`, as Lenra's manifests. */
   roles?: Role[];
@@ -37,7 +60,18 @@ export interface TestRoute<S> {
   view(state: S, context: ViewContext): unknown;
 }
 
-/** A listener of a test app; it may mutate the state, replace it, throw, or never settle. */
+/**
+ * A listener of a test app; it may mutate the state, replace it, throw, or never settle. A
+ * `LenraBackendError` it throws reaches the client as it is; anything else as `listener_error`.
+ *
+ * @example
+ * ```ts
+ * listeners: {
+ *   add: (state, props) => void (state.count += Number(props?.amount ?? 1)),
+ *   refuse: () => { throw new LenraBackendError("not_allowed", "You may not do that.") },
+ * },
+ * ```
+ */
 export type TestListener<S> = (
   state: S,
   props: JsonObject | undefined,
@@ -45,7 +79,14 @@ export type TestListener<S> = (
   context: ListenerContext<S>,
 ) => void | Promise<void>;
 
-/** One listener call, as recorded by the test app. */
+/**
+ * One listener call, as recorded by the test app (in `app.calls`).
+ *
+ * @example
+ * ```ts
+ * expect(app.calls.map((call) => [call.name, call.userId, call.status])).toEqual([["add", "alice", "ok"]]);
+ * ```
+ */
 export interface ListenerCall {
   readonly name: string;
   readonly props: JsonObject | undefined;

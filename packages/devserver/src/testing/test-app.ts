@@ -18,7 +18,17 @@ import {
   type TestRoute,
 } from "./in-process-app.ts";
 
-/** Options of {@link createTestApp}. */
+/**
+ * Options of {@link createTestApp}.
+ *
+ * @example
+ * ```ts
+ * const options: TestAppOptions<{ count: number }> = {
+ *   state: { count: 0 },
+ *   routes: { "/counter": { roles: ["guest"], view: (state) => ({ value: state.count }) } },
+ * };
+ * ```
+ */
 export interface TestAppOptions<S> {
   /** The initial state, shared by every session. */
   state: S;
@@ -35,7 +45,14 @@ export interface TestAppOptions<S> {
   ) => SessionIdentity | ConnectionRefusal | Promise<SessionIdentity | ConnectionRefusal>;
 }
 
-/** Counters of a test app. */
+/**
+ * Counters of a test app.
+ *
+ * @example
+ * ```ts
+ * expect(app.stats()).toMatchObject({ sessions: 1, routes: { "/counter": 1 } });
+ * ```
+ */
 export interface TestAppStats {
   /** Open sessions (one per connected socket). */
   sessions: number;
@@ -47,7 +64,17 @@ export interface TestAppStats {
   renders: number;
 }
 
-/** An in-process Lenra app for tests, usable as the backend of `startProtocolServer`. */
+/**
+ * An in-process Lenra app for tests, usable as the backend of `startProtocolServer`, with the
+ * controls a test drives it with.
+ *
+ * @example
+ * ```ts
+ * const release = app.hang("increment"); // calls of "increment" wait…
+ * await app.update((state) => void (state.count = 5)); // every open route renders again
+ * release(); // …and run now
+ * ```
+ */
 export interface TestApp<S> extends LenraBackend {
   /** The current state. */
   readonly state: S;
