@@ -28,13 +28,13 @@ import { AppSession, type SessionHost } from "./session.ts";
  *
  * @see PROTOCOL.md §5
  */
-export const SystemListener = {
+const SystemListener = {
   EnvStart: "onEnvStart",
   UserFirstJoin: "onUserFirstJoin",
   SessionStart: "onSessionStart",
 } as const;
 
-export type SystemListener = (typeof SystemListener)[keyof typeof SystemListener];
+type SystemListener = (typeof SystemListener)[keyof typeof SystemListener];
 
 /** Tells who an access token belongs to; `undefined` refuses it. */
 export type VerifyAccessToken = (

@@ -6,11 +6,10 @@ import {
   isConnectionRefusal,
   refuseConnection,
 } from "../protocol/connect.ts";
-import type { ProtocolEvent, ProtocolEventType } from "../protocol/event-log.ts";
 import {
   type AcceptedConnection,
-  type DisconnectOptions,
   PhoenixSocketServer,
+  type SocketServerControls,
   type SocketServerOptions,
 } from "../protocol/socket-server.ts";
 import { isPlainObject, type JsonObject } from "../shared/json.ts";
@@ -67,43 +66,9 @@ export interface ConnectedSession {
  * await server.close();
  * ```
  */
-export interface ProtocolServer {
-  /** `http://host:port`. */
-  readonly url: string;
-  /** The endpoint to give the Phoenix client: `ws://host:port/socket`. */
-  readonly socketUrl: string;
-  readonly port: number;
-  readonly listening: boolean;
-  /**
-   * Ends every socket (close 1001) and refuses new ones (503) while plain HTTP, such as the data
-   * API, still answers; {@link close} does it too.
-   */
-  closeSockets(): Promise<void>;
-  /** Ends every socket (close 1001), stops listening and resolves once the port is free. */
-  close(): Promise<void>;
-  /** Listens again on the same port after {@link close}; clients reconnect by themselves. */
-  listen(): Promise<void>;
-  /** Open sockets (one session each) and the number of channels joined per topic. */
-  stats(): { sockets: number; channels: Record<string, number> };
+export interface ProtocolServer extends SocketServerControls {
   /** Every open socket with its identity and joined topics. */
   sessions(): ConnectedSession[];
-  /** Pushes `event` on every channel joined on `topic`; returns how many received it. */
-  push(topic: string, event: string, payload: JsonObject): number;
-  /** Crashes every channel joined on `topic` (clients get `phx_error`); returns how many. */
-  crashChannels(topic: string): number;
-  /** Ends every open socket; resolves once they are all closed. */
-  disconnectAll(options?: DisconnectOptions): Promise<void>;
-  /** Recorded protocol events, oldest first. */
-  readonly events: readonly ProtocolEvent[];
-  /** How many events of `type` were recorded, on `topic` when given. */
-  count(type: ProtocolEventType, topic?: string): number;
-  /** Forgets recorded events and counters. */
-  clearEvents(): void;
-  /**
-   * Resolves once `predicate` returns true, checked now, after every recorded event and every
-   * 20 ms; rejects after `timeoutMs` (defaults to 5 000).
-   */
-  until(predicate: () => boolean, options?: { timeoutMs?: number }): Promise<void>;
 }
 
 /**

@@ -75,12 +75,45 @@ export interface DisconnectOptions {
   abrupt?: boolean;
 }
 
+/** The controls of a running socket server, the ones tests drive it with. */
+export interface SocketServerControls {
+  /** `http://host:port`. */
+  readonly url: string;
+  /** The endpoint to give the Phoenix client: `ws://host:port/socket`. */
+  readonly socketUrl: string;
+  readonly port: number;
+  readonly listening: boolean;
+  /**
+   * Ends every socket (close 1001) and refuses new ones (503) while plain HTTP, such as the data
+   * API, still answers; `close()` does it too.
+   */
+  closeSockets(): Promise<void>;
+  /** Ends every socket (close 1001), stops listening and resolves once the port is free. */
+  close(): Promise<void>;
+  /** Listens again on the same port after `close()`; clients reconnect by themselves. */
+  listen(): Promise<void>;
+  /** Open sockets (one session each) and the number of channels joined per topic. */
+  stats(): { sockets: number; channels: Record<string, number> };
+  push(topic: string, event: string, payload: JsonObject): number;
+  crashChannels(topic: string): number;
+  disconnectAll(options?: DisconnectOptions): Promise<void>;
+  /** Recorded protocol events, oldest first. */
+  readonly events: readonly ProtocolEvent[];
+  count(type: ProtocolEventType, topic?: string): number;
+  clearEvents(): void;
+  /**
+   * Resolves once `predicate` returns true, checked now, after every recorded event and every
+   * 20 ms; rejects after `timeoutMs` (defaults to 5 000).
+   */
+  until(predicate: () => boolean, options?: { timeoutMs?: number }): Promise<void>;
+}
+
 /**
  * A Phoenix socket endpoint (serializer v2) on its own HTTP server: upgrades checked by
  * `connect` before they complete, one {@link PhoenixConnection} per socket, and the controls
  * tests drive it with (pushes, crashes, disconnects, an event log).
  */
-export class PhoenixSocketServer<A> {
+export class PhoenixSocketServer<A> implements SocketServerControls {
   readonly #options: SocketServerOptions<A>;
   readonly #host: string;
   #port: number;
@@ -121,12 +154,10 @@ export class PhoenixSocketServer<A> {
     );
   }
 
-  /** `http://host:port`. */
   get url(): string {
     return `http://${hostForUrl(this.#host)}:${this.#port}`;
   }
 
-  /** The endpoint to give the Phoenix client: `ws://host:port/socket`. */
   get socketUrl(): string {
     return `ws://${hostForUrl(this.#host)}:${this.#port}${this.#endpoint.slice(0, -"/websocket".length)}`;
   }
@@ -139,12 +170,10 @@ export class PhoenixSocketServer<A> {
     return this.#http !== undefined;
   }
 
-  /** Recorded protocol events, oldest first. */
   get events(): readonly ProtocolEvent[] {
     return this.#events.events;
   }
 
-  /** Listens (again, on the same port after {@link close}); clients reconnect by themselves. */
   async listen(): Promise<void> {
     if (this.#http) return;
     const http = createServer((request, response) => this.#onRequest(request, response));
@@ -167,7 +196,6 @@ export class PhoenixSocketServer<A> {
     this.#log.info("protocol server listening", { url: this.url });
   }
 
-  /** Ends every socket (close 1001) and refuses new ones (503) while plain HTTP still answers. */
   async closeSockets(): Promise<void> {
     this.#accepting = false;
     for (const socket of this.#pending) socket.destroy();
@@ -178,7 +206,6 @@ export class PhoenixSocketServer<A> {
     });
   }
 
-  /** Ends every socket, stops listening and resolves once the port is free. */
   async close(): Promise<void> {
     const http = this.#http;
     if (!http) return;
@@ -190,7 +217,6 @@ export class PhoenixSocketServer<A> {
     this.#log.info("protocol server closed", { port: this.#port });
   }
 
-  /** Open sockets and the number of channels joined per topic. */
   stats(): { sockets: number; channels: Record<string, number> } {
     const channels: Record<string, number> = {};
     for (const connection of this.#connections) {
@@ -208,7 +234,6 @@ export class PhoenixSocketServer<A> {
     }));
   }
 
-  /** Pushes `event` on every channel joined on `topic`; returns how many received it. */
   push(topic: string, event: string, payload: JsonObject): number {
     const snapshot = toJsonSnapshot(payload) as JsonObject;
     let reached = 0;
@@ -218,7 +243,6 @@ export class PhoenixSocketServer<A> {
     return reached;
   }
 
-  /** Crashes every channel joined on `topic` (clients get `phx_error`); returns how many. */
   crashChannels(topic: string): number {
     let crashed = 0;
     for (const connection of this.#connections) {
@@ -227,25 +251,18 @@ export class PhoenixSocketServer<A> {
     return crashed;
   }
 
-  /** Ends every open socket; resolves once they are all closed. */
   disconnectAll(options: DisconnectOptions = {}): Promise<void> {
     return this.#disconnect([...this.#connections], options);
   }
 
-  /** How many events of `type` were recorded, on `topic` when given. */
   count(type: ProtocolEventType, topic?: string): number {
     return this.#events.count(type, topic);
   }
 
-  /** Forgets recorded events and counters. */
   clearEvents(): void {
     this.#events.clear();
   }
 
-  /**
-   * Resolves once `predicate` returns true, checked now, after every recorded event and every
-   * 20 ms; rejects after `timeoutMs` (defaults to 5 000).
-   */
   until(predicate: () => boolean, options: { timeoutMs?: number } = {}): Promise<void> {
     return this.#events.until(predicate, options.timeoutMs ?? 5_000);
   }
