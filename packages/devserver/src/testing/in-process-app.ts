@@ -1,5 +1,4 @@
-import type { RenderedTree } from "../app/listeners.ts";
-import { encodeListeners } from "../app/listeners.ts";
+import { encodeListeners, type RenderedTree } from "../app/listeners.ts";
 import type { JsonRoute, Role } from "../app/manifest.ts";
 import type { SessionInfo } from "../lenra/backend.ts";
 import { ErrorReason, LenraBackendError, ListenerFailedError } from "../lenra/errors.ts";

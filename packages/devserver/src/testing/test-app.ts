@@ -86,7 +86,8 @@ export interface TestApp<S> extends LenraBackend {
   rerender(): Promise<void>;
   /**
    * Makes calls of the listener `name` hang before it runs, so no reply ever comes, until the
-   * returned function is called (the held calls then run).
+   * returned function is called (the held calls then run). A session runs one call at a time,
+   * as on Lenra: its later calls wait behind a held one.
    */
   hang(name: string): () => void;
   /** Refuses connections with this token from now on (answered with HTTP 403). */
