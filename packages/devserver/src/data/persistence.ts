@@ -26,14 +26,10 @@ export interface LoadedDataFile {
 }
 
 /**
- * Reads and checks a data file. A missing file is an empty store; anything else that is not a
- * valid data file throws {@link DataFileError}, so a typo never turns into an overwritten file.
+ * Reads and checks a data file: the app's collections and the platform's state. A missing file
+ * is an empty store; anything else that is not a valid data file throws {@link DataFileError},
+ * so a typo never turns into an overwritten file.
  */
-export async function readDataFile(file: string): Promise<Map<string, DataDocument[]>> {
-  return (await loadDataFile(file)).collections;
-}
-
-/** Like {@link readDataFile}, with the platform's state as well. */
 export async function loadDataFile(file: string): Promise<LoadedDataFile> {
   let text: string;
   try {

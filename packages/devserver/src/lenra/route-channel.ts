@@ -17,7 +17,7 @@ export interface LenraAssigns {
 type Held = { kind: "update"; document: JsonValue } | { kind: "error"; payload: RouteErrorPayload };
 
 /** The view mode of a join: Lenra reads a missing `mode` as `lenra`. */
-export function joinMode(payload: unknown): JsonValue {
+function joinMode(payload: unknown): JsonValue {
   const mode = isPlainObject(payload) ? payload.mode : undefined;
   return mode === undefined ? "lenra" : toJsonSnapshot(mode);
 }

@@ -18,7 +18,7 @@ import { EventLog, type ProtocolEvent, type ProtocolEventType } from "./event-lo
 import { parseQuery } from "./query.ts";
 
 /** The only serializer version served: Phoenix's v2 JSON serializer. */
-export const SERIALIZER_VSN = "2.0.0";
+const SERIALIZER_VSN = "2.0.0";
 
 /** An accepted connection: the socket's assigns, and who it is for the event log. */
 export interface AcceptedConnection<A> {
