@@ -12,6 +12,7 @@ export { startAuthServer } from "./auth/auth-server.ts";
 export type { DataStoreOptions } from "./data/store.ts";
 export { createDataStore, type DataStore } from "./data/store.ts";
 export { insecureTestToken } from "./lenra/platform.ts";
+export type { SavedSection } from "./shared/saved-section.ts";
 export type { CompleteDevLoginOptions, DevLogoutOptions } from "./testing/dev-login.ts";
 export { completeDevLogin, DevLoginError, devLogout } from "./testing/dev-login.ts";
 export type {

@@ -124,6 +124,8 @@ describe("persistence", () => {
       ['{"collections":{"c":[{"_id":"a"},{"_id":"a"}]}}', /"a" appears twice/],
       ['{"collections":{"c":[{"_id":"a","__proto__":{"x":1}}]}}', /forbidden key "__proto__"/],
       ['{"collections":{"bad/name":[]}}', /Invalid collection name/],
+      ['{"collections":{},"auth":[]}', /"auth" is not an object/],
+      ['{"collections":{},"auth":{"a":{"__proto__":{"x":1}}}}', /forbidden key "__proto__"/],
     ];
     for (const [text, message] of cases) {
       await writeFile(file, text);
@@ -133,6 +135,33 @@ describe("persistence", () => {
       expect((error as Error).message).toContain(file);
       expect(await readFile(file, "utf8")).toBe(text);
     }
+  });
+
+  it("saves a section's latest snapshot with the data and gives it to its owner's check at load", async () => {
+    const store = await createDataStore({ file, saveDelayMs: 0 });
+    const section = store.section("auth");
+    expect(section.load(() => "unused")).toBeUndefined();
+    let state = { logins: 1 };
+    section.save(() => state);
+    state = { logins: 2 };
+    store.createDoc("c", { _id: "a" });
+    await store.close();
+    expect(JSON.parse(await readFile(file, "utf8"))).toEqual({
+      collections: { c: [{ _id: "a" }] },
+      auth: { logins: 2 },
+    });
+
+    const again = await createDataStore({ file });
+    expect(again.section("auth").load((saved) => saved)).toEqual({ logins: 2 });
+    const load = () =>
+      again.section("auth").load(() => {
+        throw new Error('"logins" is too high.');
+      });
+    expect(load).toThrow(DataFileError);
+    expect(load).toThrow(
+      `Cannot load the data file ${file}: its "auth" section is invalid: "logins" is too high. Fix the file or move it away; the dev server left it untouched.`,
+    );
+    await again.close();
   });
 
   it("starts empty when the file does not exist yet, and creates it on the first change", async () => {

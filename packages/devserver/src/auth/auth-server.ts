@@ -3,6 +3,7 @@ import { createServer, type RequestListener } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ClientMetadata, Configuration } from "oidc-provider";
 import { createLog, type DevServerLogger } from "../shared/log.ts";
+import type { SavedSection } from "../shared/saved-section.ts";
 import {
   DEFAULT_DEV_CLIENT_PORTS,
   type DevClientOptions,
@@ -17,8 +18,8 @@ import {
   offlineAccessWithoutPrompt,
   withoutIssParameter,
 } from "./hydra-compat.ts";
-import { devInteractions, INTERACTION_PREFIX } from "./interactions.ts";
-import { generateCookieKeys, generateSigningKeys, type PrivateJwks } from "./keys.ts";
+import { devInteractionPolicy, devInteractions, INTERACTION_PREFIX } from "./interactions.ts";
+import { deriveKey, generateCookieKeys, generateSigningKeys, type PrivateJwks } from "./keys.ts";
 import { loadOidcProvider } from "./load-provider.ts";
 import { createMemoryStore } from "./memory-adapter.ts";
 import {
@@ -28,6 +29,7 @@ import {
   renderLoggedOutPage,
   renderLogoutPage,
 } from "./pages.ts";
+import { parseSavedAuth, type SavedAuth } from "./saved-auth.ts";
 
 /** The port Hydra's public API listens on, and so the dev auth server's ([PROTOCOL §1]). */
 export const DEFAULT_AUTH_PORT = 4444;
@@ -108,6 +110,14 @@ export interface AuthServerOptions {
   cookieKeys?: readonly string[];
   /** Private JWKS signing ID tokens. Defaults to a fresh RS256 key generated at start. */
   jwks?: PrivateJwks;
+  /**
+   * Where the keys and logins (grants, sessions, tokens) outlive this server: the `auth` section
+   * of a data file (`store.section("auth")` of a `DataStore` opened on it), so a server
+   * started later on the same file accepts the tokens issued now. Keys given as `jwks` or
+   * `cookieKeys` win over saved ones. Close this server before the store, which writes the
+   * file. Defaults to memory only: logins last as long as this server.
+   */
+  persistence?: SavedSection;
   /** Receives diagnostics; never tokens. Defaults to silence. */
   logger?: DevServerLogger;
 }
@@ -199,11 +209,15 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
   const clients = resolveDevClients(
     options.clients ?? [defaultDevClient(options.devClientPorts ?? DEFAULT_DEV_CLIENT_PORTS)],
   );
-  const [{ default: Provider }, jwks] = await Promise.all([
+  const { persistence } = options;
+  const saved = persistence?.load(parseSavedAuth);
+  const [{ default: Provider, interactionPolicy }, jwks] = await Promise.all([
     loadOidcProvider(log),
-    options.jwks ?? generateSigningKeys(),
+    options.jwks ?? saved?.jwks ?? generateSigningKeys(),
   ]);
-  const cookieKeys = options.cookieKeys ? [...options.cookieKeys] : generateCookieKeys();
+  const cookieKeys = options.cookieKeys
+    ? [...options.cookieKeys]
+    : (saved?.cookieKeys ?? generateCookieKeys());
 
   // Listen first: with port 0 the issuer, which holds the port, is known only once bound.
   let handle: RequestListener | undefined;
@@ -220,7 +234,11 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
     });
   });
   const port = (server.address() as AddressInfo).port;
-  const store = createMemoryStore();
+  const snapshot = (): SavedAuth => ({ version: 1, jwks, cookieKeys, entries: store.entries() });
+  const store = createMemoryStore(() => persistence?.save(snapshot));
+  if (saved) store.restore(saved.entries);
+  // New keys go to the file at once: an ID token signed before the first save stays verifiable.
+  else persistence?.save(snapshot);
 
   try {
     const issuer = settings.issuer ?? `http://${urlHost(settings.host)}:${port}`;
@@ -230,138 +248,157 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
     const asksForRefresh = (scopes: Set<string>) =>
       scopes.has("offline_access") || scopes.has("offline");
 
-    const configuration: Configuration = {
-      adapter: store.adapterFor,
-      clients: clients.map(toClientMetadata),
-      clientBasedCORS: (_ctx, origin, client) =>
-        originsOf.get(client.clientId)?.has(origin) ?? false,
-      cookies: {
-        keys: cookieKeys,
-        long: { httpOnly: true, sameSite: "lax", signed: true },
-        short: { httpOnly: true, sameSite: "lax", signed: true },
-      },
-      jwks: jwks as Configuration["jwks"],
-      features: {
-        devInteractions: { enabled: false },
-        // Hydra has neither; a client relying on them here would fail there.
-        pushedAuthorizationRequests: { enabled: false },
-        dPoP: { enabled: false },
-        introspection: { enabled: false },
-        userinfo: { enabled: true },
-        revocation: {
-          enabled: true,
-          // A public client may revoke only its own tokens; others are ignored silently (RFC 7009 §2.2).
-          allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+    const csrfKey = deriveKey(cookieKeys[0]!, "dev login form");
+    /**
+     * One provider per issuer: the configured one and, for a loopback issuer, its twin on the
+     * other loopback name (localhost and 127.0.0.1), so an app may name either. Both share the
+     * clients, keys and stored tokens.
+     */
+    const createProvider = (issuer: string) => {
+      const configuration: Configuration = {
+        adapter: store.adapterFor,
+        clients: clients.map(toClientMetadata),
+        clientBasedCORS: (_ctx, origin, client) =>
+          originsOf.get(client.clientId)?.has(origin) ?? false,
+        cookies: {
+          keys: cookieKeys,
+          long: { httpOnly: true, sameSite: "lax", signed: true },
+          short: { httpOnly: true, sameSite: "lax", signed: true },
         },
-        rpInitiatedLogout: {
-          enabled: true,
-          logoutSource: async (ctx, form) => {
-            const nonce = preparePage(ctx);
-            const formId = /\bid="([^"]+)"/.exec(form)?.[1] ?? "op.logoutForm";
-            ctx.body = renderLogoutPage({ nonce, form, formId });
+        jwks: jwks as Configuration["jwks"],
+        features: {
+          devInteractions: { enabled: false },
+          // Hydra has neither; a client relying on them here would fail there.
+          pushedAuthorizationRequests: { enabled: false },
+          dPoP: { enabled: false },
+          introspection: { enabled: false },
+          userinfo: { enabled: true },
+          revocation: {
+            enabled: true,
+            // A public client may revoke only its own tokens; others are ignored silently (RFC 7009 §2.2).
+            allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
           },
-          postLogoutSuccessSource: async (ctx) => {
-            const nonce = preparePage(ctx);
-            ctx.body = renderLoggedOutPage({ nonce, clientId: ctx.oidc.client?.clientId });
+          rpInitiatedLogout: {
+            enabled: true,
+            logoutSource: async (ctx, form) => {
+              const nonce = preparePage(ctx);
+              const formId = /\bid="([^"]+)"/.exec(form)?.[1] ?? "op.logoutForm";
+              ctx.body = renderLogoutPage({ nonce, form, formId });
+            },
+            postLogoutSuccessSource: async (ctx) => {
+              const nonce = preparePage(ctx);
+              ctx.body = renderLoggedOutPage({ nonce, clientId: ctx.oidc.client?.clientId });
+            },
           },
         },
-      },
-      findAccount: async (_ctx, sub) =>
-        DEV_USERNAME_PATTERN.test(sub)
-          ? { accountId: sub, claims: async () => ({ sub }) }
-          : undefined,
-      interactions: { url: async (_ctx, interaction) => `${INTERACTION_PREFIX}${interaction.uid}` },
-      issueRefreshToken: async (_ctx, client, code) =>
-        client.grantTypeAllowed("refresh_token") && asksForRefresh(code.scopes),
-      // Like Hydra: tokens do not die with the login session, so logout leaves them valid and a
-      // client revokes its own tokens (RFC 7009) when it logs out.
-      expiresWithSession: async () => false,
-      rotateRefreshToken: true,
-      pkce: { required: () => true },
-      renderError: async (ctx, out) => {
-        const nonce = preparePage(ctx);
-        ctx.body = renderErrorPage({
-          nonce,
-          title: "Authorization error",
-          message:
-            "The request could not be completed. Check the client id, redirect URI and parameters the application sent.",
-          details: { error: out.error, error_description: out.error_description },
-        });
-      },
-      responseTypes: ["code"],
-      routes: {
-        authorization: AUTH_PATHS.authorization,
-        token: AUTH_PATHS.token,
-        revocation: AUTH_PATHS.revocation,
-        end_session: AUTH_PATHS.endSession,
-        jwks: AUTH_PATHS.jwks,
-        userinfo: AUTH_PATHS.userinfo,
-      },
-      scopes: [...SUPPORTED_SCOPES],
-      ttl: {
-        AccessToken: settings.accessTokenTtl,
-        AuthorizationCode: CODE_TTL,
-        IdToken: ID_TOKEN_TTL,
-        RefreshToken: settings.refreshTokenTtl,
-        Interaction: INTERACTION_TTL,
-        Session: settings.sessionTtl,
-        // The grant holds a refresh chain together, so it outlives any single refresh token.
-        Grant: Math.max(settings.refreshTokenTtl, settings.sessionTtl) * 12,
-      },
+        findAccount: async (_ctx, sub) =>
+          DEV_USERNAME_PATTERN.test(sub)
+            ? { accountId: sub, claims: async () => ({ sub }) }
+            : undefined,
+        interactions: {
+          policy: devInteractionPolicy(interactionPolicy),
+          url: async (_ctx, interaction) => `${INTERACTION_PREFIX}${interaction.uid}`,
+        },
+        issueRefreshToken: async (_ctx, client, code) =>
+          client.grantTypeAllowed("refresh_token") && asksForRefresh(code.scopes),
+        // Like Hydra: tokens do not die with the login session, so logout leaves them valid and a
+        // client revokes its own tokens (RFC 7009) when it logs out.
+        expiresWithSession: async () => false,
+        rotateRefreshToken: true,
+        pkce: { required: () => true },
+        renderError: async (ctx, out) => {
+          const nonce = preparePage(ctx);
+          ctx.body = renderErrorPage({
+            nonce,
+            title: "Authorization error",
+            message:
+              "The request could not be completed. Check the client id, redirect URI and parameters the application sent.",
+            details: { error: out.error, error_description: out.error_description },
+          });
+        },
+        responseTypes: ["code"],
+        routes: {
+          authorization: AUTH_PATHS.authorization,
+          token: AUTH_PATHS.token,
+          revocation: AUTH_PATHS.revocation,
+          end_session: AUTH_PATHS.endSession,
+          jwks: AUTH_PATHS.jwks,
+          userinfo: AUTH_PATHS.userinfo,
+        },
+        scopes: [...SUPPORTED_SCOPES],
+        ttl: {
+          AccessToken: settings.accessTokenTtl,
+          AuthorizationCode: CODE_TTL,
+          IdToken: ID_TOKEN_TTL,
+          RefreshToken: settings.refreshTokenTtl,
+          Interaction: INTERACTION_TTL,
+          Session: settings.sessionTtl,
+          // The grant holds a refresh chain together, so it outlives any single refresh token.
+          Grant: Math.max(settings.refreshTokenTtl, settings.sessionTtl) * 12,
+        },
+      };
+
+      const provider = new Provider(issuer, configuration);
+      // Never trust X-Forwarded-* headers: nothing sits in front of a loopback dev server.
+      provider.proxy = false;
+
+      provider.use(
+        corsPreflightGate(
+          new Set([AUTH_PATHS.token, AUTH_PATHS.revocation, AUTH_PATHS.userinfo]),
+          (origin) => anyClientOrigin.has(origin),
+        ),
+      );
+      provider.use(hydraLogoutRules(AUTH_PATHS.endSession));
+      provider.use(
+        hydraStateRule(
+          AUTH_PATHS.authorization,
+          (clientId, uri) =>
+            clients.find((c) => c.clientId === clientId)?.redirectUris.includes(uri) === true,
+        ),
+      );
+      provider.use(
+        offlineAccessWithoutPrompt(
+          AUTH_PATHS.authorization,
+          (clientId) => clients.find((c) => c.clientId === clientId)?.refreshTokens === true,
+        ),
+      );
+      provider.use(withoutIssParameter(issuer, AUTH_PATHS.authorization));
+      provider.use(devInteractions(provider, supportedScopes, csrfKey, log));
+
+      provider.on("server_error", (ctx, error) => {
+        log.error("auth: internal error", { path: ctx.path, error: error.message });
+      });
+      const describe = (error: { message: string; error_description?: string }) => ({
+        error: error.message,
+        description: error.error_description,
+      });
+      provider.on("grant.error", (_ctx, error) =>
+        log.debug("auth: token request refused", describe(error)),
+      );
+      provider.on("authorization.error", (_ctx, error) =>
+        log.debug("auth: authorization request refused", describe(error)),
+      );
+      provider.on("revocation.error", (_ctx, error) =>
+        log.debug("auth: revocation refused", describe(error)),
+      );
+      provider.on("end_session.error", (_ctx, error) =>
+        log.debug("auth: logout refused", describe(error)),
+      );
+      // Koa prints unhandled request errors to stderr unless someone listens to them.
+      (provider as unknown as EventEmitter).on("error", (error: Error) => {
+        log.error("auth: request failed", { error: error.message });
+      });
+      return provider;
     };
+    const provider = createProvider(issuer);
+    const byHost = new Map<string, RequestListener>([[new URL(issuer).host, provider.callback()]]);
+    const twin = twinIssuer(issuer);
+    if (twin !== undefined) byHost.set(new URL(twin).host, createProvider(twin).callback());
+    // Any other Host (a name that resolves to loopback) gets the configured issuer, as before.
+    const fallback = byHost.get(new URL(issuer).host)!;
 
-    const provider = new Provider(issuer, configuration);
-    // Never trust X-Forwarded-* headers: nothing sits in front of a loopback dev server.
-    provider.proxy = false;
-
-    provider.use(
-      corsPreflightGate(
-        new Set([AUTH_PATHS.token, AUTH_PATHS.revocation, AUTH_PATHS.userinfo]),
-        (origin) => anyClientOrigin.has(origin),
-      ),
-    );
-    provider.use(hydraLogoutRules(AUTH_PATHS.endSession));
-    provider.use(
-      hydraStateRule(
-        AUTH_PATHS.authorization,
-        (clientId, uri) =>
-          clients.find((c) => c.clientId === clientId)?.redirectUris.includes(uri) === true,
-      ),
-    );
-    provider.use(
-      offlineAccessWithoutPrompt(
-        AUTH_PATHS.authorization,
-        (clientId) => clients.find((c) => c.clientId === clientId)?.refreshTokens === true,
-      ),
-    );
-    provider.use(withoutIssParameter(issuer, AUTH_PATHS.authorization));
-    provider.use(devInteractions(provider, supportedScopes, log));
-
-    provider.on("server_error", (ctx, error) => {
-      log.error("auth: internal error", { path: ctx.path, error: error.message });
-    });
-    const describe = (error: { message: string; error_description?: string }) => ({
-      error: error.message,
-      description: error.error_description,
-    });
-    provider.on("grant.error", (_ctx, error) =>
-      log.debug("auth: token request refused", describe(error)),
-    );
-    provider.on("authorization.error", (_ctx, error) =>
-      log.debug("auth: authorization request refused", describe(error)),
-    );
-    provider.on("revocation.error", (_ctx, error) =>
-      log.debug("auth: revocation refused", describe(error)),
-    );
-    provider.on("end_session.error", (_ctx, error) =>
-      log.debug("auth: logout refused", describe(error)),
-    );
-    // Koa prints unhandled request errors to stderr unless someone listens to them.
-    (provider as unknown as EventEmitter).on("error", (error: Error) => {
-      log.error("auth: request failed", { error: error.message });
-    });
-
-    handle = provider.callback();
+    handle = (req, res) =>
+      (byHost.get(req.headers.host?.toLowerCase() ?? "") ?? fallback)(req, res);
 
     const endpoints = Object.fromEntries(
       Object.entries(AUTH_PATHS).map(([name, path]) => [name, `${issuer}${path}`]),
@@ -405,6 +442,18 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
           server.close(() => resolve());
           server.closeAllConnections();
         }).then(() => {
+          if (persistence) {
+            // The data file is written after this server stopped (the data store closes last):
+            // hand it what this server holds now, before forgetting it.
+            const last = snapshot();
+            try {
+              persistence.save(() => last);
+            } catch (error) {
+              log.error("auth: the logins of this run could not be saved", {
+                error: error instanceof Error ? error.message : String(error),
+              });
+            }
+          }
           store.clear();
           log.info("auth: server stopped", { issuer });
         });
@@ -492,6 +541,19 @@ function seconds(value: number | undefined, fallback: number, name: string): num
     throw new TypeError(`${name}: expected a whole number of seconds, at least 1.`);
   }
   return value;
+}
+
+/**
+ * The issuer on the other loopback name (`localhost` for `127.0.0.1`, and back), for a loopback
+ * issuer: an app that names either host gets ID tokens and metadata for the name it used.
+ */
+function twinIssuer(issuer: string): string | undefined {
+  const url = new URL(issuer);
+  const twins: Record<string, string> = { localhost: "127.0.0.1", "127.0.0.1": "localhost" };
+  const other = Object.hasOwn(twins, url.hostname) ? twins[url.hostname] : undefined;
+  if (other === undefined) return undefined;
+  url.hostname = other;
+  return url.origin;
 }
 
 function urlHost(host: string): string {

@@ -1,4 +1,4 @@
-import { generateKeyPair, type JsonWebKey, randomBytes, randomUUID } from "node:crypto";
+import { createHmac, generateKeyPair, type JsonWebKey, randomBytes, randomUUID } from "node:crypto";
 import { promisify } from "node:util";
 
 const generateKeyPairAsync = promisify(generateKeyPair);
@@ -21,4 +21,9 @@ export async function generateSigningKeys(): Promise<PrivateJwks> {
 /** Random keys to sign the session and interaction cookies with. */
 export function generateCookieKeys(): string[] {
   return [randomBytes(32).toString("base64url")];
+}
+
+/** A key for one purpose derived from a secret, so one saved secret serves several uses. */
+export function deriveKey(secret: string, purpose: string): Buffer {
+  return createHmac("sha256", secret).update(purpose).digest();
 }

@@ -11,18 +11,25 @@ import { DataFileError } from "./errors.ts";
 
 /**
  * The data file's format: every collection's documents in their natural (insertion) order, and
- * the platform's own state beside them (users who already joined) when there is any.
+ * the platform's own state beside them (users who already joined) when there is any, and the
+ * sections other parts of the dev server own (`auth`: the OAuth server's keys and logins).
  * `{ "collections": { "counter": [ { "_id": "…", "user": "global", "count": 3 } ] } }`
  */
 export interface DataFileContent {
   collections: Record<string, DataDocument[]>;
   platform?: Record<string, unknown>;
+  auth?: Record<string, unknown>;
 }
 
-/** A loaded data file: the app's collections and the platform's state. */
+/** The sections of the data file that other parts of the dev server own (see `SavedSection`). */
+export type DataFileSection = "auth";
+const SECTIONS: readonly DataFileSection[] = ["auth"];
+
+/** A loaded data file: the app's collections, the platform's state and the owned sections. */
 export interface LoadedDataFile {
   collections: Map<string, DataDocument[]>;
   platform: Record<string, unknown>;
+  sections: Partial<Record<DataFileSection, Record<string, unknown>>>;
 }
 
 /**
@@ -36,7 +43,7 @@ export async function loadDataFile(file: string): Promise<LoadedDataFile> {
     text = await readFile(file, "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") {
-      return { collections: new Map(), platform: {} };
+      return { collections: new Map(), platform: {}, sections: {} };
     }
     throw new DataFileError(file, `it cannot be read (${(error as Error).message})`, {
       cause: error,
@@ -55,6 +62,19 @@ export async function loadDataFile(file: string): Promise<LoadedDataFile> {
   }
   if (parsed.platform !== undefined && !isPlainObject(parsed.platform)) {
     throw new DataFileError(file, '"platform" is not an object');
+  }
+  const sections: LoadedDataFile["sections"] = {};
+  for (const name of SECTIONS) {
+    const section = parsed[name];
+    if (section === undefined) continue;
+    if (!isPlainObject(section)) throw new DataFileError(file, `"${name}" is not an object`);
+    try {
+      // Its owner checks the shape; no key of it may reach a prototype whatever the owner does.
+      assertSafeJson(section, `"${name}" section`);
+    } catch (error) {
+      throw new DataFileError(file, (error as Error).message.replace(/\.$/, ""), { cause: error });
+    }
+    sections[name] = section;
   }
   const collections = new Map<string, DataDocument[]>();
   for (const [name, docs] of Object.entries(parsed.collections)) {
@@ -80,17 +100,25 @@ export async function loadDataFile(file: string): Promise<LoadedDataFile> {
       );
     }
   }
-  return { collections, platform: (parsed.platform as Record<string, unknown>) ?? {} };
+  return {
+    collections,
+    platform: (parsed.platform as Record<string, unknown>) ?? {},
+    sections,
+  };
 }
 
-/** Serializes the store's content in the data file format. */
+/** Serializes the store's content in the data file format; a section that is `undefined` is left out. */
 export function serializeCollections(
   collections: Iterable<[string, Iterable<DataDocument>]>,
   platform: Record<string, unknown> = {},
+  sections: Partial<Record<DataFileSection, unknown>> = {},
 ): string {
   const content: DataFileContent = { collections: {} };
   for (const [name, docs] of collections) content.collections[name] = [...docs];
   if (Object.keys(platform).length > 0) content.platform = platform;
+  for (const name of SECTIONS) {
+    if (sections[name] !== undefined) content[name] = sections[name] as Record<string, unknown>;
+  }
   return `${JSON.stringify(content, null, 2)}\n`;
 }
 

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { Query } from "mingo";
 import { type Modifier, updateMany as mingoUpdateMany, type PipelineStage } from "mingo/updater";
 import { createLog, type DevServerLogger, type Log } from "../shared/log.ts";
+import type { SavedSection } from "../shared/saved-section.ts";
 import {
   assertCollectionName,
   assertDocumentId,
@@ -13,8 +14,14 @@ import {
   deepFreeze,
   isPlainObject,
 } from "./documents.ts";
-import { DataError, DataErrorReason } from "./errors.ts";
-import { DebouncedSaver, loadDataFile, serializeCollections } from "./persistence.ts";
+import { DataError, DataErrorReason, DataFileError } from "./errors.ts";
+import {
+  type DataFileSection,
+  DebouncedSaver,
+  type LoadedDataFile,
+  loadDataFile,
+  serializeCollections,
+} from "./persistence.ts";
 
 /**
  * Who performs an operation, and through which transaction. The store takes values as they are:
@@ -143,8 +150,8 @@ interface Transaction {
 export async function createDataStore(options: DataStoreOptions = {}): Promise<DataStore> {
   const loaded = options.file
     ? await loadDataFile(options.file)
-    : { collections: new Map(), platform: {} };
-  return new DataStore(options, loaded.collections, loaded.platform);
+    : { collections: new Map(), platform: {}, sections: {} };
+  return new DataStore(options, loaded.collections, loaded.platform, loaded.sections);
 }
 
 /**
@@ -177,6 +184,9 @@ export class DataStore {
   readonly #transactionTimeoutMs: number;
   readonly #newId = createIdGenerator();
   #platform: Record<string, unknown>;
+  /** Each owned section: what the file held, until its owner gives what to save instead. */
+  readonly #sections = new Map<DataFileSection, { saved: unknown; snapshot?: () => unknown }>();
+  readonly #file: string | undefined;
   #closed = false;
 
   /** Use {@link createDataStore}, which loads the file first. */
@@ -184,8 +194,13 @@ export class DataStore {
     options: DataStoreOptions = {},
     initial: ReadonlyMap<string, DataDocument[]> = new Map(),
     platform: Record<string, unknown> = {},
+    sections: LoadedDataFile["sections"] = {},
   ) {
     this.#platform = cloneJson(platform);
+    this.#file = options.file;
+    for (const [name, saved] of Object.entries(sections)) {
+      this.#sections.set(name as DataFileSection, { saved });
+    }
     this.#log = createLog(options.logger);
     this.#transactionTimeoutMs = options.transactionTimeoutMs ?? 60_000;
     const committed = new Map<string, Collection>();
@@ -202,6 +217,13 @@ export class DataStore {
           serializeCollections(
             [...this.#committed].map(([name, docs]) => [name, docs.values()]),
             this.#platform,
+            // A section nobody took over (a store opened to edit the data) is written back as read.
+            Object.fromEntries(
+              [...this.#sections].map(([name, { saved, snapshot }]) => [
+                name,
+                snapshot ? snapshot() : saved,
+              ]),
+            ),
           ),
         (error) =>
           this.#log.error("Saving the data file failed; the next change retries", {
@@ -435,6 +457,41 @@ export class DataStore {
     assertSafeJson(value, "platform value");
     this.#platform = { ...this.#platform, [key]: cloneJson(value) };
     this.#saver?.schedule();
+  }
+
+  /**
+   * The section `name` of the data file, which another part of the dev server owns and saves
+   * with the data: `auth` holds the OAuth server's keys and logins. A section nobody takes over
+   * is written back as it was read.
+   *
+   * @example
+   * ```ts
+   * const store = await createDataStore({ file: ".devserver-data.json" });
+   * const auth = await startAuthServer({ port: 0, persistence: store.section("auth") });
+   * ```
+   */
+  section(name: DataFileSection): SavedSection {
+    return {
+      load: (parse) => {
+        const saved = this.#sections.get(name)?.saved;
+        if (saved === undefined) return undefined;
+        try {
+          return parse(saved);
+        } catch (error) {
+          throw new DataFileError(
+            this.#file ?? "(memory)",
+            `its "${name}" section is invalid: ${(error as Error).message.replace(/\.$/, "")}`,
+            { cause: error },
+          );
+        }
+      },
+      save: (snapshot) => {
+        if (this.#saver === undefined) return;
+        this.#assertOpen();
+        this.#sections.set(name, { saved: undefined, snapshot });
+        this.#saver.schedule();
+      },
+    };
   }
 
   /** Writes the data file now if anything changed; resolves when it is on disk. */

@@ -126,33 +126,30 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     await assertPortFree(settings.authHost, settings.authPort, "authPort", "--auth-port");
     await assertPortFree(APP_HOST, settings.appPort, "appPort", "--app-port");
 
-    let store: DataStore;
-    try {
-      store = await createDataStore({ file: settings.data, logger: options.logger });
-    } catch (error) {
-      if (error instanceof DataFileError) {
-        throw new DevServerError(DevServerErrorReason.InvalidDataFile, error.message, {
-          cause: error,
-        });
-      }
-      throw error;
-    }
+    const store = await explainDataFile(() =>
+      createDataStore({ file: settings.data, logger: options.logger }),
+    );
     cleanups.push(() => store.close());
 
-    const auth = await listenOrExplain(
-      () =>
-        startAuthServer({
-          port: settings.authPort,
-          host: settings.authHost,
-          clients: options.clients,
-          accessTokenTtl: options.accessTokenTtl,
-          logger: options.logger,
-        }),
-      settings.authHost,
-      settings.authPort,
-      "authPort",
-      "--auth-port",
+    const auth = await explainDataFile(() =>
+      listenOrExplain(
+        () =>
+          startAuthServer({
+            port: settings.authPort,
+            host: settings.authHost,
+            clients: options.clients,
+            accessTokenTtl: options.accessTokenTtl,
+            // With --data, logins outlive a restart: keys, grants and tokens go in the data file.
+            persistence: store.section("auth"),
+            logger: options.logger,
+          }),
+        settings.authHost,
+        settings.authPort,
+        "authPort",
+        "--auth-port",
+      ),
     );
+    // Cleanups run in reverse: the auth server stops before the store writes the file.
     cleanups.push(() => auth.close());
 
     let appProcess: AppProcess | undefined;
@@ -245,8 +242,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
           await protocol.close();
           await appClient.close();
           await appProcess?.stop();
-          await store.close();
+          // The auth server hands its last state to the store, which writes the file.
           await auth.close();
+          await store.close();
           log.info("dev server stopped");
         })();
         return closing;
@@ -254,6 +252,20 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     };
   } catch (error) {
     await cleanUp();
+    throw error;
+  }
+}
+
+/** Turns a data file that cannot be loaded into the `invalid_data_file` startup error. */
+async function explainDataFile<T>(start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (error) {
+    if (error instanceof DataFileError) {
+      throw new DevServerError(DevServerErrorReason.InvalidDataFile, error.message, {
+        cause: error,
+      });
+    }
     throw error;
   }
 }
