@@ -1,10 +1,16 @@
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type Provider from "oidc-provider";
 import type { Interaction } from "oidc-provider";
 import getRawBody from "raw-body";
 import type { Log } from "../shared/log.ts";
-import { DEV_USERNAME_PATTERN, preparePage, renderErrorPage, renderLoginPage } from "./pages.ts";
+import {
+  DEV_USERNAME_PATTERN,
+  preparePage,
+  renderChooserPage,
+  renderErrorPage,
+  renderLoginPage,
+} from "./pages.ts";
 
 /** Where the provider sends the browser for a person to act: `/interaction/<uid>`. */
 export const INTERACTION_PREFIX = "/interaction/";
@@ -14,6 +20,20 @@ const MAX_FORM_BYTES = 8 * 1024;
 
 type Middleware = Parameters<Provider["use"]>[0];
 type Ctx = Parameters<Middleware>[0];
+type InteractionPolicy = typeof import("oidc-provider").interactionPolicy;
+
+/**
+ * oidc-provider's prompts (`login`, then `consent`) with `select_account` between them, so an
+ * app may ask for it (`prompt=select_account`): with a session, the dev login page then offers
+ * "Continue as <name>" or "Use another name"; without one, `login` comes first and shows the
+ * form. `prompt=login` always shows the form and `prompt=none` never shows a page (an error
+ * such as `login_required` goes back to the app instead), both handled by oidc-provider.
+ */
+export function devInteractionPolicy({ base, Prompt }: InteractionPolicy) {
+  const policy = base();
+  policy.add(new Prompt({ name: "select_account", requestable: true }), 1);
+  return policy;
+}
 
 /**
  * Serves the dev login: `GET /interaction/<uid>` shows the form, `POST` signs in with the user
@@ -26,6 +46,7 @@ type Ctx = Parameters<Middleware>[0];
 export function devInteractions(
   provider: Provider,
   supportedScopes: ReadonlySet<string>,
+  csrfKey: Buffer,
   log: Log,
 ): Middleware {
   /** The scopes asked for that the server knows; the provider ignores the others. */
@@ -35,7 +56,6 @@ export function devInteractions(
     return [...new Set(scope.split(" "))].filter((name) => supportedScopes.has(name));
   };
 
-  const csrfKey = randomBytes(32);
   const csrfFor = (uid: string) => createHmac("sha256", csrfKey).update(uid).digest("base64url");
   const csrfMatches = (uid: string, given: string | null) => {
     if (given === null) return false;
@@ -50,20 +70,35 @@ export function devInteractions(
     ctx.body = renderErrorPage({ nonce, title, message });
   };
 
+  const pageOf = (ctx: Ctx, interaction: Interaction) => ({
+    nonce: preparePage(ctx),
+    action: `${INTERACTION_PREFIX}${interaction.uid}`,
+    csrf: csrfFor(interaction.uid),
+    clientId: String(interaction.params.client_id ?? ""),
+    scopes: requestedScopes(interaction),
+  });
+
+  /** The form, with the name typed last time or else the app's `login_hint` when it is a valid name. */
   const showLogin = (
     ctx: Ctx,
     interaction: Interaction,
     extra: { username?: string; error?: string } = {},
   ) => {
-    const nonce = preparePage(ctx);
+    const hint = interaction.params.login_hint;
+    const hinted = typeof hint === "string" && DEV_USERNAME_PATTERN.test(hint) ? hint : undefined;
     ctx.body = renderLoginPage({
-      nonce,
-      action: `${INTERACTION_PREFIX}${interaction.uid}`,
-      csrf: csrfFor(interaction.uid),
-      clientId: String(interaction.params.client_id ?? ""),
-      scopes: requestedScopes(interaction),
+      ...pageOf(ctx, interaction),
+      username: hinted,
       ...extra,
     });
+  };
+
+  /** The user signed in on this browser, when there is one. */
+  const signedIn = (interaction: Interaction) => {
+    const accountId = interaction.session?.accountId;
+    return typeof accountId === "string" && DEV_USERNAME_PATTERN.test(accountId)
+      ? accountId
+      : undefined;
   };
 
   const finish = async (ctx: Ctx, result: Parameters<Provider["interactionResult"]>[2]) => {
@@ -120,10 +155,16 @@ export function devInteractions(
     }
 
     try {
+      const prompt = interaction.prompt.name;
+      const current = signedIn(interaction);
       if (ctx.method === "GET") {
-        if (interaction.prompt.name === "login") return showLogin(ctx, interaction);
-        if (interaction.prompt.name === "consent" && interaction.session?.accountId) {
-          const grantId = await grantRequested(interaction, interaction.session.accountId);
+        if (prompt === "login") return showLogin(ctx, interaction);
+        if (prompt === "select_account" && current !== undefined) {
+          ctx.body = renderChooserPage({ ...pageOf(ctx, interaction), accountId: current });
+          return;
+        }
+        if (prompt === "consent" && current !== undefined) {
+          const grantId = await grantRequested(interaction, current);
           return await finish(ctx, { consent: { grantId } });
         }
         return fail(ctx, 400, "Unsupported request", "The dev server cannot handle this step.");
@@ -148,7 +189,17 @@ export function devInteractions(
           error_description: "End-User aborted interaction",
         });
       }
-      if (interaction.prompt.name !== "login") {
+      const action = form.get("action");
+      if (prompt === "select_account" && current !== undefined && action === "continue") {
+        const grantId = await grantRequested(interaction, current);
+        log.debug("auth: continued as the signed-in user", {
+          userId: current,
+          clientId: interaction.params.client_id,
+        });
+        return await finish(ctx, { select_account: {}, consent: { grantId } });
+      }
+      if (prompt === "select_account" && action === "another") return showLogin(ctx, interaction);
+      if (prompt !== "login" && prompt !== "select_account") {
         return fail(ctx, 400, "Unsupported request", "This sign-in step needs no form.");
       }
       const username = form.get("username")?.trim() ?? "";
@@ -164,7 +215,12 @@ export function devInteractions(
       }
       const grantId = await grantRequested(interaction, username);
       log.debug("auth: signed in", { userId: username, clientId: interaction.params.client_id });
-      return await finish(ctx, { login: { accountId: username }, consent: { grantId } });
+      // A name typed on the form answers a requested account choice too.
+      return await finish(ctx, {
+        login: { accountId: username },
+        select_account: {},
+        consent: { grantId },
+      });
     } catch (error) {
       log.error("auth: the dev login failed", {
         error: error instanceof Error ? error.message : String(error),

@@ -61,7 +61,7 @@ input[type=text] { box-sizing: border-box; width: 100%; font: inherit; padding: 
 .hint { font-size: .9rem; opacity: .8; }
 .error { color: #b00020; font-weight: 600; }
 @media (prefers-color-scheme: dark) { .error { color: #ff8a80; } }
-.actions { display: flex; gap: .5rem; margin-top: 1rem; }
+.actions { display: flex; flex-wrap: wrap; gap: .5rem; margin-top: 1rem; }
 button { font: inherit; padding: .5rem 1rem; }
 code { overflow-wrap: anywhere; }
 `;
@@ -117,6 +117,29 @@ ${error ? `<p id="username-error" class="error" role="alert">${escapeHtml(error)
 <div class="actions">
 <button type="submit" name="action" value="login">Sign in</button>
 <button type="submit" name="action" value="cancel" formnovalidate>Cancel</button>
+</div>
+</form>`;
+  return layout("Sign in", input.nonce, body);
+}
+
+/**
+ * Shown when the app asks for an account choice (`prompt=select_account`) and someone is signed
+ * in on this browser: continue as that user, or type another name (the form, on the same
+ * interaction). `data-account` names the user for test helpers; the server never reads it back.
+ */
+export function renderChooserPage(
+  input: Omit<LoginPageInput, "username" | "error"> & { accountId: string },
+): string {
+  const scopes = input.scopes.length ? input.scopes.join(" ") : "(none)";
+  const body = `<h1>Sign in</h1>
+<p>You are signed in on this browser as <b>${escapeHtml(input.accountId)}</b>.</p>
+<p class="hint">Application <code>${escapeHtml(input.clientId)}</code> asks for <code>${escapeHtml(scopes)}</code>; it is granted automatically.</p>
+<form method="post" action="${escapeHtml(input.action)}" data-account="${escapeHtml(input.accountId)}">
+<input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
+<div class="actions">
+<button type="submit" name="action" value="continue" autofocus>Continue as ${escapeHtml(input.accountId)}</button>
+<button type="submit" name="action" value="another">Use another name</button>
+<button type="submit" name="action" value="cancel">Cancel</button>
 </div>
 </form>`;
   return layout("Sign in", input.nonce, body);

@@ -16,7 +16,11 @@ const MAX_STEPS = 20;
 export interface CompleteDevLoginOptions {
   /** The full authorization URL a client would send the browser to (`<issuer>/oauth2/auth?…`). */
   authorizationUrl: string | URL;
-  /** The user name to type on the dev login page; it becomes the user id. */
+  /**
+   * The user name to type on the dev login page; it becomes the user id. When the page offers to
+   * continue as the user signed in on this browser (`prompt=select_account`), the helper
+   * continues if that user is `username`, and else picks "Use another name" and types it.
+   */
   username: string;
   /** The fetch to use. Defaults to the global `fetch`. */
   fetch?: typeof fetch;
@@ -70,8 +74,10 @@ export class DevLoginError extends DevServerError<"unexpected_page" | "too_many_
  * Plays a browser through the dev login, for Node tests of a client library: follows the
  * authorization URL's redirects with a cookie jar, posts the login form with `username`, and
  * resolves with the URL the server finally redirects to (`<redirect_uri>?code=…&state=…`, or
- * `?error=…`) without requesting it. When the jar already holds a session, no form is posted.
- * Rejects with a {@link DevLoginError} when a page is not the next step.
+ * `?error=…`, such as `login_required` for `prompt=none` without a session) without requesting
+ * it. When the jar already holds a session, no form is posted, unless the app asked for one
+ * (`prompt=login`); with `prompt=select_account` the helper answers the account choice for
+ * `username`. Rejects with a {@link DevLoginError} when a page is not the next step.
  *
  * @example
  * ```ts
@@ -89,11 +95,30 @@ export async function completeDevLogin(options: CompleteDevLoginOptions): Promis
 
   let request: PendingRequest = { url: start };
   let submitted = false;
+  let chosen = false;
   for (let step = 0; step < MAX_STEPS; step++) {
     const answer = await browser.send(request);
     if (answer.kind === "redirect") {
       if (answer.location.origin !== start.origin) return answer.location.href;
       request = { url: answer.location };
+      continue;
+    }
+    const chooser = findForm(answer.html, "csrf", /\bdata-account="([^"]*)"/);
+    if (answer.status === 200 && chooser?.marker !== undefined && !chosen) {
+      chosen = true;
+      const body = new URLSearchParams(chooser.fields);
+      body.set("action", chooser.marker === username ? "continue" : "another");
+      request = { url: new URL(chooser.action, answer.url), body };
+      continue;
+    }
+    // Another user signing in ends the previous one's session first: the provider answers a
+    // form that the browser submits by script, to its logout confirmation and back.
+    const switching = findForm(answer.html, "xsrf");
+    if (answer.status === 200 && switching !== undefined && submitted) {
+      request = {
+        url: new URL(switching.action, answer.url),
+        body: new URLSearchParams(switching.fields),
+      };
       continue;
     }
     const form = findForm(answer.html, "username");
@@ -192,11 +217,18 @@ class Browser {
 interface FoundForm {
   action: string;
   fields: Record<string, string>;
+  /** What `marker` captured in the form's tag, when given one. */
+  marker?: string;
 }
 
-/** Finds the form holding an input named `inputName`, with its hidden fields. */
-function findForm(html: string, inputName: string): FoundForm | undefined {
+/**
+ * Finds the form holding an input named `inputName`, with its hidden fields; with `marker`, only
+ * a form whose opening tag matches it (its first group is returned, unescaped).
+ */
+function findForm(html: string, inputName: string, marker?: RegExp): FoundForm | undefined {
   for (const match of html.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/gi)) {
+    const marked = marker?.exec(match[1] ?? "");
+    if (marker !== undefined && !marked) continue;
     const attributes = parseAttributes(match[1] ?? "");
     const inputs = [...(match[2] ?? "").matchAll(/<input\b([^>]*)>/gi)].map((input) =>
       parseAttributes(input[1] ?? ""),
@@ -208,7 +240,9 @@ function findForm(html: string, inputName: string): FoundForm | undefined {
         fields[input.name] = input.value ?? "";
       }
     }
-    return { action: attributes.action ?? "", fields };
+    const found: FoundForm = { action: attributes.action ?? "", fields };
+    if (marked) found.marker = unescapeHtml(marked[1] ?? "");
+    return found;
   }
   return undefined;
 }
