@@ -23,7 +23,9 @@ export interface DevClientOptions {
   clientId: string;
   /**
    * Where the authorization server may send the browser back with a code; compared exactly,
-   * character for character ([RFC 9700 §2.1](https://www.rfc-editor.org/rfc/rfc9700#section-2.1)).
+   * character for character ([RFC 9700 §2.1](https://www.rfc-editor.org/rfc/rfc9700#section-2.1)),
+   * except that a URI on `localhost` also allows the same URI on `127.0.0.1`, and back, since a
+   * dev page may be opened under either name.
    */
   redirectUris: readonly string[];
   /**
@@ -98,18 +100,17 @@ export function resolveDevClients(clients: readonly DevClientOptions[]): Resolve
       throw new TypeError(`${where}.clientId: "${client.clientId}" is configured twice.`);
     }
     seen.add(client.clientId);
-    const redirectUris = urls(client.redirectUris, `${where}.redirectUris`);
+    const redirectUris = withLoopbackTwins(urls(client.redirectUris, `${where}.redirectUris`));
     if (redirectUris.length === 0) {
       throw new TypeError(`${where}.redirectUris: at least one redirect URI is required.`);
     }
-    const postLogoutRedirectUris = urls(
-      client.postLogoutRedirectUris ?? [],
-      `${where}.postLogoutRedirectUris`,
+    const postLogoutRedirectUris = withLoopbackTwins(
+      urls(client.postLogoutRedirectUris ?? [], `${where}.postLogoutRedirectUris`),
     );
     const allowedOrigins =
       client.allowedOrigins === undefined
         ? [...new Set(redirectUris.map((uri) => new URL(uri).origin))]
-        : origins(client.allowedOrigins, `${where}.allowedOrigins`);
+        : withLoopbackTwins(origins(client.allowedOrigins, `${where}.allowedOrigins`));
     if (client.refreshTokens !== undefined && typeof client.refreshTokens !== "boolean") {
       throw new TypeError(`${where}.refreshTokens: expected a boolean.`);
     }
@@ -149,4 +150,26 @@ function origins(value: readonly string[], name: string): string[] {
     }
     return origin;
   });
+}
+
+const LOOPBACK_NAME = /^(https?:\/\/)(localhost|127\.0\.0\.1)(?=[:/?]|$)/i;
+
+/**
+ * Adds, after each URL on `localhost` or `127.0.0.1`, the same URL on the other name, as written
+ * otherwise (the provider compares strings), without duplicates: browsers treat the two names as
+ * two origins, and a developer opens the page under either.
+ */
+export function withLoopbackTwins(uris: readonly string[]): string[] {
+  const all = new Set<string>();
+  for (const uri of uris) {
+    all.add(uri);
+    all.add(
+      uri.replace(
+        LOOPBACK_NAME,
+        (_, scheme: string, host: string) =>
+          `${scheme}${host.toLowerCase() === "localhost" ? "127.0.0.1" : "localhost"}`,
+      ),
+    );
+  }
+  return [...all];
 }
