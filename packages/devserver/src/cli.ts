@@ -19,12 +19,15 @@ Options:
   --app-port <n>          port of the app started from its directory (default: a free port)
   --port <n>              port of the socket and the data API (default ${DEFAULT_DEV_SERVER_PORT})
   --host <host>           interface to listen on (default 127.0.0.1)
-  --data <file.json>      load the data from this file and save it there (default: memory only)
+  --data <file.json>      load the data and the logins from this file and save them there
+                          (default: memory only, so logins last one run)
   --auth-port <n>         port of the OAuth server, always on loopback (default ${DEFAULT_AUTH_PORT})
   --client-id <id>        id of the dev OAuth client (default ${DEFAULT_DEV_CLIENT_ID})
   --redirect-uri <uri>    a redirect URI of the dev client; repeat for several
                           (default /redirect.html on localhost and 127.0.0.1, ports 5173 5174 4173 4174)
   --access-token-ttl <s>  access token lifetime in seconds (default 3600)
+  --front-end <url>       a page that uses this dev server: the banner ends with it, once it
+                          answers; repeat for several
   --quiet                 do not print the app's output
   --debug                 print debug logs, the app's stack traces, and stack traces of startup errors
   -h, --help              show this help
@@ -41,6 +44,7 @@ interface CliOptions {
   clientId: string | undefined;
   redirectUris: string[];
   accessTokenTtl: number | undefined;
+  frontEnds: string[];
   quiet: boolean;
   debug: boolean;
 }
@@ -61,6 +65,7 @@ function parse(argv: string[]): CliOptions | "help" {
       "client-id": { type: "string" },
       "redirect-uri": { type: "string", multiple: true },
       "access-token-ttl": { type: "string" },
+      "front-end": { type: "string", multiple: true },
       quiet: { type: "boolean" },
       debug: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -94,6 +99,14 @@ function parse(argv: string[]): CliOptions | "help" {
       values["access-token-ttl"] === undefined
         ? undefined
         : integer(values["access-token-ttl"], "--access-token-ttl", 3600, 1, 2 ** 31),
+    frontEnds: (values["front-end"] ?? []).map((url) => {
+      if (!/^https?:\/\//i.test(url) || URL.parse(url) === null) {
+        throw new UsageError(
+          `--front-end must be an http(s) URL such as http://127.0.0.1:5173, not "${url}".`,
+        );
+      }
+      return url;
+    }),
     quiet: values.quiet ?? false,
     debug: values.debug ?? false,
   };
@@ -157,7 +170,7 @@ function banner(server: DevServer, options: CliOptions): string {
     );
   }
   lines.push(
-    `  data:           ${options.data ?? "in memory (pass --data <file.json> to keep it)"}`,
+    `  data:           ${options.data ? `${options.data} (the logins too)` : "in memory, logins too (pass --data <file.json> to keep them)"}`,
     `  OAuth issuer:   ${server.auth.url}`,
   );
   if (client) {
@@ -166,6 +179,34 @@ function banner(server: DevServer, options: CliOptions): string {
   }
   lines.push("", "Press Ctrl+C to stop.", "");
   return lines.join("\n");
+}
+
+/** How long the banner waits for the front ends before it lists them anyway. */
+const FRONT_END_WAIT_MS = 60_000;
+
+/**
+ * The last lines of the banner: the front ends to open, once each answers (or the wait ended),
+ * so that they come after what the front ends' own servers print when started together.
+ */
+async function frontEndLines(urls: readonly string[]): Promise<string> {
+  const deadline = Date.now() + FRONT_END_WAIT_MS;
+  const answers = async (url: string) => {
+    for (;;) {
+      try {
+        const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+        await response.body?.cancel();
+        return true;
+      } catch {
+        if (Date.now() > deadline) return false;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
+  };
+  const answered = await Promise.all(urls.map(answers));
+  const lines = urls.map(
+    (url, index) => `  ${url}${answered[index] ? "" : " (not answering yet)"}`,
+  );
+  return ["Open in a browser:", ...lines, ""].join("\n");
 }
 
 async function main(): Promise<number> {
@@ -268,6 +309,7 @@ async function main(): Promise<number> {
     return 0;
   }
   console.log(banner(server, cli));
+  if (cli.frontEnds.length > 0) console.log(await frontEndLines(cli.frontEnds));
   // Runs until a signal: the open server keeps the event loop alive.
   return await new Promise<number>(() => {});
 }

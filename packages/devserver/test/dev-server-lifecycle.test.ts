@@ -228,16 +228,27 @@ function runCli(args: string[]): {
 }
 
 describe("the lenra-devserver CLI", () => {
-  it("prints where to connect, and on SIGTERM stops with no process left", async () => {
+  it("prints where to connect, ending with the front ends to open, and on SIGTERM stops with no process left", async () => {
     const file = join(scratch, "cli-data.json");
+    // A front end that starts after the dev server: the banner waits for it.
+    const frontEndPort = await freePort();
+    const frontEnd = `http://127.0.0.1:${frontEndPort}`;
     const cli = runCli([
       ...["--app", counterAppDir, "--port", "0", "--auth-port", "0", "--data", file],
       ...["--client-id", "my-app", "--redirect-uri", "http://localhost:3000/callback.html"],
-      ...["--redirect-uri", "http://127.0.0.1:3000/callback.html"],
+      ...["--redirect-uri", "http://127.0.0.1:3000/callback.html", "--front-end", frontEnd],
     ]);
+    const site = createServer((_request, response) => response.end("page"));
     try {
       await waitFor(() => cli.output().includes("Press Ctrl+C to stop."), 30_000, "the banner");
+      expect(cli.output()).not.toContain(frontEnd);
+      await new Promise<void>((resolve) => site.listen(frontEndPort, "127.0.0.1", resolve));
+      await waitFor(() => cli.output().includes(frontEnd), 30_000, "the front end's URL");
       const output = cli.output();
+      expect(output).toMatch(
+        /\nPress Ctrl\+C to stop\.\n\nOpen in a browser:\n {2}http:\/\/127\.0\.0\.1:\d+\n+$/,
+      );
+      expect(output).toContain(`  data:           ${file} (the logins too)\n`);
       const socketUrl = /socket: +(ws:\/\/\S+)/.exec(output)?.[1] as string;
       const pid = Number(/pid (\d+)/.exec(output)?.[1]);
       expect(output).toMatch(/OAuth issuer: +http:\/\/127\.0\.0\.1:\d+/);
@@ -256,6 +267,8 @@ describe("the lenra-devserver CLI", () => {
       expect(saved.collections.counter[0]).toMatchObject({ user: "global", count: 1 });
     } finally {
       cli.child.kill("SIGKILL");
+      site.closeAllConnections();
+      site.close();
     }
   });
 
