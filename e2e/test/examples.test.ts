@@ -76,8 +76,12 @@ describe.each(EXAMPLES.map((example) => [example.name, example] as const))(
     }
 
     it("shows a guest the global counter, connected, and increments it", async () => {
-      const app = await visit();
+      const app = new AppPage(await session.newPage(), harness.origin(example));
+      await app.recordTexts(["connection"]);
+      await app.open();
       await app.expectText("connection", "connected");
+      // The first connection says so, and nothing worse, while the server is up.
+      expect(await app.seen("connection")).toEqual(["connecting", "connected"]);
       await app.expectText("auth-status", "guest");
       expect(await app.byTestId("connection").getAttribute("data-status")).toBeTruthy();
       const start = await app.connectedGlobalValue();
@@ -194,7 +198,8 @@ describe.each(EXAMPLES.map((example) => [example.name, example] as const))(
       await popup.getByRole("button", { name: "Cancel" }).click();
       if (!popup.isClosed()) await popup.waitForEvent("close");
       await app.byTestId("auth-error").waitFor();
-      expect(await app.text("auth-error")).toBeTruthy();
+      // Said for the person, not the developer (no OAuth error code).
+      expect(await app.text("auth-error")).toBe("The login was cancelled.");
       await app.expectText("auth-status", "error");
       expect(await app.text("me-value")).toBeUndefined();
 
@@ -216,7 +221,7 @@ describe.each(EXAMPLES.map((example) => [example.name, example] as const))(
       // the next call.
       await app.byTestId("todo-add").click();
       await app.byTestId("todo-add-error").waitFor();
-      expect(await app.text("todo-add-error")).toBeTruthy();
+      expect(await app.text("todo-add-error")).toBe("A todo needs a title");
 
       const items = app.byTestId("todo-item");
       const titles = [`buy milk ${example.name}`, `walk the dog ${example.name}`];
@@ -258,11 +263,11 @@ describe.each(EXAMPLES.map((example) => [example.name, example] as const))(
         .toEqual([titles[1]]);
       await app.expectNumber("todos-remaining", 1);
 
-      // The removed todo's page says so.
+      // The removed todo's page says so, in the app's words.
       await app.page.evaluate((hash) => {
         window.location.hash = hash;
       }, `#/todos/${id}`);
-      await app.byTestId("todo-detail-error").waitFor();
+      await app.expectText("todo-detail-error", "Todo not found");
       await app.byTestId("nav-counter").click();
       await app.expectNumber("me-value", 0);
     });
@@ -319,9 +324,11 @@ describe.each(EXAMPLES.map((example) => [example.name, example] as const))(
       await app.expectNumber("me-value", 0);
       await app.markDocument();
 
-      // The dev server keeps its OAuth grants in memory: after a restart the page's tokens are
-      // unknown. The socket is refused, one refresh fails, and the page goes on as a guest.
-      await harness.restartDevServer();
+      // Restarted without its saved logins (as without --data): the page's tokens are unknown.
+      // The socket is refused, one refresh fails, and the page goes on as a guest.
+      await harness.stopDevServer();
+      await harness.forgetLogins();
+      await harness.startDevServer();
       await expect.poll(() => app.text("auth-status"), { timeout: 30_000 }).toBe("guest");
       // The page says the session ended (the refused refresh), not that the socket was refused.
       expect(await app.text("auth-error")).toMatch(/session/i);
@@ -332,6 +339,111 @@ describe.each(EXAMPLES.map((example) => [example.name, example] as const))(
       await app.expectNumber("global-value", start + 1);
       expect(await app.byTestId("login").isVisible()).toBe(true);
       expect(await app.sameDocument()).toBe(true);
+    });
+
+    it("keeps a signed-in page signed in and live across a dev server restart (--data)", async () => {
+      const app = new AppPage(await session.newPage(), harness.origin(example));
+      await app.recordTexts(["auth-status", "me-error", "global-error", "auth-error"]);
+      await app.open();
+      await app.connectedGlobalValue();
+      const username = uniqueUser(`${example.name}-kept`);
+      await redirectLogin(app, username);
+      await app.expectNumber("me-value", 0);
+      await app.byTestId("me-inc").click();
+      await app.expectNumber("me-value", 1);
+      await app.markDocument();
+
+      // The OAuth server's keys and tokens are in the data file: the page's tokens stay good.
+      await harness.stopDevServer();
+      await expect.poll(() => app.text("connection")).toBeOneOf(NOT_CONNECTED);
+      await harness.startDevServer();
+
+      await app.expectConnected();
+      await app.expectText("auth-status", "authenticated");
+      await app.expectText("user", username);
+      await app.byTestId("me-inc").click();
+      await app.expectNumber("me-value", 2);
+      expect(harness.userCount(username)).toBe(2);
+      expect(await app.sameDocument()).toBe(true);
+      // No error was shown at any moment, and the page never stopped being signed in (this
+      // document is the one the login came back to).
+      const statuses = await app.seen("auth-status");
+      expect(statuses.slice(statuses.indexOf("authenticated"))).toEqual(["authenticated"]);
+      for (const testId of ["me-error", "global-error", "auth-error"]) {
+        expect(await app.seen(testId), testId).toEqual([]);
+      }
+    });
+
+    it("marks its data stale and disables its buttons while the dev server is down", async () => {
+      const app = await visit();
+      const start = await app.connectedGlobalValue();
+      expect(await app.text("global-stale")).toBeUndefined();
+
+      await harness.stopDevServer();
+      await app.byTestId("global-stale").waitFor();
+      // The last value stays on screen, marked, and cannot be acted on.
+      await app.expectNumber("global-value", start);
+      expect(await app.byTestId("global-inc").isDisabled()).toBe(true);
+      expect(await app.byTestId("global-dec").isDisabled()).toBe(true);
+      expect(await app.text("connection")).toBeOneOf(NOT_CONNECTED);
+
+      await harness.startDevServer();
+      await app.expectConnected();
+      await app.byTestId("global-stale").waitFor({ state: "detached" });
+      await expect.poll(() => app.byTestId("global-inc").isDisabled()).toBe(false);
+      await app.byTestId("global-inc").click();
+      await app.expectNumber("global-value", start + 1);
+    });
+
+    it("keeps the typed text of a todo the app refuses, and shows the app's words", async () => {
+      const app = await visit("#/todos");
+      await redirectLogin(app, uniqueUser(`${example.name}-keep`));
+      await app.expectNumber("todos-remaining", 0);
+
+      const tooLong = `a todo that goes on ${"and on ".repeat(14)}`;
+      expect(tooLong.trim().length).toBeGreaterThan(100);
+      await app.byTestId("todo-new").fill(tooLong);
+      await app.byTestId("todo-add").click();
+      await app.expectText("todo-add-error", "A todo title has 100 characters at most");
+      expect(await app.byTestId("todo-new").inputValue()).toBe(tooLong);
+      expect(await app.byTestId("todo-item").count()).toBe(0);
+
+      // Fixed and sent again: added, and the field empties.
+      await app.byTestId("todo-new").fill("a short todo");
+      await app.byTestId("todo-add").click();
+      await expect.poll(() => app.byTestId("todo-item").count()).toBe(1);
+      await expect.poll(() => app.byTestId("todo-new").inputValue()).toBe("");
+      await app.expectText("todo-add-error", undefined);
+    });
+
+    it("lets another person log in after logout, never showing the badge offline", async () => {
+      const app = new AppPage(await session.newPage(), harness.origin(example));
+      await app.recordTexts(["connection", "auth-status"]);
+      await app.open();
+      await app.connectedGlobalValue();
+      const first = uniqueUser(`${example.name}-first`);
+      await popupLogin(app, first);
+      await app.expectText("user", first);
+      await app.expectNumber("me-value", 0);
+      expect(await app.seen("connection")).not.toContain("offline");
+
+      // Log out ends the login server's session too: the page comes back to the app's root.
+      await app.byTestId("logout").click();
+      await app.page.waitForURL(`${harness.origin(example)}/`);
+      await app.expectText("auth-status", "guest");
+      await app.expectConnected();
+
+      // The login page asks for a name again instead of signing the first user back in.
+      const second = uniqueUser(`${example.name}-second`);
+      await popupLogin(app, second);
+      await app.expectText("user", second);
+      await app.expectNumber("me-value", 0);
+      await app.byTestId("me-inc").click();
+      await app.expectNumber("me-value", 1);
+      expect(harness.userCount(second)).toBe(1);
+      expect(harness.userCount(first)).toBe(0);
+      expect(await app.seen("connection")).not.toContain("offline");
+      expect(await app.seen("auth-status")).not.toContain("error");
     });
   },
 );

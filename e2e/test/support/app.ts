@@ -1,7 +1,7 @@
 import type { Locator, Page } from "playwright-core";
 import { expect } from "vitest";
 
-/** The connection badge's texts other than `connected` (see the README's contract). */
+/** The connection badge's texts while the dev server is down (see the README's contract). */
 export const NOT_CONNECTED = ["reconnecting", "offline"];
 
 /** A user id no other test uses: every test starts with fresh personal data. */
@@ -66,6 +66,40 @@ export class AppPage {
       .poll(() => this.number("global-value"), { message: "global-value is a number" })
       .toSatisfy(Number.isInteger);
     return (await this.number("global-value"))!;
+  }
+
+  /**
+   * Records, from each document's first render on, every text shown by the elements with one of
+   * `testIds` (an element that appears counts, one that goes away does not), read back with
+   * {@link seen}. Call it before {@link open}: it runs in every document the page loads.
+   */
+  async recordTexts(testIds: readonly string[]): Promise<void> {
+    await this.page.addInitScript((ids: readonly string[]) => {
+      const seen: Record<string, string[]> = {};
+      (window as unknown as { e2eSeen: typeof seen }).e2eSeen = seen;
+      const note = () => {
+        for (const id of ids) {
+          for (const element of document.querySelectorAll(`[data-testid="${id}"]`)) {
+            const text = element.textContent?.trim() ?? "";
+            seen[id] ??= [];
+            if (seen[id].at(-1) !== text) seen[id].push(text);
+          }
+        }
+      };
+      new MutationObserver(note).observe(document, {
+        subtree: true,
+        childList: true,
+        characterData: true,
+      });
+    }, testIds);
+  }
+
+  /** The texts `testId` showed in the current document, in order, repeats folded (see recordTexts). */
+  async seen(testId: string): Promise<string[]> {
+    return this.page.evaluate(
+      (id) => (window as unknown as { e2eSeen?: Record<string, string[]> }).e2eSeen?.[id] ?? [],
+      testId,
+    );
   }
 
   /**

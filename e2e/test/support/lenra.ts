@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -162,6 +162,18 @@ export class Harness {
     } finally {
       await store.close();
     }
+  }
+
+  /**
+   * Drops the OAuth server's saved state (keys, sessions, tokens) from the data file while the
+   * dev server is stopped, as if it had run without `--data`: the restarted server knows no login.
+   */
+  async forgetLogins(): Promise<void> {
+    if (this.#server) throw new Error("Stop the dev server before editing its data file.");
+    const file = this.#options.data as string;
+    const { auth, ...rest } = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
+    if (auth === undefined) throw new Error(`${file} holds no logins to forget.`);
+    await writeFile(file, JSON.stringify(rest));
   }
 
   /** The global counter's value in the running server's store. */

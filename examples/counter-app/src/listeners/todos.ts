@@ -3,11 +3,16 @@ import { Todo } from "../classes/Todo.ts";
 
 type Props = Record<string, unknown> | undefined;
 
+const MAX_TITLE = 100;
+
 /** Adds a todo for the current user; the event is what a text field sends: `{ value }`. */
 export async function addTodo(_props: Props, event: unknown, api: Api): Promise<void> {
   const value = (event as { value?: unknown } | undefined)?.value;
   const title = typeof value === "string" ? value.trim() : "";
+  // The messages are for the person typing: the front ends show them as they are.
   if (title === "") throw new Error("A todo needs a title");
+  if (title.length > MAX_TITLE)
+    throw new Error(`A todo title has ${MAX_TITLE} characters at most`);
   await api.data.coll(Todo).createDoc(new Todo("@me", title, false));
 }
 
