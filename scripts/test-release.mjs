@@ -401,10 +401,18 @@ async function devSmoke(dir, port) {
   };
   const checks = async () => {
     const deadline = Date.now() + 180_000;
-    while (!/Lenra dev server ready/.test(output) || !(await text(`${web}/`).catch(() => ""))) {
+    // The banner ends with the page to open, once the page answers.
+    while (!/Open in a browser:/.test(output) || !(await text(`${web}/`).catch(() => ""))) {
       if (child.exitCode !== null) throw new Error("npm run dev exited before it was ready.");
       if (Date.now() > deadline) throw new Error("npm run dev was not ready after 3 minutes.");
       await delay(500);
+    }
+    const opened = output.slice(output.indexOf("Open in a browser:"));
+    if (
+      !/^Open in a browser:\n\S* +http:\/\/127\.0\.0\.1:\d+\n/.test(opened) ||
+      !opened.includes(web)
+    ) {
+      throw new Error(`The dev banner does not end with ${web}:\n${opened}`);
     }
     const page = await text(`${web}/`);
     if (!page.includes('id="app"')) throw new Error(`${web}/ is not the example's page.`);

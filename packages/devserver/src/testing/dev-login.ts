@@ -103,11 +103,13 @@ export async function completeDevLogin(options: CompleteDevLoginOptions): Promis
       request = { url: answer.location };
       continue;
     }
-    const chooser = findForm(answer.html, "csrf", /\bdata-account="([^"]*)"/);
-    if (answer.status === 200 && chooser?.marker !== undefined && !chosen) {
+    // The account choice names the signed-in user in its form's data-account.
+    const chooser = findForm(answer.html, "csrf");
+    const signedIn = chooser?.attributes["data-account"];
+    if (answer.status === 200 && chooser !== undefined && signedIn !== undefined && !chosen) {
       chosen = true;
       const body = new URLSearchParams(chooser.fields);
-      body.set("action", chooser.marker === username ? "continue" : "another");
+      body.set("action", signedIn === username ? "continue" : "another");
       request = { url: new URL(chooser.action, answer.url), body };
       continue;
     }
@@ -217,18 +219,13 @@ class Browser {
 interface FoundForm {
   action: string;
   fields: Record<string, string>;
-  /** What `marker` captured in the form's tag, when given one. */
-  marker?: string;
+  /** The form tag's own attributes, unescaped. */
+  attributes: Record<string, string>;
 }
 
-/**
- * Finds the form holding an input named `inputName`, with its hidden fields; with `marker`, only
- * a form whose opening tag matches it (its first group is returned, unescaped).
- */
-function findForm(html: string, inputName: string, marker?: RegExp): FoundForm | undefined {
+/** Finds the form holding an input named `inputName`, with its hidden fields. */
+function findForm(html: string, inputName: string): FoundForm | undefined {
   for (const match of html.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/gi)) {
-    const marked = marker?.exec(match[1] ?? "");
-    if (marker !== undefined && !marked) continue;
     const attributes = parseAttributes(match[1] ?? "");
     const inputs = [...(match[2] ?? "").matchAll(/<input\b([^>]*)>/gi)].map((input) =>
       parseAttributes(input[1] ?? ""),
@@ -240,9 +237,7 @@ function findForm(html: string, inputName: string, marker?: RegExp): FoundForm |
         fields[input.name] = input.value ?? "";
       }
     }
-    const found: FoundForm = { action: attributes.action ?? "", fields };
-    if (marked) found.marker = unescapeHtml(marked[1] ?? "");
-    return found;
+    return { action: attributes.action ?? "", fields, attributes };
   }
   return undefined;
 }
