@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type AppProcess, startAppProcess } from "../src/app/process.ts";
 import { type AuthServer, startAuthServer } from "../src/auth/auth-server.ts";
 import { createMemoryStore } from "../src/auth/memory-adapter.ts";
-import { createDataStore, type DataStore } from "../src/data/store.ts";
+import { createDataStore } from "../src/data/store.ts";
 import { DevServerError, startDevServer } from "../src/index.ts";
 import { counterAppDir, open, socketEndpoint, upgradeStatus } from "./dev-server-support.ts";
 import { discover, login, refresh } from "./fixtures/auth/oauth.ts";
@@ -230,10 +230,9 @@ describe("a store opened on the file without an auth server", () => {
     await first.close();
     const before = JSON.parse(await readFile(file, "utf8")).auth;
 
-    let editor: DataStore | undefined = await createDataStore({ file, saveDelayMs: 0 });
+    const editor = await createDataStore({ file, saveDelayMs: 0 });
     editor.createDoc("notes", { text: "edited while stopped" });
     await editor.close();
-    editor = undefined;
     expect(JSON.parse(await readFile(file, "utf8")).auth).toEqual(before);
 
     const second = await authOnFile(file);
