@@ -1,4 +1,4 @@
-import { LenraAuthError, LenraErrorCode } from "./errors.ts";
+import { LenraAuthError } from "./errors.ts";
 import type { Log } from "./logger.ts";
 import { createStore, type ReadableStore, until } from "./store.ts";
 
@@ -98,8 +98,6 @@ export interface AuthController extends LenraAuth {
   onTokenRejected(): Promise<boolean>;
   /** The socket server kept refusing the token. */
   markUnauthorized(): void;
-  /** Stops the login's timers; its event listeners go with `host.signal`. */
-  dispose(): void;
 }
 
 /**
@@ -122,10 +120,11 @@ export function createGuestAuth(host: AuthHost): AuthController {
   const noLogin = () => {
     host.assertAlive();
     return Promise.reject(
-      new LenraAuthError(
-        LenraErrorCode.LoginNotConfigured,
-        'This Lenra client has no login: create it with `login: lenraLogin({ clientId, ... })`, imported from "@lenra/client/login" (or "@lenra/react/login", "@lenra/vue/login").',
-      ),
+      new LenraAuthError({
+        code: "LENRA_LOGIN_NOT_CONFIGURED",
+        message:
+          'This Lenra client has no login: create it with `login: lenraLogin({ clientId, ... })`, imported from "@lenra/client/login" (or "@lenra/react/login", "@lenra/vue/login").',
+      }),
     );
   };
   const { subscribe, getSnapshot } = createStore(GUEST);
@@ -140,7 +139,6 @@ export function createGuestAuth(host: AuthHost): AuthController {
     tokenForConnection: () => Promise.resolve(undefined),
     onTokenRejected: () => Promise.resolve(false),
     markUnauthorized() {},
-    dispose() {},
   };
 }
 

@@ -1,6 +1,13 @@
 import { type AuthHost, createGuestAuth, type LenraAuth, type LenraLogin } from "./auth-state.ts";
 import { Connection, type ConnectionState, type WebSocketConstructor } from "./connection.ts";
-import { LenraError, LenraErrorCode, LenraJoinError } from "./errors.ts";
+import {
+  LenraArgumentError,
+  LenraError,
+  LenraJoinError,
+  readServerErrorDetail,
+  type ServerErrorDetail,
+  wrongArgument,
+} from "./errors.ts";
 import { createLog, type LenraLogger } from "./logger.ts";
 import { probeHttp } from "./refusal-check.ts";
 import type { ReadableStore } from "./store.ts";
@@ -173,10 +180,8 @@ export function createLenraClient(options: LenraClientOptions = {}): LenraClient
     auth,
     view<T>(path: string): LenraView<T> {
       assertAlive();
-      if (typeof path !== "string" || !path.startsWith("/")) {
-        throw new TypeError(
-          `view(path): the path must be a string starting with "/", got ${describe(path)}.`,
-        );
+      if (typeof path !== "string" || path[0] !== "/") {
+        throw wrongArgument("view", "path", 'must be a string starting with "/"', path);
       }
       let view = views.get(path);
       if (!view) {
@@ -204,7 +209,6 @@ export function createLenraClient(options: LenraClientOptions = {}): LenraClient
     dispose() {
       if (!disposed) {
         lifetime.abort(disposedError());
-        auth.dispose();
         for (const view of views.values()) view.dispose(disposedError());
         views.clear();
         disposed = connection.dispose();
@@ -219,8 +223,15 @@ function fetchRoutes(context: ViewContext) {
   const { connection, joinTimeoutMs } = context;
   return new Promise<JsonRoute[]>((resolve, reject) => {
     const channel = connection.channel("routes", { mode: "json" });
-    const fail = (message: string, reason: string) => {
-      reject(new LenraJoinError("routes", { message, reason }));
+    const fail = (detail: ServerErrorDetail, response?: unknown) => {
+      reject(
+        new LenraJoinError({
+          ...detail,
+          route: "routes",
+          response,
+          message: `Could not list the routes: ${detail.message}`,
+        }),
+      );
       channel.leave();
     };
     // Closed before any reply: dispose() left it.
@@ -231,21 +242,16 @@ function fetchRoutes(context: ViewContext) {
         resolve(Array.isArray(response?.jsonRoutes) ? response.jsonRoutes : []);
         channel.leave();
       })
-      .receive("error", (response: { message?: string; reason?: string } | undefined) =>
-        fail(
-          response?.message ?? "The server refused the routes topic",
-          response?.reason ?? "unknown",
-        ),
-      )
-      .receive("timeout", () => fail("No reply from the server", "timeout"));
+      .receive("error", (response: unknown) => fail(readServerErrorDetail(response), response))
+      .receive("timeout", () => fail({ message: "no reply from the server", reason: "timeout" }));
   });
 }
 
 function disposedError() {
-  return new LenraError(
-    LenraErrorCode.ClientDisposed,
-    "This Lenra client was disposed: create a new one with createLenraClient().",
-  );
+  return new LenraError({
+    code: "LENRA_CLIENT_DISPOSED",
+    message: "This Lenra client was disposed: create a new one with createLenraClient().",
+  });
 }
 
 function resolve(value: Params | (() => Params) | undefined): Params {
@@ -256,67 +262,60 @@ function pick(delays: readonly number[], attempt: number): number {
   return delays[attempt - 1] ?? 10_000;
 }
 
-function describe(value: unknown): string {
-  return typeof value === "string" ? JSON.stringify(value) : typeof value;
-}
-
+/** Checks the options; a wrong one throws a {@link LenraArgumentError} naming it. */
 function readOptions(options: LenraClientOptions) {
-  if (options === null || typeof options !== "object") {
-    throw new TypeError("createLenraClient(options): options must be an object.");
-  }
+  const fail = (message: string): never => {
+    throw new LenraArgumentError({ message: `createLenraClient: ${message}` });
+  };
+  if (options === null || typeof options !== "object") fail("`options` must be an object.");
+  const check = (ok: unknown, name: keyof LenraClientOptions, expected: string) => {
+    if (!ok) throw wrongArgument("createLenraClient", name, `must be ${expected}`, options[name]);
+  };
   for (const name of ["clientId", "oauth"]) {
     if (name in options) {
-      throw new TypeError(
-        `createLenraClient: \`${name}\` moved into the login: import { lenraLogin } from "@lenra/client/login" and pass \`login: lenraLogin({ clientId, ...the oauth options })\`.`,
+      fail(
+        `\`${name}\` moved into the login: import { lenraLogin } from "@lenra/client/login" and pass \`login: lenraLogin({ clientId, ...the oauth options })\`.`,
       );
     }
   }
   const { appName, socketEndpoint = DEFAULT_SOCKET_ENDPOINT, login } = options;
-  if (appName !== undefined && (typeof appName !== "string" || appName === "")) {
-    throw new TypeError(
-      `createLenraClient: \`appName\` must be a non-empty string, got ${describe(appName)}.`,
-    );
-  }
-  if (typeof socketEndpoint !== "string" || !/^(wss?:\/\/|\/)/.test(socketEndpoint)) {
-    throw new TypeError(
-      `createLenraClient: \`socketEndpoint\` must be a ws://, wss:// or /-relative URL, got ${describe(socketEndpoint)}.`,
-    );
-  }
+  check(
+    appName === undefined || (typeof appName === "string" && appName),
+    "appName",
+    "a non-empty string",
+  );
+  check(
+    typeof socketEndpoint === "string" && /^(wss?:\/\/|\/)/.test(socketEndpoint),
+    "socketEndpoint",
+    "a ws://, wss:// or /-relative URL",
+  );
   for (const name of ["context", "params"] as const) {
     const value = options[name];
-    if (
-      value !== undefined &&
-      typeof value !== "function" &&
-      (typeof value !== "object" || value === null)
-    ) {
-      throw new TypeError(
-        `createLenraClient: \`${name}\` must be an object or a function returning one.`,
-      );
-    }
-  }
-  if (login !== undefined && typeof login?.createAuth !== "function") {
-    throw new TypeError(
-      "createLenraClient: `login` must be what `lenraLogin({ clientId, ... })` returns.",
+    check(
+      value === undefined || typeof value === "function" || (typeof value === "object" && value),
+      name,
+      "an object or a function returning one",
     );
   }
-  if (login !== undefined && options.getAccessToken !== undefined) {
-    throw new TypeError(
-      "createLenraClient: give either `login` (built-in login) or `getAccessToken` (your own tokens), not both.",
-    );
+  check(
+    login === undefined || typeof login?.createAuth === "function",
+    "login",
+    "what `lenraLogin({ clientId, ... })` returns",
+  );
+  if (login && options.getAccessToken) {
+    fail("give either `login` (built-in login) or `getAccessToken` (your own tokens), not both.");
   }
   for (const name of ["transport", "getAccessToken", "fetch"] as const) {
-    if (options[name] !== undefined && typeof options[name] !== "function") {
-      throw new TypeError(`createLenraClient: \`${name}\` must be a function.`);
-    }
+    check(options[name] === undefined || typeof options[name] === "function", name, "a function");
   }
   const number = (name: keyof LenraClientOptions, fallback: number, min: number) => {
     const value = options[name] ?? fallback;
-    if (typeof value !== "number" || !Number.isFinite(value) || value < min) {
-      throw new TypeError(
-        `createLenraClient: \`${name}\` must be a number >= ${min}, got ${describe(value)}.`,
-      );
-    }
-    return value;
+    check(
+      typeof value === "number" && value >= min && value < Infinity,
+      name,
+      `a number >= ${min}`,
+    );
+    return value as number;
   };
   return {
     socketEndpoint: socketEndpoint.replace(/\/+$/, ""),

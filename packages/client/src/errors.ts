@@ -1,54 +1,127 @@
 /**
- * Every error the client raises derives from {@link LenraError} and carries one of these codes,
- * so callers can branch on `error.code` without `instanceof` across bundles.
+ * Every error the client raises carries one of these codes, so callers can branch on
+ * `error.code` without `instanceof` (which fails across two copies of the library in a page).
+ * Each code is `LENRA_` and the name in upper snake case.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await data.onSave();
+ * } catch (error) {
+ *   if (error.code === LenraErrorCode.ListenerOutcomeUnknown) showWarning("It may have been saved.");
+ * }
+ * ```
  */
 export const LenraErrorCode = {
+  /** A function or option got a wrong argument: a {@link LenraArgumentError}, thrown at once. */
+  InvalidArgument: "LENRA_INVALID_ARGUMENT",
   /** A JSON Patch could not be applied; the document was left untouched. */
-  PatchFailed: "patch_failed",
+  PatchFailed: "LENRA_PATCH_FAILED",
   /** The server refused to join a route (see `reason`). */
-  JoinRefused: "join_refused",
+  JoinRefused: "LENRA_JOIN_REFUSED",
   /** The server pushed an `error` event on a route channel. */
-  RouteError: "route_error",
+  RouteError: "LENRA_ROUTE_ERROR",
   /** A listener ran on the server and failed, or the server refused the call. */
-  ListenerFailed: "listener_failed",
+  ListenerFailed: "LENRA_LISTENER_FAILED",
   /** No reply came for a listener call in time: it may or may not have run. */
-  ListenerOutcomeUnknown: "listener_outcome_unknown",
+  ListenerOutcomeUnknown: "LENRA_LISTENER_OUTCOME_UNKNOWN",
   /** A listener was called while its view was not subscribed. */
-  ViewClosed: "view_closed",
+  ViewClosed: "LENRA_VIEW_CLOSED",
   /** A login callback was refused: wrong page, unknown, expired or replayed state. */
-  AuthCallbackInvalid: "auth_callback_invalid",
+  AuthCallbackInvalid: "LENRA_AUTH_CALLBACK_INVALID",
   /** The authorization server answered the login with an error (`error=` in the callback). */
-  AuthFailed: "auth_failed",
+  AuthFailed: "LENRA_AUTH_FAILED",
   /** The login popup could not be opened. */
-  PopupBlocked: "popup_blocked",
+  PopupBlocked: "LENRA_POPUP_BLOCKED",
   /** The person closed the login popup before it finished. */
-  PopupClosed: "popup_closed",
+  PopupClosed: "LENRA_POPUP_CLOSED",
   /** The login popup did not finish in time. */
-  PopupTimeout: "popup_timeout",
+  PopupTimeout: "LENRA_POPUP_TIMEOUT",
   /** A token request failed (network or server error); the session may still be valid. */
-  TokenRequestFailed: "token_request_failed",
+  TokenRequestFailed: "LENRA_TOKEN_REQUEST_FAILED",
   /** The session ended: the refresh token was refused or the access token expired. */
-  SessionExpired: "session_expired",
+  SessionExpired: "LENRA_SESSION_EXPIRED",
   /** The socket server kept refusing the access token. */
-  Unauthorized: "unauthorized",
+  Unauthorized: "LENRA_UNAUTHORIZED",
   /** `auth.login()` on a client created without a `login` (see `@lenra/client/login`). */
-  LoginNotConfigured: "login_not_configured",
+  LoginNotConfigured: "LENRA_LOGIN_NOT_CONFIGURED",
   /** A method of a client that was disposed: create a new client. */
-  ClientDisposed: "client_disposed",
+  ClientDisposed: "LENRA_CLIENT_DISPOSED",
 } as const;
 
 export type LenraErrorCode = (typeof LenraErrorCode)[keyof typeof LenraErrorCode];
 
-/** Base class of every error raised by `@lenra/client`. */
+/** What every error class takes: its message, and the error that caused it when there is one. */
+export interface LenraErrorOptions {
+  /** What went wrong and what to do, for people. */
+  message: string;
+  /** The error this one comes from, as `error.cause`. */
+  cause?: unknown;
+}
+
+/**
+ * Base class of every error raised by `@lenra/client`, except wrong arguments (a
+ * {@link LenraArgumentError}, which is a `TypeError`). Every error class takes one options
+ * object; its members become the error's fields.
+ *
+ * @example
+ * ```ts
+ * const error = new LenraError({ code: "LENRA_CLIENT_DISPOSED", message: "Gone." });
+ * error instanceof Error; // true
+ * error.code; // "LENRA_CLIENT_DISPOSED"
+ * ```
+ */
 export class LenraError extends Error {
   override name = "LenraError";
   /** A stable, machine-readable code from {@link LenraErrorCode}. */
-  readonly code: LenraErrorCode;
+  declare readonly code: LenraErrorCode;
 
-  constructor(code: LenraErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
+  constructor({ message, cause, ...fields }: LenraErrorOptions & { code: LenraErrorCode }) {
+    // Only an error with a cause gets a `cause` member.
+    super(message, cause === undefined ? undefined : { cause });
+    Object.assign(this, fields);
   }
+}
+
+/**
+ * A wrong argument or option, thrown at once by the function that received it, with a message
+ * naming it. A `TypeError`, as JavaScript throws for wrong arguments, with the code
+ * `LENRA_INVALID_ARGUMENT`.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   createLenraClient({ socketEndpoint: "http://example.com" });
+ * } catch (error) {
+ *   error instanceof TypeError; // true
+ *   error.code; // "LENRA_INVALID_ARGUMENT"
+ * }
+ * ```
+ */
+export class LenraArgumentError extends TypeError {
+  override name = "LenraArgumentError";
+  readonly code = "LENRA_INVALID_ARGUMENT";
+
+  constructor({ message, cause }: LenraErrorOptions) {
+    super(message, cause === undefined ? undefined : { cause });
+  }
+}
+
+/**
+ * The error for a wrong argument: `<where>: \`<name>\` <expected>, got <what it got>`. Shows a
+ * string as it is and anything else as its type only (it may be private data).
+ *
+ * @internal
+ */
+export function wrongArgument(
+  where: string,
+  name: string,
+  expected: string,
+  value: unknown,
+): LenraArgumentError {
+  return new LenraArgumentError({
+    message: `${where}: \`${name}\` ${expected}, got ${typeof value === "string" ? JSON.stringify(value) : typeof value}.`,
+  });
 }
 
 /** The kinds of patch failure, so tests and logs can tell them apart. */
@@ -61,23 +134,32 @@ export type PatchFailure =
   | "forbidden_path";
 
 /**
- * A JSON Patch (RFC 6902) that could not be applied. Patches are all-or-nothing: when this is
- * thrown, nothing of the patch was applied.
+ * A JSON Patch that could not be applied. Patches are all or nothing: when this is thrown,
+ * nothing of the patch was applied.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   applyPatch({ list: [] }, [{ op: "remove", path: "/list/0" }]);
+ * } catch (error) {
+ *   if (error instanceof LenraPatchError) error.failure; // "path_not_found", error.index: 0
+ * }
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc6902#section-5 (error handling)
  */
 export class LenraPatchError extends LenraError {
   override name = "LenraPatchError";
   /** Why the operation failed. */
-  readonly failure: PatchFailure;
+  declare readonly failure: PatchFailure;
   /** Index of the failing operation in the patch, or -1 when the patch itself is malformed. */
-  readonly index: number;
+  declare readonly index: number;
   /** The failing operation, as received. */
-  readonly operation: unknown;
+  declare readonly operation: unknown;
 
-  constructor(failure: PatchFailure, index: number, operation: unknown, message: string) {
-    super(LenraErrorCode.PatchFailed, message);
-    this.failure = failure;
-    this.index = index;
-    this.operation = operation;
+  constructor(
+    options: LenraErrorOptions & { failure: PatchFailure; index: number; operation: unknown },
+  ) {
+    super({ code: "LENRA_PATCH_FAILED", ...options });
   }
 }
 
@@ -85,6 +167,7 @@ export class LenraPatchError extends LenraError {
  * The server's description of a failure: `{ message, reason, metadata }` as in the Lenra protocol.
  * For an app failure Lenra says `{ message: "Internal server error.", reason: "error_500",
  * metadata: <the app's text> }`; `message` here is then the app's text.
+ *
  * @see PROTOCOL.md section 3
  */
 export interface ServerErrorDetail {
@@ -100,131 +183,168 @@ export const APP_FAILURE_REASON = "error_500";
  * Reads one error of a server reply, as Lenra or the dev server sends it. Lenra wraps an app's
  * failure in its technical error 500, whose `message` is the same for every failure: the app's
  * own words are in `metadata`, so they become the message.
+ *
+ * @see PROTOCOL.md section 3
  */
 export function readServerErrorDetail(value: unknown): ServerErrorDetail {
-  if (value && typeof value === "object") {
-    const { message, reason, metadata } = value as Record<string, unknown>;
-    const appText =
-      reason === APP_FAILURE_REASON && typeof metadata === "string" && metadata.trim() !== ""
-        ? metadata
-        : undefined;
-    return {
-      message:
-        appText ?? (typeof message === "string" && message !== "" ? message : "Unknown error"),
-      reason: typeof reason === "string" ? reason : "unknown",
-      metadata,
-    };
-  }
+  const { message, reason, metadata } = (
+    value && typeof value === "object" ? value : { message: value }
+  ) as Record<string, unknown>;
+  const text = (v: unknown) => (typeof v === "string" && v.trim() !== "" ? v : undefined);
   return {
-    message: typeof value === "string" && value !== "" ? value : "Unknown error",
-    reason: "unknown",
+    message:
+      (reason === APP_FAILURE_REASON ? text(metadata) : undefined) ??
+      text(message) ??
+      "Unknown error",
+    reason: typeof reason === "string" ? reason : "unknown",
+    metadata,
   };
 }
 
 /** Reads a route `error` event: `{ errors: [...] }` or a single `{ message, reason, metadata }`. */
 export function readServerErrorDetails(payload: unknown): ServerErrorDetail[] {
   const errors = (payload as { errors?: unknown } | null)?.errors;
-  if (Array.isArray(errors) && errors.length > 0) return errors.map(readServerErrorDetail);
-  return [readServerErrorDetail(payload)];
+  return Array.isArray(errors) && errors.length > 0
+    ? errors.map(readServerErrorDetail)
+    : [readServerErrorDetail(payload)];
 }
 
-/** The server refused to join a route, for example `route_does_not_exist`. */
+/** What an error about one route's server reply holds. */
+export interface LenraRouteErrorOptions extends LenraErrorOptions {
+  /** The route path, such as `/counter/me`. */
+  route: string;
+  /** The server's reply or event payload, as received. */
+  response?: unknown;
+}
+
+/**
+ * The server refused to join a route, for example `route_does_not_exist`; the view shows it as
+ * its `error`.
+ *
+ * @example
+ * ```ts
+ * const { error } = lenra.view("/admin").getSnapshot();
+ * if (error instanceof LenraJoinError && error.reason === "route_does_not_exist") showNotFound();
+ * ```
+ * @see PROTOCOL.md section 3
+ */
 export class LenraJoinError extends LenraError {
   override name = "LenraJoinError";
   /** The route path. */
-  readonly route: string;
+  declare readonly route: string;
   /** The server's reason, such as `route_does_not_exist`, or `timeout` when no reply came. */
-  readonly reason: string;
-  readonly metadata: unknown;
+  declare readonly reason: string;
+  /** The server's `metadata`, as received. */
+  declare readonly metadata: unknown;
   /** The server's reply payload, as received. */
-  readonly response: unknown;
+  declare readonly response: unknown;
 
-  constructor(route: string, detail: ServerErrorDetail, response?: unknown) {
-    super(
-      LenraErrorCode.JoinRefused,
-      `Could not join the route "${route}": ${detail.message || detail.reason}`,
-    );
-    this.route = route;
-    this.reason = detail.reason;
-    this.metadata = detail.metadata;
-    this.response = response;
-  }
-}
-
-/** The server reported an error on a route (a view that failed to render, a listener that failed). */
-export class LenraRouteError extends LenraError {
-  override name = "LenraRouteError";
-  readonly route: string;
-  /** Every error the server reported, in order. */
-  readonly errors: readonly ServerErrorDetail[];
-  /** The first error's reason. */
-  readonly reason: string;
-  /** The server's `error` event payload, as received. */
-  readonly response: unknown;
-
-  constructor(route: string, errors: readonly ServerErrorDetail[], response?: unknown) {
-    const first = errors[0] ?? { message: "Unknown error", reason: "unknown" };
-    super(LenraErrorCode.RouteError, `The route "${route}" reported an error: ${first.message}`);
-    this.route = route;
-    this.errors = errors;
-    this.reason = first.reason;
-    this.response = response;
-  }
-}
-
-/** A listener call failed on the server, or was refused (for example `unknow_listener_code`). */
-export class LenraListenerError extends LenraError {
-  override name = "LenraListenerError";
-  readonly route: string;
-  /** The server's reason when it gave one. */
-  readonly reason: string;
-  /** The server's reply payload, as received. */
-  readonly response: unknown;
-
-  constructor(
-    route: string,
-    reason: string,
-    message: string,
-    response?: unknown,
-    code: LenraErrorCode = LenraErrorCode.ListenerFailed,
-  ) {
-    super(code, message);
-    this.route = route;
-    this.reason = reason;
-    this.response = response;
+  constructor(options: LenraRouteErrorOptions & { reason: string; metadata?: unknown }) {
+    super({ code: "LENRA_JOIN_REFUSED", ...options });
   }
 }
 
 /**
- * No reply came for a listener call before the timeout. The call was sent once and is never
- * resent: the listener may or may not have run on the server.
+ * The server reported an error on a route (a view that failed to render, a listener that
+ * failed); the view keeps its data and shows it as its `error`.
+ *
+ * @example
+ * ```ts
+ * const { error } = view.getSnapshot();
+ * if (error instanceof LenraRouteError) console.warn(error.errors.map((e) => e.message));
+ * ```
+ * @see PROTOCOL.md section 3
+ */
+export class LenraRouteError extends LenraError {
+  override name = "LenraRouteError";
+  declare readonly route: string;
+  /** Every error the server reported, in order: at least one. */
+  declare readonly errors: readonly ServerErrorDetail[];
+  /** The server's `error` event payload, as received. */
+  declare readonly response: unknown;
+
+  constructor(options: LenraRouteErrorOptions & { errors: readonly ServerErrorDetail[] }) {
+    super({ code: "LENRA_ROUTE_ERROR", ...options });
+  }
+
+  /** The first error's reason. */
+  get reason(): string {
+    return this.errors[0]?.reason ?? "unknown";
+  }
+}
+
+/**
+ * A listener call failed on the server or was refused (for example `unknow_listener_code`), or
+ * could not be sent (code `LENRA_VIEW_CLOSED`).
+ *
+ * @example
+ * ```ts
+ * await data.onSave().catch((error: LenraListenerError) => showError(error.message));
+ * ```
+ * @see PROTOCOL.md section 3
+ */
+export class LenraListenerError extends LenraError {
+  override name = "LenraListenerError";
+  declare readonly route: string;
+  /** The server's reason when it gave one. */
+  declare readonly reason: string;
+  /** The server's reply payload, as received. */
+  declare readonly response: unknown;
+
+  constructor(
+    options: LenraRouteErrorOptions & {
+      reason: string;
+      /** Defaults to `LENRA_LISTENER_FAILED`. */
+      code?: LenraErrorCode;
+    },
+  ) {
+    super({ code: "LENRA_LISTENER_FAILED", ...options });
+  }
+}
+
+/**
+ * No reply came for a listener call before the timeout (code `LENRA_LISTENER_OUTCOME_UNKNOWN`).
+ * The call was sent once and is never resent: the listener may or may not have run.
+ *
+ * @example
+ * ```ts
+ * await data.onPay().catch((error) => {
+ *   if (error instanceof LenraListenerTimeoutError) showWarning("Check before paying again.");
+ * });
+ * ```
  */
 export class LenraListenerTimeoutError extends LenraListenerError {
   override name = "LenraListenerTimeoutError";
 
-  constructor(route: string, timeoutMs: number) {
-    super(
+  constructor({ route, timeoutMs }: { route: string; timeoutMs: number }) {
+    super({
       route,
-      "timeout",
-      `No reply from the server within ${timeoutMs} ms for a listener of "${route}": it may or may not have run. It was not resent.`,
-      undefined,
-      LenraErrorCode.ListenerOutcomeUnknown,
-    );
+      reason: "timeout",
+      code: "LENRA_LISTENER_OUTCOME_UNKNOWN",
+      message: `No reply from the server within ${timeoutMs} ms for a listener of "${route}": it may or may not have run. It was not resent.`,
+    });
   }
 }
 
-/** A login, token or logout step failed. Never carries a token, code, verifier or state. */
+/**
+ * A login, token or logout step failed. Never carries a token, code, verifier or state.
+ *
+ * @example
+ * ```ts
+ * await lenra.auth.login().catch((error: LenraAuthError) => {
+ *   if (error.code === "LENRA_POPUP_BLOCKED") showHint("Allow popups for this site.");
+ * });
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2 (OAuth error codes)
+ */
 export class LenraAuthError extends LenraError {
   override name = "LenraAuthError";
   /** The OAuth error code (`access_denied`, `invalid_grant`…) when the server gave one. */
-  readonly oauthError: string | undefined;
+  declare readonly oauthError: string | undefined;
 
   constructor(
-    code: LenraErrorCode,
-    message: string,
-    options: { oauthError?: string | undefined; cause?: unknown } = {},
+    options: LenraErrorOptions & { code: LenraErrorCode; oauthError?: string | undefined },
   ) {
-    super(code, message, { cause: options.cause });
-    this.oauthError = options.oauthError;
+    super(options);
   }
 }

@@ -1,4 +1,4 @@
-import { LenraError, LenraErrorCode, LenraListenerError } from "./errors.ts";
+import { LenraError, LenraListenerError } from "./errors.ts";
 import { callListener, type Listener } from "./listener.ts";
 import type { JsonPatchOperation } from "./patch.ts";
 import { createStore, type ReadableStore } from "./store.ts";
@@ -74,13 +74,11 @@ export class ListenerCaller<E = unknown> implements ReadableStore<ListenerCallSt
     this.#store.update({ isPending: true, error: undefined });
     try {
       if (!listener) {
-        throw new LenraListenerError(
-          "",
-          "no_listener",
-          "There is no listener to call yet: the view has not loaded it.",
-          undefined,
-          LenraErrorCode.ListenerFailed,
-        );
+        throw new LenraListenerError({
+          route: "",
+          reason: "no_listener",
+          message: "There is no listener to call yet: the view has not loaded it.",
+        });
       }
       const { optimistic } = this.#options;
       const operations = typeof optimistic === "function" ? optimistic(event) : optimistic;
@@ -92,11 +90,12 @@ export class ListenerCaller<E = unknown> implements ReadableStore<ListenerCallSt
       const lenraError =
         error instanceof LenraError
           ? error
-          : new LenraListenerError(
-              "",
-              "unknown",
-              error instanceof Error ? error.message : String(error),
-            );
+          : new LenraListenerError({
+              route: "",
+              reason: "unknown",
+              message: error instanceof Error ? error.message : String(error),
+              cause: error,
+            });
       this.#store.update({ isPending: this.#running > 0, error: lenraError });
     }
   }

@@ -75,17 +75,18 @@ export interface PatchHooks {
 
 type JsonObject = Record<string, unknown>;
 type Container = JsonObject | unknown[];
-
-/** Carries a failure up to the operation loop, which adds the index and the operation. */
-class Fault {
-  constructor(
-    readonly failure: PatchFailure,
-    readonly detail: string,
-  ) {}
-}
+type Key = string | number;
 
 const ROOT: readonly string[] = Object.freeze([]);
 const hasOwn = Object.hasOwn;
+const isArray = Array.isArray;
+const ADD = 0;
+const REPLACE = 1;
+const REMOVE = 2;
+
+function isContainer(value: unknown): value is Container {
+  return typeof value === "object" && value !== null;
+}
 
 /**
  * Sets an own data property even when `key` is `"__proto__"` (a key JSON.parse can produce),
@@ -118,111 +119,25 @@ export function jsonEqual(a: unknown, b: unknown, unwrap?: PatchHooks["unwrap"])
     if (typeof a === "function") a = unwrap(a) ?? a;
     if (typeof b === "function") b = unwrap(b) ?? b;
   }
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i], unwrap)) return false;
-    return true;
-  }
-  if (Array.isArray(b)) return false;
+  if (!isContainer(a) || !isContainer(b) || isArray(a) !== isArray(b)) return false;
   const keys = Object.keys(a);
   if (keys.length !== Object.keys(b).length) return false;
   for (const key of keys) {
-    if (!hasOwn(b, key)) return false;
-    if (!jsonEqual((a as JsonObject)[key], (b as JsonObject)[key], unwrap)) return false;
+    if (!hasOwn(b, key) || !jsonEqual((a as JsonObject)[key], (b as JsonObject)[key], unwrap)) {
+      return false;
+    }
   }
   return true;
 }
 
-function unescapeToken(token: string): string {
-  if (token.indexOf("~") === -1) return token;
-  // RFC 6901 §4: "~1" before "~0", so "~01" stays "~1"; any other "~" is malformed.
-  for (let i = token.indexOf("~"); i !== -1; i = token.indexOf("~", i + 1)) {
-    const next = token.charCodeAt(i + 1);
-    if (next !== 48 && next !== 49) {
-      throw new Fault("invalid_pointer", 'the pointer has a "~" not followed by 0 or 1');
-    }
-  }
-  return token.replaceAll("~1", "/").replaceAll("~0", "~");
-}
-
-/**
- * Splits an RFC 6901 pointer into unescaped tokens. A token spelled like the one at the same
- * place in `previous` is that very string: property lookups then reuse the key V8 already
- * internalized, and comparing with the chain's tokens is an identity check.
- */
-function parsePointer(pointer: string, previous: readonly string[]): readonly string[] {
-  const length = pointer.length;
-  if (length === 0) return ROOT;
-  if (pointer.charCodeAt(0) !== 47) {
-    throw new Fault("invalid_pointer", 'a JSON Pointer must be empty or start with "/"');
-  }
-  const escapes = pointer.indexOf("~") !== -1;
-  const tokens: string[] = [];
-  let start = 1;
-  for (;;) {
-    let end = pointer.indexOf("/", start);
-    if (end === -1) end = length;
-    let token = pointer.slice(start, end);
-    if (escapes) token = unescapeToken(token);
-    const known = previous[tokens.length];
-    if (token === known) token = known;
-    else if (token === "__proto__") {
-      throw new Fault("forbidden_path", 'the pointer has a "__proto__" segment');
-    }
-    tokens.push(token);
-    if (end === length) return tokens;
-    start = end + 1;
-  }
-}
-
-/** RFC 6901 §4 array index: "0" or digits without a leading zero; `-` only where allowed. */
-function arrayIndex(token: string, length: number, insert: boolean): number {
-  const size = token.length;
-  if (size === 1) {
-    const digit = token.charCodeAt(0) - 48;
-    if (digit >= 0 && digit <= 9) {
-      if (insert ? digit > length : digit >= length) throw outOfBounds();
-      return digit;
-    }
-    if (token === "-") {
-      if (insert) return length;
-      throw new Fault("path_not_found", 'the "-" index names no existing array element');
-    }
-  }
-  if (size === 0 || token.charCodeAt(0) === 48) throw notAnIndex();
-  let index = 0;
-  for (let i = 0; i < size; i++) {
-    const digit = token.charCodeAt(i) - 48;
-    if (digit < 0 || digit > 9) throw notAnIndex();
-    index = index * 10 + digit;
-  }
-  if (insert ? index > length : index >= length) throw outOfBounds();
-  return index;
-}
-
-function notAnIndex(): Fault {
-  return new Fault(
-    "invalid_pointer",
-    'the pointer goes into an array with a segment that is not an index (digits without leading zero, or "-")',
-  );
-}
-
-function outOfBounds(): Fault {
-  return new Fault("path_not_found", "the array index is out of bounds");
-}
-
-function missing(): Fault {
-  return new Fault("path_not_found", "the path does not exist");
-}
-
-function isContainer(value: unknown): value is Container {
-  return typeof value === "object" && value !== null;
-}
-
-function sameTokens(a: readonly string[], b: readonly string[], length: number): boolean {
-  for (let i = 0; i < length; i++) if (a[i] !== b[i]) return false;
-  return true;
+/** The operation's kind and pointers, shortened, for an error message: never its value. */
+function describe(operation: unknown): string {
+  const { op, path, from } = (isContainer(operation) ? operation : {}) as JsonObject;
+  const pointer = (value: unknown) =>
+    typeof value === "string"
+      ? JSON.stringify(value.length > 160 ? `${value.slice(0, 160)}…` : value)
+      : "?";
+  return `${typeof op === "string" ? op.slice(0, 24) : "?"} ${pointer(path)}${typeof from === "string" ? ` from ${pointer(from)}` : ""}`;
 }
 
 /**
@@ -231,207 +146,199 @@ function sameTokens(a: readonly string[], b: readonly string[], length: number):
  */
 class Patcher {
   root: unknown;
+  readonly #operations: readonly unknown[];
   readonly #hooks: PatchHooks | undefined;
   readonly #owned = new Set<object>();
+  #index = 0;
   // The tokens of the last pointer parsed, to share equal tokens with the next one.
-  #lastTokens: readonly string[] = ROOT;
-  // Set by `#parentOf`, read by the write that follows: whether the parent holds raw JSON (it is
-  // inside an opaque node), the opaque node's copy and where it sits, the parent's own place.
+  #lastTokens = ROOT;
+  // Set by `#parentOf` for the write that follows: whether the parent holds raw JSON (it is
+  // inside an opaque node), the opaque node's copy and its place, the parent's own place.
   #raw = false;
-  #sealNode: JsonObject | undefined;
-  #sealParent: Container | undefined;
-  #sealKey: string | number = "";
+  #opened: JsonObject | undefined;
+  #openedIn: Container | undefined;
+  #openedKey: Key = "";
   #grand: Container | undefined;
-  #grandKey: string | number = "";
-  // Whether `#own` copied a container in the current walk: nothing below a copy can be owned.
+  #grandKey: Key = "";
+  // Whether the walk copied a container: nothing below a copy can be owned.
   #copied = false;
-  // Whether the value returned by the last `#read` or `#remove` is raw JSON.
+  // Whether the value returned by the last `#read` or removal is raw JSON.
   #valueRaw = false;
 
-  constructor(document: unknown, hooks: PatchHooks | undefined) {
+  constructor(document: unknown, operations: readonly unknown[], hooks: PatchHooks | undefined) {
     this.root = document;
+    this.#operations = operations;
     this.#hooks = hooks;
   }
 
-  apply(operation: unknown): void {
-    if (typeof operation !== "object" || operation === null || Array.isArray(operation)) {
-      throw new Fault("invalid_operation", "the operation is not an object");
-    }
-    const op = operation as { op?: unknown; path?: unknown; from?: unknown; value?: unknown };
-    const path = op.path;
-    if (typeof path !== "string") {
-      throw new Fault("invalid_operation", 'the operation has no string "path"');
-    }
-    // Fields first, then pointers, then the document: one order for every operation.
-    switch (op.op) {
-      case "add": {
-        const value = valueIn(op);
-        this.#add(this.#parse(path), value, true);
-        return;
+  run(): unknown {
+    const operations = this.#operations;
+    for (; this.#index < operations.length; this.#index++) {
+      const operation = operations[this.#index] as JsonObject;
+      if (!isContainer(operation) || isArray(operation)) {
+        this.#invalid("the operation is not an object");
       }
-      case "remove":
-        this.#remove(this.#parse(path));
-        return;
-      case "replace": {
-        const value = valueIn(op);
-        this.#replace(this.#parse(path), value);
-        return;
-      }
-      case "move": {
-        const from = this.#parse(fromIn(op));
-        this.#move(from, this.#parse(path));
-        return;
-      }
-      case "copy": {
-        const from = this.#parse(fromIn(op));
-        this.#copy(from, this.#parse(path));
-        return;
-      }
-      case "test": {
-        const expected = valueIn(op);
-        const actual = this.#read(this.#parse(path));
-        if (!jsonEqual(actual, expected, this.#hooks?.unwrap)) {
-          throw new Fault("test_failed", "the value differs from the expected one");
+      const { op, path } = operation;
+      if (typeof path !== "string") this.#invalid('the operation has no string "path"');
+      // Fields first, then pointers, then the document: one order for every operation.
+      if (op === "add" || op === "replace") {
+        const value = this.#valueOf(operation);
+        this.#write(this.#parse(path, "path"), op === "add" ? ADD : REPLACE, value);
+      } else if (op === "remove") {
+        this.#write(this.#parse(path, "path"), REMOVE);
+      } else if (op === "test") {
+        const value = this.#valueOf(operation);
+        if (!jsonEqual(this.#read(this.#parse(path, "path")), value, this.#hooks?.unwrap)) {
+          this.#fail("test_failed", "the value differs from the expected one");
         }
-        return;
+      } else if (op === "move" || op === "copy") {
+        const from = this.#parse(hasOwn(operation, "from") ? operation.from : 0, "from");
+        const to = this.#parse(path, "path");
+        if (op === "copy") {
+          const value = this.#read(from);
+          // The copy and the original are one object: neither may be written in place anymore.
+          if (isContainer(value)) this.#disown(value);
+          this.#write(to, ADD, value, this.#valueRaw);
+        } else if (from.length <= to.length && from.every((token, i) => token === to[i])) {
+          if (from.length < to.length) {
+            this.#invalid("a value cannot be moved into one of its own children");
+          }
+          this.#read(from);
+        } else {
+          const value = this.#write(from, REMOVE);
+          this.#write(to, ADD, value, this.#valueRaw);
+        }
+      } else {
+        this.#invalid('the "op" is not one of RFC 6902');
       }
-      default:
-        throw new Fault("invalid_operation", 'the "op" is not one of RFC 6902');
     }
+    return this.root;
   }
 
-  #parse(pointer: string): readonly string[] {
-    const tokens = parsePointer(pointer, this.#lastTokens);
+  /** Stops the patch with a failure of the current operation: nothing of it is published. */
+  #fail(failure: PatchFailure, detail: string): never {
+    const index = this.#index;
+    const operation = this.#operations[index];
+    throw new LenraPatchError({
+      failure,
+      index,
+      operation,
+      message: `JSON Patch operation ${index} (${describe(operation)}) failed: ${detail}. Nothing of the patch was applied.`,
+    });
+  }
+
+  #missing(): never {
+    return this.#fail("path_not_found", "the path does not exist");
+  }
+
+  #invalid(detail: string): never {
+    return this.#fail("invalid_operation", detail);
+  }
+
+  // An own member only: a polluted prototype must not supply a missing value.
+  #valueOf(operation: JsonObject): unknown {
+    return hasOwn(operation, "value") && operation.value !== undefined
+      ? operation.value
+      : this.#invalid('the operation has no "value"');
+  }
+
+  /**
+   * Splits an RFC 6901 pointer into unescaped tokens. A token spelled like the one at the same
+   * place in the previous pointer is that very string: property lookups then reuse the key V8
+   * already internalized, and comparing tokens is an identity check.
+   */
+  #parse(pointer: unknown, field: string): readonly string[] {
+    if (typeof pointer !== "string") return this.#invalid(`the operation has no string "${field}"`);
+    if (pointer === "") return ROOT;
+    if (pointer[0] !== "/") {
+      this.#fail("invalid_pointer", 'a JSON Pointer must be empty or start with "/"');
+    }
+    const last = this.#lastTokens;
+    const tokens: string[] = [];
+    for (let start = 1, end = 0; end !== pointer.length; start = end + 1) {
+      end = pointer.indexOf("/", start);
+      if (end < 0) end = pointer.length;
+      let token = pointer.slice(start, end);
+      if (token.includes("~")) {
+        // RFC 6901 §4: "~1" before "~0", so "~01" stays "~1"; any other "~" is malformed.
+        if (/~[^01]|~$/.test(token)) {
+          this.#fail("invalid_pointer", 'a "~" must be followed by 0 or 1');
+        }
+        token = token.replaceAll("~1", "/").replaceAll("~0", "~");
+      }
+      const known = last[tokens.length];
+      if (token === known) token = known;
+      else if (token === "__proto__") {
+        this.#fail("forbidden_path", 'a pointer cannot go through "__proto__"');
+      }
+      tokens.push(token);
+    }
     this.#lastTokens = tokens;
     return tokens;
   }
 
-  #add(tokens: readonly string[], value: unknown, valueRaw: boolean): void {
-    const last = tokens.length - 1;
-    if (last < 0) {
-      this.root = this.#convert(value, valueRaw, false);
-      return;
+  /** RFC 6901 §4 array index: "0" or digits without a leading zero; `-` only when adding. */
+  #arrayIndex(token: string, length: number, adding: boolean): number {
+    if (token === "-") {
+      return adding ? length : this.#fail("path_not_found", 'the "-" index names no array element');
     }
-    const parent = this.#parentOf(tokens);
-    const key = tokens[last]!;
-    const converted = this.#convert(value, valueRaw, this.#raw);
-    if (Array.isArray(parent)) {
-      const index = arrayIndex(key, parent.length, true);
-      if (index === parent.length) parent.push(converted);
-      else parent.splice(index, 0, converted);
-    } else {
-      parent[key] = converted;
+    let at = token === "" ? -1 : 0;
+    for (let i = 0; at >= 0 && i < token.length; i++) {
+      const digit = token.charCodeAt(i) - 48;
+      at = digit >= 0 && digit <= 9 && (i === 0 || at > 0) ? at * 10 + digit : -1;
     }
-    this.#settle(parent, key);
+    if (at < 0) {
+      this.#fail("invalid_pointer", 'an array index must be digits without a leading zero, or "-"');
+    }
+    return (adding ? at > length : at >= length)
+      ? this.#fail("path_not_found", "the array index is out of bounds")
+      : at;
   }
 
-  #remove(tokens: readonly string[]): unknown {
-    const last = tokens.length - 1;
-    if (last < 0) throw new Fault("invalid_operation", "the whole document cannot be removed");
-    const parent = this.#parentOf(tokens);
-    const key = tokens[last]!;
-    let removed: unknown;
-    if (Array.isArray(parent)) {
-      const index = arrayIndex(key, parent.length, false);
-      removed = parent[index];
-      if (index === parent.length - 1) parent.pop();
-      else parent.splice(index, 1);
-    } else {
-      if (!hasOwn(parent, key)) throw missing();
-      removed = parent[key];
-      delete parent[key];
-    }
-    const raw = this.#raw;
-    this.#settle(parent, key);
-    this.#valueRaw = raw;
-    return removed;
+  #put(parent: Container | undefined, key: Key, value: unknown): void {
+    if (parent) (parent as JsonObject)[key] = value;
+    else this.root = value;
   }
 
-  #replace(tokens: readonly string[], value: unknown): void {
-    const last = tokens.length - 1;
-    if (last < 0) {
-      this.root = this.#convert(value, true, false);
-      return;
-    }
-    const parent = this.#parentOf(tokens);
-    const key = tokens[last]!;
-    if (Array.isArray(parent)) {
-      parent[arrayIndex(key, parent.length, false)] = this.#convert(value, true, this.#raw);
+  /** Returns `value`, found at `parent[key]`, owned: itself when it is, else an owned copy. */
+  #own(value: unknown, parent: Container | undefined, key: Key): Container {
+    let copy: Container;
+    if (isContainer(value)) {
+      if (!this.#copied && this.#owned.has(value)) return value;
+      copy = isArray(value) ? value.slice() : { ...value };
     } else {
-      if (!hasOwn(parent, key)) throw missing();
-      parent[key] = this.#convert(value, true, this.#raw);
-    }
-    this.#settle(parent, key);
-  }
-
-  #move(from: readonly string[], path: readonly string[]): void {
-    if (from.length <= path.length && sameTokens(from, path, from.length)) {
-      if (from.length < path.length) {
-        throw new Fault(
-          "invalid_operation",
-          "a value cannot be moved into one of its own children",
+      // An opaque node on the way: its JSON is copied (never written into, it is published) and
+      // sealed again after the write.
+      const json = this.#raw ? undefined : this.#hooks?.unwrap(value);
+      if (!json) {
+        return this.#fail(
+          "path_not_found",
+          "the path goes through a value that is not a container",
         );
       }
-      this.#read(from);
-      return;
+      this.#raw = true;
+      copy = this.#opened = { ...json };
+      this.#openedIn = parent;
+      this.#openedKey = key;
     }
-    const value = this.#remove(from);
-    this.#add(path, value, this.#valueRaw);
+    this.#copied = true;
+    this.#owned.add(copy);
+    this.#put(parent, key, copy);
+    return copy;
   }
 
-  #copy(from: readonly string[], path: readonly string[]): void {
-    const value = this.#read(from);
-    // The copy and the original would be one object: neither may be written in place anymore.
-    if (isContainer(value)) this.#disown(value);
-    this.#add(path, value, this.#valueRaw);
-  }
-
-  /** Follows `tokens` without writing; opaque nodes are read as their JSON object. */
-  #read(tokens: readonly string[]): unknown {
-    let node = this.root;
-    let raw = false;
-    for (const token of tokens) {
-      let parent: Container;
-      if (isContainer(node)) {
-        parent = node;
-      } else {
-        const json = raw ? undefined : this.#hooks?.unwrap(node);
-        if (json === undefined) throw missing();
-        parent = json;
-        raw = true;
-      }
-      if (Array.isArray(parent)) {
-        node = parent[arrayIndex(token, parent.length, false)];
-      } else {
-        if (!hasOwn(parent, token)) throw missing();
-        node = parent[token];
-      }
-    }
-    this.#valueRaw = raw;
-    return node;
-  }
-
-  /**
-   * Returns the container that holds the last token, owned: every container on the way is copied
-   * once per patch, and an opaque node on the way is replaced by an owned copy of its JSON (to be
-   * sealed again by `#settle`).
-   */
-  #parentOf(tokens: readonly string[]): Container {
-    const last = tokens.length - 1;
-    this.#raw = false;
-    this.#sealNode = undefined;
-    this.#grand = undefined;
-    this.#copied = false;
+  /** The owned container holding the last token of `path`; every container on the way is owned. */
+  #parentOf(path: readonly string[]): Container {
+    this.#raw = this.#copied = false;
+    this.#opened = this.#grand = undefined;
     let node = this.#own(this.root, undefined, "");
-    for (let depth = 0; depth < last; depth++) {
-      const token = tokens[depth]!;
-      let key: string | number;
-      if (Array.isArray(node)) {
-        key = arrayIndex(token, node.length, false);
-      } else {
-        if (!hasOwn(node, token)) throw missing();
-        key = token;
-      }
+    for (let depth = 0; depth < path.length - 1; depth++) {
+      const token = path[depth]!;
+      const key = isArray(node)
+        ? this.#arrayIndex(token, node.length, false)
+        : hasOwn(node, token)
+          ? token
+          : this.#missing();
       this.#grand = node;
       this.#grandKey = key;
       node = this.#own((node as JsonObject)[key], node, key);
@@ -439,117 +346,88 @@ class Patcher {
     return node;
   }
 
-  /** Returns `value`, found at `parent[key]`, owned: itself when it is, else an owned copy. */
-  #own(value: unknown, parent: Container | undefined, key: string | number): Container {
-    if (isContainer(value)) {
-      if (!this.#copied && this.#owned.has(value)) return value;
-      this.#copied = true;
-      return this.#store(parent, key, Array.isArray(value) ? value.slice() : { ...value });
-    }
-    const json = this.#raw ? undefined : this.#hooks?.unwrap(value);
-    if (json === undefined) {
-      throw new Fault(
-        "path_not_found",
-        "the path goes through a value that is neither object nor array",
-      );
-    }
-    // Never write into the opaque node's own object: it is published, maybe shared.
-    this.#copied = true;
-    const copy = this.#store(parent, key, { ...json });
-    this.#raw = true;
-    this.#sealNode = copy;
-    this.#sealParent = parent;
-    this.#sealKey = key;
-    return copy;
-  }
-
-  /** Puts `value` at `parent[key]` (or the root), owned, and returns it. */
-  #store<V extends Container>(parent: Container | undefined, key: string | number, value: V): V {
-    this.#owned.add(value);
-    this.#put(parent, key, value);
-    return value;
-  }
-
-  #put(parent: Container | undefined, key: string | number, value: unknown): void {
-    if (parent === undefined) this.root = value;
-    else (parent as JsonObject)[key] = value;
-  }
-
-  /** Re-establishes the opaque nodes after a write through or into `parent`. */
-  #settle(parent: Container, key: string): void {
-    const hooks = this.#hooks;
-    if (hooks === undefined) return;
-    const unwrapped = this.#sealNode;
-    if (unwrapped !== undefined) {
-      this.#sealNode = undefined;
-      const sealed = hooks.seal(unwrapped, true);
-      if (sealed !== unwrapped) {
-        this.#disown(unwrapped);
-        this.#put(this.#sealParent, this.#sealKey, sealed);
+  /** Follows `path` without writing; opaque nodes are read as their JSON object. */
+  #read(path: readonly string[]): unknown {
+    let node = this.root;
+    let raw = false;
+    for (const token of path) {
+      let parent = node;
+      if (!isContainer(parent)) {
+        parent = raw ? undefined : this.#hooks?.unwrap(parent);
+        if (!parent) return this.#missing();
+        raw = true;
       }
-    } else if ((key === "_type" || key === "code") && !Array.isArray(parent)) {
-      // Only these two members decide whether an object is an opaque node.
-      const sealed = hooks.seal(parent, false);
-      if (sealed !== parent) {
-        this.#disown(parent);
-        this.#put(this.#grand, this.#grandKey, sealed);
-      }
+      node = isArray(parent)
+        ? parent[this.#arrayIndex(token, parent.length, false)]
+        : hasOwn(parent, token)
+          ? (parent as JsonObject)[token]
+          : this.#missing();
     }
+    this.#valueRaw = raw;
+    return node;
   }
 
-  /**
-   * Marks `value` and its owned descendants as shared again: owned containers form a subtree at
-   * the top, so the walk stops at the first one not owned.
-   */
+  /** Marks `value` and its owned descendants as shared again (they are the top of the tree). */
   #disown(value: Container): void {
     if (!this.#owned.delete(value)) return;
-    for (const child of Array.isArray(value) ? value : Object.values(value)) {
+    for (const child of isArray(value) ? value : Object.values(value)) {
       if (isContainer(child)) this.#disown(child);
     }
   }
 
-  #convert(value: unknown, valueRaw: boolean, targetRaw: boolean): unknown {
+  #convert(value: unknown, from: boolean, to: boolean): unknown {
     const hooks = this.#hooks;
-    if (hooks === undefined || valueRaw === targetRaw) return value;
-    // Primitives are the same raw and live: most patches carry nothing else.
     const type = typeof value;
-    if (type !== "object" && type !== "function") return value;
-    return targetRaw ? hooks.dehydrate(value) : hooks.revive(value);
+    // Primitives are the same raw and live: most patches carry nothing else.
+    if (!hooks || from === to || (type !== "object" && type !== "function")) return value;
+    return to ? hooks.dehydrate(value) : hooks.revive(value);
   }
-}
 
-function valueIn(op: { value?: unknown }): unknown {
-  // An own member only: a polluted prototype must not supply a missing value.
-  if (!hasOwn(op, "value") || op.value === undefined) {
-    throw new Fault("invalid_operation", 'the operation has no "value"');
+  /** Asks the hooks what `node` is now, and puts that in its place. */
+  #seal(node: JsonObject, raw: boolean, parent: Container | undefined, key: Key): void {
+    const sealed = this.#hooks!.seal(node, raw);
+    if (sealed === node) return;
+    this.#disown(node);
+    this.#put(parent, key, sealed);
   }
-  return op.value;
-}
 
-function fromIn(op: { from?: unknown }): string {
-  const from = hasOwn(op, "from") ? op.from : undefined;
-  if (typeof from !== "string") {
-    throw new Fault("invalid_operation", 'the operation has no string "from"');
+  /** Adds, replaces or removes the value at `path`; returns the value removed. */
+  #write(path: readonly string[], mode: number, value?: unknown, isRaw = true): unknown {
+    const last = path.length - 1;
+    if (last < 0) {
+      if (mode === REMOVE) this.#invalid("the whole document cannot be removed");
+      this.root = this.#convert(value, isRaw, false);
+      return undefined;
+    }
+    const parent = this.#parentOf(path);
+    const key = path[last]!;
+    const raw = this.#raw;
+    let removed: unknown;
+    if (isArray(parent)) {
+      const at = this.#arrayIndex(key, parent.length, mode === ADD);
+      if (mode === REPLACE) parent[at] = this.#convert(value, isRaw, raw);
+      else if (mode === REMOVE)
+        removed = at === parent.length - 1 ? parent.pop() : parent.splice(at, 1)[0];
+      else if (at === parent.length) parent.push(this.#convert(value, isRaw, raw));
+      else parent.splice(at, 0, this.#convert(value, isRaw, raw));
+    } else {
+      if (mode !== ADD && !hasOwn(parent, key)) this.#missing();
+      removed = parent[key];
+      if (mode === REMOVE) delete parent[key];
+      else parent[key] = this.#convert(value, isRaw, raw);
+    }
+    // Re-establishes the opaque nodes: the one the write went through, or the parent when one of
+    // the two members that decide whether an object is a listener changed.
+    if (this.#hooks) {
+      const opened = this.#opened;
+      if (opened) this.#seal(opened, true, this.#openedIn, this.#openedKey);
+      else if ((key === "_type" || key === "code") && !isArray(parent)) {
+        this.#seal(parent, false, this.#grand, this.#grandKey);
+      }
+    }
+    this.#valueRaw = raw;
+    return removed;
   }
-  return from;
-}
-
-function describe(operation: unknown): string {
-  if (typeof operation !== "object" || operation === null || Array.isArray(operation)) {
-    return Array.isArray(operation) ? "array" : operation === null ? "null" : typeof operation;
-  }
-  const { op, path, from } = operation as { op?: unknown; path?: unknown; from?: unknown };
-  const name = typeof op === "string" ? clip(op, 24) : "?";
-  const where = typeof path === "string" ? ` ${JSON.stringify(clip(path, 160))}` : "";
-  const source =
-    (op === "move" || op === "copy") && typeof from === "string"
-      ? ` from ${JSON.stringify(clip(from, 160))}`
-      : "";
-  return `${name}${where}${source}`;
-}
-
-function clip(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
 /**
@@ -562,41 +440,37 @@ export function applyPatchWith(
   operations: unknown,
   hooks: PatchHooks | undefined,
 ): unknown {
-  if (!Array.isArray(operations)) {
-    throw new LenraPatchError(
-      "invalid_patch",
-      -1,
-      operations,
-      `A JSON Patch must be an array of operations, got ${operations === null ? "null" : typeof operations}.`,
-    );
+  if (!isArray(operations)) {
+    throw new LenraPatchError({
+      failure: "invalid_patch",
+      index: -1,
+      operation: operations,
+      message: `A JSON Patch must be an array of operations, got ${operations === null ? "null" : typeof operations}.`,
+    });
   }
-  const patcher = new Patcher(document, hooks);
-  let index = 0;
-  try {
-    for (; index < operations.length; index++) patcher.apply(operations[index]);
-  } catch (error) {
-    if (!(error instanceof Fault)) throw error;
-    const operation: unknown = operations[index];
-    throw new LenraPatchError(
-      error.failure,
-      index,
-      operation,
-      `JSON Patch operation ${index} (${describe(operation)}) failed: ${error.detail}. Nothing of the patch was applied.`,
-    );
-  }
-  return patcher.root;
+  return new Patcher(document, operations, hooks).run();
 }
 
 /**
- * Applies a JSON Patch ([RFC 6902](https://www.rfc-editor.org/rfc/rfc6902)) and returns the new
- * document, leaving `document` and `operations` untouched: only the containers on the touched
- * paths are copied (once per patch), every other subtree is shared with `document`, and values
- * from the operations are inserted as they are. All or nothing: on failure it throws a
- * {@link LenraPatchError} naming the failing operation and returns nothing. Pointers with a
- * `__proto__` segment are refused and only own properties are followed, so no patch reaches a
- * prototype.
+ * Applies a JSON Patch and returns the new document, leaving `document` and `operations`
+ * untouched: only the containers on the touched paths are copied (once per patch), every other
+ * subtree is shared with `document`, and values from the operations are inserted as they are.
+ * All or nothing: on failure it throws a {@link LenraPatchError} naming the failing operation and
+ * returns nothing. Pointers with a `__proto__` segment are refused and only own properties are
+ * followed, so no patch reaches a prototype.
  *
  * The result has the type of `document`: the caller vouches that the patch keeps its shape.
+ *
+ * @example
+ * ```ts
+ * const next = applyPatch({ count: 1, items: ["a"] }, [
+ *   { op: "replace", path: "/count", value: 2 },
+ *   { op: "add", path: "/items/-", value: "b" },
+ * ]);
+ * // next: { count: 2, items: ["a", "b"] }; the input is unchanged.
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc6902 (JSON Patch)
+ * @see https://www.rfc-editor.org/rfc/rfc6901 (JSON Pointer)
  */
 export function applyPatch<T>(document: T, operations: readonly JsonPatchOperation[]): T {
   return applyPatchWith(document, operations, undefined) as T;

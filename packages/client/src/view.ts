@@ -3,7 +3,6 @@ import type { Connection } from "./connection.ts";
 import {
   APP_FAILURE_REASON,
   type LenraError,
-  LenraErrorCode,
   LenraJoinError,
   LenraListenerError,
   LenraListenerTimeoutError,
@@ -333,7 +332,13 @@ export class RouteView<T = unknown> implements LenraView<T> {
   }
 
   #onRouteError(payload: unknown) {
-    const error = new LenraRouteError(this.path, readServerErrorDetails(payload), payload);
+    const errors = readServerErrorDetails(payload);
+    const error = new LenraRouteError({
+      route: this.path,
+      errors,
+      response: payload,
+      message: `The route "${this.path}" reported an error: ${errors[0]!.message}`,
+    });
     this.#context.log.warn("The route reported an error", {
       route: this.path,
       reason: error.reason,
@@ -344,7 +349,13 @@ export class RouteView<T = unknown> implements LenraView<T> {
 
   #onJoinRefused(response: unknown) {
     const { log, maxJoinAttempts } = this.#context;
-    const error = new LenraJoinError(this.path, readServerErrorDetail(response), response);
+    const detail = readServerErrorDetail(response);
+    const error = new LenraJoinError({
+      ...detail,
+      route: this.path,
+      response,
+      message: `Could not join the route "${this.path}": ${detail.message}`,
+    });
     this.#joinFailures += 1;
     log.warn("The server refused to join the route", {
       route: this.path,
@@ -399,13 +410,12 @@ export class RouteView<T = unknown> implements LenraView<T> {
     }
     if (!channel) {
       return Promise.reject(
-        new LenraListenerError(
-          this.path,
-          "view_closed",
-          `A listener of "${this.path}" was called while nothing subscribed to that view: subscribe to the view before calling its listeners.`,
-          undefined,
-          LenraErrorCode.ViewClosed,
-        ),
+        new LenraListenerError({
+          route: this.path,
+          reason: "view_closed",
+          code: "LENRA_VIEW_CLOSED",
+          message: `A listener of "${this.path}" was called while nothing subscribed to that view: subscribe to the view before calling its listeners.`,
+        }),
       );
     }
     const layer: OptimisticLayer | undefined = options.optimistic
@@ -449,16 +459,16 @@ export class RouteView<T = unknown> implements LenraView<T> {
             (response as { error?: unknown } | null)?.error ?? response,
           );
           settle(
-            new LenraListenerError(
-              this.path,
-              detail.reason,
-              `A listener of "${this.path}" failed: ${detail.message}`,
+            new LenraListenerError({
+              route: this.path,
+              reason: detail.reason,
               response,
-            ),
+              message: `A listener of "${this.path}" failed: ${detail.message}`,
+            }),
           );
         })
         .receive("timeout", () =>
-          settle(new LenraListenerTimeoutError(this.path, listenerTimeoutMs)),
+          settle(new LenraListenerTimeoutError({ route: this.path, timeoutMs: listenerTimeoutMs })),
         );
     });
   }

@@ -1,10 +1,7 @@
 // @vitest-environment happy-dom
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import {
-  CALLBACK_MESSAGE_TYPE,
-  sendLoginCallbackToOpener,
-  waitForPopupCallback,
-} from "../src/auth/popup.ts";
+import { CALLBACK_MESSAGE_TYPE, waitForPopupCallback } from "../src/auth/popup.ts";
+import { sendLoginCallbackToOpener } from "../src/auth/redirect-page.ts";
 import { LenraAuthError, LenraErrorCode } from "../src/errors.ts";
 
 const REDIRECT_URI = "http://app.test/redirect.html";
@@ -41,7 +38,13 @@ describe("waitForPopupCallback", () => {
 
   it("resolves with the URL posted by that popup from the redirect origin, and closes it", async () => {
     const popup = fakePopup();
-    const result = waitForPopupCallback(popup, REDIRECT_URI, 60_000, new AbortController().signal);
+    const result = waitForPopupCallback(
+      popup,
+      REDIRECT_URI,
+      60_000,
+      new AbortController().signal,
+      LenraAuthError,
+    );
     post(callback(), ORIGIN, popup);
     await expect(result).resolves.toEqual(new URL(`${REDIRECT_URI}?code=abc&state=xyz`));
     expect(popup.closed).toBe(true);
@@ -55,6 +58,7 @@ describe("waitForPopupCallback", () => {
       REDIRECT_URI,
       60_000,
       new AbortController().signal,
+      LenraAuthError,
     ).then(settled, settled);
     post(callback(), "http://evil.test", popup);
     post(callback(), "http://app.test:8080", popup);
@@ -73,6 +77,7 @@ describe("waitForPopupCallback", () => {
       REDIRECT_URI,
       60_000,
       new AbortController().signal,
+      LenraAuthError,
     ).then(settled, settled);
     post(callback(), ORIGIN, fakePopup());
     post(callback(), ORIGIN, window);
@@ -92,6 +97,7 @@ describe("waitForPopupCallback", () => {
       REDIRECT_URI,
       60_000,
       new AbortController().signal,
+      LenraAuthError,
     ).then(settled, settled);
     post("just a string", ORIGIN, popup);
     post({ type: "other", url: REDIRECT_URI }, ORIGIN, popup);
@@ -106,7 +112,13 @@ describe("waitForPopupCallback", () => {
 
   it("rejects with popup_closed when the person closes the popup", async () => {
     const popup = fakePopup();
-    const result = waitForPopupCallback(popup, REDIRECT_URI, 60_000, new AbortController().signal);
+    const result = waitForPopupCallback(
+      popup,
+      REDIRECT_URI,
+      60_000,
+      new AbortController().signal,
+      LenraAuthError,
+    );
     const assertion = expect(result).rejects.toMatchObject({ code: LenraErrorCode.PopupClosed });
     popup.closed = true;
     await vi.advanceTimersByTimeAsync(1_500);
@@ -116,7 +128,13 @@ describe("waitForPopupCallback", () => {
 
   it("still takes the callback when the popup shows closed just before its message arrives", async () => {
     const popup = fakePopup();
-    const result = waitForPopupCallback(popup, REDIRECT_URI, 60_000, new AbortController().signal);
+    const result = waitForPopupCallback(
+      popup,
+      REDIRECT_URI,
+      60_000,
+      new AbortController().signal,
+      LenraAuthError,
+    );
     // The redirect page posted, then closed itself; the browser reports the close first.
     popup.closed = true;
     await vi.advanceTimersByTimeAsync(500);
@@ -126,7 +144,13 @@ describe("waitForPopupCallback", () => {
 
   it("rejects with popup_timeout and closes the popup after the timeout", async () => {
     const popup = fakePopup();
-    const result = waitForPopupCallback(popup, REDIRECT_URI, 5_000, new AbortController().signal);
+    const result = waitForPopupCallback(
+      popup,
+      REDIRECT_URI,
+      5_000,
+      new AbortController().signal,
+      LenraAuthError,
+    );
     const assertion = expect(result).rejects.toMatchObject({ code: LenraErrorCode.PopupTimeout });
     await vi.advanceTimersByTimeAsync(5_000);
     await assertion;
@@ -152,6 +176,7 @@ describe("waitForPopupCallback", () => {
       REDIRECT_URI,
       2_000,
       new AbortController().signal,
+      LenraAuthError,
     ).catch(() => {});
     expect(vi.getTimerCount()).toBe(2);
     finish(popup);
@@ -181,6 +206,22 @@ describe("sendLoginCallbackToOpener", () => {
     );
     expect(postMessage.mock.calls[0]?.[1]).not.toBe("*");
     expect(close).toHaveBeenCalled();
+  });
+
+  it("posts what the login's popup wait accepts", async () => {
+    const popup = fakePopup();
+    const result = waitForPopupCallback(
+      popup,
+      window.location.href,
+      60_000,
+      new AbortController().signal,
+      LenraAuthError,
+    );
+    const postMessage = (message: unknown, origin: string) => post(message, origin, popup);
+    Object.defineProperty(window, "opener", { value: { postMessage }, configurable: true });
+    vi.spyOn(window, "close").mockImplementation(() => {});
+    expect(sendLoginCallbackToOpener()).toBe(true);
+    await expect(result).resolves.toEqual(new URL(window.location.href));
   });
 
   it("returns false and posts nothing when the page is not a popup", () => {

@@ -157,7 +157,7 @@ describe("applyPatch failures", () => {
       const frozenDoc = deepFreeze(doc);
       const error = failure(frozenDoc, deepFreeze(operations));
       expect(error).toBeInstanceOf(LenraPatchError);
-      expect(error.code).toBe("patch_failed");
+      expect(error.code).toBe("LENRA_PATCH_FAILED");
       expect(error.failure).toBe(kind);
       expect(error.index).toBe(index);
       expect(error.operation).toBe(index >= 0 ? (operations as unknown[])[index] : operations);

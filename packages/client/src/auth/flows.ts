@@ -4,7 +4,7 @@
  * that never logs in does not download it.
  */
 import * as oauth from "oauth4webapi";
-import { LenraAuthError, LenraErrorCode } from "../errors.ts";
+import type { LenraAuthError, LenraErrorCode } from "../errors.ts";
 import type { AuthSettings } from "./options.ts";
 import type { TokenSet } from "./token-store.ts";
 
@@ -22,6 +22,8 @@ export type AuthorizationServer = oauth.AuthorizationServer;
 export interface FlowContext {
   settings: AuthSettings;
   fetch: typeof fetch | undefined;
+  /** `LenraAuthError`, handed in so that this chunk shares no module with the page's code. */
+  AuthError: typeof LenraAuthError;
 }
 
 function requestOptions(context: FlowContext) {
@@ -38,7 +40,7 @@ function client(context: FlowContext): oauth.Client {
 /** The authorization server's metadata: from the options, or discovered from the issuer. */
 export async function discoverServer(context: FlowContext): Promise<oauth.AuthorizationServer> {
   const { endpoints } = context.settings;
-  if (endpoints.kind === "explicit") {
+  if (!("discover" in endpoints)) {
     return {
       issuer: endpoints.issuer,
       authorization_endpoint: endpoints.authorizationEndpoint,
@@ -56,7 +58,7 @@ export async function discoverServer(context: FlowContext): Promise<oauth.Author
     });
     return await oauth.processDiscoveryResponse(issuer, response);
   } catch (error) {
-    throw tokenRequestError("Could not read the authorization server's metadata", error);
+    throw tokenRequestError(context, "Could not read the authorization server's metadata", error);
   }
 }
 
@@ -85,10 +87,10 @@ export async function authorizationUrl(
 ): Promise<string> {
   const { settings } = context;
   if (!server.authorization_endpoint) {
-    throw new LenraAuthError(
-      LenraErrorCode.TokenRequestFailed,
-      "The authorization server has no authorization endpoint.",
-    );
+    throw new context.AuthError({
+      code: "LENRA_TOKEN_REQUEST_FAILED",
+      message: "The authorization server has no authorization endpoint.",
+    });
   }
   const url = new URL(server.authorization_endpoint);
   for (const [key, value] of Object.entries({ ...settings.extraAuthParams, ...extraParams })) {
@@ -122,19 +124,13 @@ export async function redeemCallback(
     params = oauth.validateAuthResponse(server, client(context), callbackUrl, transaction.state);
   } catch (error) {
     if (error instanceof oauth.AuthorizationResponseError) {
-      throw new LenraAuthError(
-        LenraErrorCode.AuthFailed,
-        `The login was not completed: ${error.error}${error.error_description ? ` (${error.error_description})` : ""}.`,
-        { oauthError: error.error },
-      );
+      throw serverError(context, "LENRA_AUTH_FAILED", "The login was not completed", error);
     }
-    throw new LenraAuthError(
-      LenraErrorCode.AuthCallbackInvalid,
-      "The login callback is not valid.",
-      {
-        oauthError: undefined,
-      },
-    );
+    // No cause: oauth4webapi's error holds the callback's parameters (the code, the state).
+    throw new context.AuthError({
+      code: "LENRA_AUTH_CALLBACK_INVALID",
+      message: "The login callback is not valid.",
+    });
   }
   try {
     const response = await oauth.authorizationCodeGrantRequest(
@@ -147,9 +143,9 @@ export async function redeemCallback(
       requestOptions(context),
     );
     const result = await oauth.processAuthorizationCodeResponse(server, client(context), response);
-    return toTokenSet(result, undefined);
+    return toTokenSet(context, result, undefined);
   } catch (error) {
-    throw tokenRequestError("Could not redeem the login code", error);
+    throw tokenRequestError(context, "Could not redeem the login code", error);
   }
 }
 
@@ -168,9 +164,9 @@ export async function refreshTokens(
       requestOptions(context),
     );
     const result = await oauth.processRefreshTokenResponse(server, client(context), response);
-    return toTokenSet(result, refreshToken);
+    return toTokenSet(context, result, refreshToken);
   } catch (error) {
-    throw tokenRequestError("Could not refresh the session", error);
+    throw tokenRequestError(context, "Could not refresh the session", error);
   }
 }
 
@@ -209,14 +205,15 @@ export function endSessionUrl(
 }
 
 function toTokenSet(
+  context: FlowContext,
   result: oauth.TokenEndpointResponse,
   previousRefreshToken: string | undefined,
 ): TokenSet {
   if (result.token_type !== "bearer") {
-    throw new LenraAuthError(
-      LenraErrorCode.TokenRequestFailed,
-      `The token endpoint issued an unsupported "${result.token_type}" token.`,
-    );
+    throw new context.AuthError({
+      code: "LENRA_TOKEN_REQUEST_FAILED",
+      message: `The token endpoint issued an unsupported "${result.token_type}" token.`,
+    });
   }
   const claims = oauth.getValidatedIdTokenClaims(result);
   const now = Date.now();
@@ -232,19 +229,45 @@ function toTokenSet(
 }
 
 /**
- * Turns an oauth4webapi failure into a LenraAuthError. Only the OAuth error code and its
- * description are kept: the original error may hold request details.
+ * An error the authorization server answered (`error` and `error_description`, RFC 6749 §5.2 and
+ * §4.1.2.1), with them as its `oauthError` and `cause`: never the rest of the reply, which may
+ * hold the state.
  */
-function tokenRequestError(what: string, error: unknown): LenraAuthError {
-  if (error instanceof LenraAuthError) return error;
+function serverError(
+  context: FlowContext,
+  code: LenraErrorCode,
+  what: string,
+  { error, error_description }: { error: string; error_description?: string | undefined },
+): LenraAuthError {
+  return new context.AuthError({
+    code,
+    message: `${what}: ${error}${error_description ? ` (${error_description})` : ""}.`,
+    oauthError: error,
+    cause: { error, error_description },
+  });
+}
+
+/**
+ * Turns an oauth4webapi failure into a LenraAuthError. The server's error is kept (an
+ * `invalid_grant` ends the session); a network failure is kept as the cause. oauth4webapi's
+ * processing errors are not: they may hold the token response.
+ */
+function tokenRequestError(context: FlowContext, what: string, error: unknown): LenraAuthError {
+  if (error instanceof context.AuthError) return error;
   if (error instanceof oauth.ResponseBodyError) {
-    const expired = error.error === "invalid_grant";
-    return new LenraAuthError(
-      expired ? LenraErrorCode.SessionExpired : LenraErrorCode.TokenRequestFailed,
-      `${what}: ${error.error}${error.error_description ? ` (${error.error_description})` : ""}.`,
-      { oauthError: error.error },
+    return serverError(
+      context,
+      error.error === "invalid_grant" ? "LENRA_SESSION_EXPIRED" : "LENRA_TOKEN_REQUEST_FAILED",
+      what,
+      error,
     );
   }
-  const reason = error instanceof Error ? error.name : "unknown error";
-  return new LenraAuthError(LenraErrorCode.TokenRequestFailed, `${what} (${reason}).`);
+  const unsafe =
+    error instanceof oauth.OperationProcessingError ||
+    error instanceof oauth.UnsupportedOperationError;
+  return new context.AuthError({
+    code: "LENRA_TOKEN_REQUEST_FAILED",
+    message: `${what} (${error instanceof Error ? error.name : "unknown error"}).`,
+    cause: unsafe ? undefined : error,
+  });
 }

@@ -1,0 +1,319 @@
+import {
+  type AuthController,
+  type AuthHost,
+  type AuthState,
+  GUEST,
+  type LenraLogin,
+  type LoginOptions,
+  type LogoutOptions,
+  type RedirectCallbackResult,
+} from "../auth-state.ts";
+import { LenraArgumentError, LenraAuthError } from "../errors.ts";
+import { createStore, type WritableStore } from "../store.ts";
+import {
+  type AuthSettings,
+  type LenraLoginOptions,
+  readAuthOptions,
+  type TokenStorage,
+} from "./options.ts";
+import type { Session } from "./session.ts";
+
+// The part of the login that every page of an app with login loads: the checked options, the
+// state, and the answers that need no session (nothing stored: a guest). The session, which
+// holds, refreshes and revokes the tokens and runs the OAuth flows, is a chunk of its own,
+// loaded the first time there is something for it to do: a login, a callback, a stored
+// session, another tab's login.
+
+const LOADING: AuthState = Object.freeze({ status: "loading", user: undefined, error: undefined });
+
+function isBrowser(): boolean {
+  return typeof window !== "undefined" && typeof window.location !== "undefined";
+}
+
+/**
+ * The login of a client, for `createLenraClient({ login })`: OAuth 2.0 authorization code with
+ * PKCE (S256), in redirect or popup mode, with refresh-token rotation and revocation on logout.
+ * Wrong options throw a {@link LenraArgumentError} naming the option, here rather than at the
+ * first login. Only a small part is loaded with the page; the rest (the token handling and
+ * oauth4webapi) is loaded by the first login, callback, or stored session.
+ *
+ * @example
+ * ```ts
+ * import { createLenraClient } from "@lenra/client";
+ * import { lenraLogin } from "@lenra/client/login";
+ *
+ * const lenra = createLenraClient({
+ *   appName: "my-app",
+ *   login: lenraLogin({ clientId: "my-client-id", baseUri: "https://auth.my-lenra.example" }),
+ * });
+ * button.onclick = () => lenra.auth.login();
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1 (authorization code grant)
+ * @see https://www.rfc-editor.org/rfc/rfc7636 (PKCE)
+ */
+export function lenraLogin(options: LenraLoginOptions): LenraLogin {
+  const settings = readAuthOptions(options);
+  return { createAuth: (host) => new Login(settings, host) };
+}
+
+/**
+ * What the session gets from the login that loaded it. The session's modules import nothing else
+ * at run time, only types: a module they shared with the page's code would be split by bundlers
+ * such as esbuild into one more chunk, loaded with the page.
+ */
+export interface LoginContext {
+  readonly settings: AuthSettings;
+  readonly host: AuthHost;
+  readonly store: WritableStore<AuthState>;
+  /** The storage key of the token set. */
+  readonly key: string;
+  /** `LenraAuthError`, for the session and the flows to throw. */
+  readonly AuthError: typeof LenraAuthError;
+  isBrowser(): boolean;
+  /**
+   * The storage of the token set, or `undefined` when it is kept in memory. Resolved on each
+   * use, never at construction: storage must not be touched before the app uses login
+   * (server-side rendering, sandboxed frames that throw on access).
+   */
+  storage(): TokenStorage | undefined;
+  /** Where the authorization server sends the browser back. */
+  redirectUri(): string;
+}
+
+/**
+ * Opens the login popup. Called synchronously inside the click handler: browsers only allow
+ * popups opened during the user's gesture, so nothing may be awaited before it.
+ */
+function openPopup(): Window | null {
+  const { screenX = 0, screenY = 0, outerWidth = 480, outerHeight = 640 } = window;
+  const left = Math.max(0, Math.round(screenX + (outerWidth - 480) / 2));
+  const top = Math.max(0, Math.round(screenY + (outerHeight - 640) / 2));
+  return window.open(
+    "about:blank",
+    "lenra-login",
+    `popup=yes,width=480,height=640,left=${left},top=${top}`,
+  );
+}
+
+class Login implements AuthController {
+  readonly subscribe: (listener: () => void) => () => void;
+  readonly getSnapshot: () => AuthState;
+  readonly #context: LoginContext;
+  #session: Promise<Session> | undefined;
+  #started: Promise<void> | undefined;
+  #popup: { window: Window; promise: Promise<void> } | undefined;
+
+  constructor(settings: AuthSettings, host: AuthHost) {
+    const store = createStore(LOADING, { onFirstSubscribe: () => void this.#start() });
+    const { storage } = settings;
+    this.#context = {
+      settings,
+      host,
+      store,
+      key: `lenra:auth:${settings.clientId}`,
+      AuthError: LenraAuthError,
+      isBrowser,
+      storage: () =>
+        storage === "memory"
+          ? undefined
+          : typeof storage === "object"
+            ? storage
+            : storage === "local"
+              ? globalThis.localStorage
+              : globalThis.sessionStorage,
+      redirectUri() {
+        if (settings.redirectUri) return settings.redirectUri;
+        if (!isBrowser()) {
+          throw new LenraArgumentError({
+            message: "lenraLogin: set `redirectUri`: there is no page origin to derive it from.",
+          });
+        }
+        return `${window.location.origin}/redirect.html`;
+      },
+    };
+    this.subscribe = store.subscribe;
+    this.getSnapshot = store.getSnapshot;
+  }
+
+  isRedirectCallback(url?: string): boolean {
+    try {
+      const parsed = new URL(url ?? window.location.href);
+      const expected = new URL(this.#context.redirectUri());
+      const params = parsed.searchParams;
+      return (
+        parsed.origin === expected.origin &&
+        parsed.pathname === expected.pathname &&
+        params.has("state") &&
+        (params.has("code") || params.has("error"))
+      );
+    } catch {
+      // No page, or no redirect URI to compare with.
+      return false;
+    }
+  }
+
+  async tokenForConnection(): Promise<string | undefined> {
+    await this.#start();
+    return this.getAccessToken();
+  }
+
+  async getAccessToken(): Promise<string | undefined> {
+    this.#context.host.assertAlive();
+    // With no session loaded nor stored, this is a guest: nothing to load.
+    const session = this.#session ?? (this.#hasStoredSession() ? this.#load() : undefined);
+    return (await session)?.getAccessToken();
+  }
+
+  login(options: LoginOptions = {}): Promise<void> {
+    const { settings, host } = this.#context;
+    try {
+      host.assertAlive();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if ((options.mode ?? settings.loginMode) === "popup") {
+      const pending = this.#popup;
+      if (pending && !pending.window.closed) {
+        pending.window.focus();
+        return pending.promise;
+      }
+      if (!isBrowser()) {
+        return Promise.reject(
+          new LenraArgumentError({
+            message: 'login(): a popup login needs a browser window; use `mode: "redirect"`.',
+          }),
+        );
+      }
+      // Opened before anything is awaited, while the click's user activation still holds.
+      const popup = openPopup();
+      if (popup) {
+        const promise = this.#load()
+          .then((session) => session.popupLogin(popup, options))
+          .catch((error: unknown) => {
+            popup.close();
+            throw this.#loginFailed(error);
+          })
+          .finally(() => {
+            if (this.#popup?.window === popup) this.#popup = undefined;
+          });
+        this.#popup = { window: popup, promise };
+        return promise;
+      }
+      if (!settings.popupFallbackToRedirect) {
+        return Promise.reject(
+          this.#loginFailed(
+            new LenraAuthError({
+              code: "LENRA_POPUP_BLOCKED",
+              message:
+                "The browser blocked the login popup: call login() directly from a click handler, or set `popupFallbackToRedirect: true` in lenraLogin().",
+            }),
+          ),
+        );
+      }
+    }
+    return this.#load().then((session) => session.redirectLogin(options));
+  }
+
+  handleRedirectCallback(url?: string): Promise<RedirectCallbackResult> {
+    try {
+      this.#context.host.assertAlive();
+      const href = url ?? (isBrowser() ? window.location.href : undefined);
+      if (!href) {
+        throw new LenraArgumentError({
+          message: "handleRedirectCallback(url): pass the callback URL outside a browser.",
+        });
+      }
+      return this.#load().then((session) => session.handleRedirectCallback(href));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  async logout(options: LogoutOptions = {}): Promise<void> {
+    this.#context.host.assertAlive();
+    await this.#start();
+    return (await this.#load()).logout(options);
+  }
+
+  async onTokenRejected(): Promise<boolean> {
+    return (await this.#session)?.onTokenRejected() ?? false;
+  }
+
+  markUnauthorized(): void {
+    const { store } = this.#context;
+    store.set({
+      status: "error",
+      user: store.getSnapshot().user,
+      error: new LenraAuthError({
+        code: "LENRA_UNAUTHORIZED",
+        message: "The server refused the session's access token. Log in again.",
+      }),
+    });
+  }
+
+  /**
+   * A popup login failed: the state says so, as after a failed redirect login, unless a session
+   * is still there (a second login that failed leaves it as it was).
+   */
+  #loginFailed(error: unknown): unknown {
+    const { store } = this.#context;
+    const current = store.getSnapshot();
+    if (error instanceof LenraAuthError && current.status !== "authenticated") {
+      store.set({ status: "error", user: current.user, error });
+    }
+    return error;
+  }
+
+  #hasStoredSession(): boolean {
+    try {
+      return !!this.#context.storage()?.getItem(this.#context.key);
+    } catch {
+      // Storage that throws on access (sandboxed frames) holds nothing for us.
+      return false;
+    }
+  }
+
+  #load(): Promise<Session> {
+    this.#session ??= import("./session.ts").then(
+      ({ Session }) => new Session(this.#context),
+      (error: unknown) => {
+        // A chunk that failed to load (network) is tried again next time.
+        this.#session = undefined;
+        throw error;
+      },
+    );
+    return this.#session;
+  }
+
+  /** The startup checks: a login callback in the address bar, a stored session, or a guest. */
+  #start(): Promise<void> {
+    this.#started ??= this.#check();
+    return this.#started;
+  }
+
+  async #check(): Promise<void> {
+    const { settings, host, store, key } = this.#context;
+    if (host.signal.aborted) return;
+    const shared =
+      settings.storage === "local" && isBrowser() ? this.#context.storage() : undefined;
+    if (shared) {
+      // Another tab logged in, refreshed its tokens or logged out.
+      window.addEventListener(
+        "storage",
+        (event) => {
+          if (event.key !== key || event.storageArea !== shared) return;
+          if (this.#session || event.newValue) void this.#load().then((session) => session.sync());
+        },
+        { signal: host.signal },
+      );
+    }
+    if (settings.handleRedirectCallback && this.isRedirectCallback()) {
+      // A failed callback leaves its error in the state.
+      await this.handleRedirectCallback().catch(() => {});
+    } else if (this.#session || this.#hasStoredSession()) {
+      await (await this.#load()).restore();
+    } else if (store.getSnapshot().status === "loading") {
+      store.set(GUEST);
+    }
+  }
+}
