@@ -123,7 +123,7 @@ export function createGuestAuth(host: AuthHost): AuthController {
       new LenraAuthError({
         code: "LENRA_LOGIN_NOT_CONFIGURED",
         message:
-          'This Lenra client has no login: create it with `login: lenraLogin({ clientId, ... })`, imported from "@lenra/client/login" (or "@lenra/react/login", "@lenra/vue/login").',
+          'This Lenra client has no login: create it with `login: lenraLogin({ clientId, ... })`, imported from "@lenra/client/login".',
       }),
     );
   };

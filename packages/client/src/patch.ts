@@ -133,11 +133,9 @@ export function jsonEqual(a: unknown, b: unknown, unwrap?: PatchHooks["unwrap"])
 /** The operation's kind and pointers, shortened, for an error message: never its value. */
 function describe(operation: unknown): string {
   const { op, path, from } = (isContainer(operation) ? operation : {}) as JsonObject;
-  const pointer = (value: unknown) =>
-    typeof value === "string"
-      ? JSON.stringify(value.length > 160 ? `${value.slice(0, 160)}…` : value)
-      : "?";
-  return `${typeof op === "string" ? op.slice(0, 24) : "?"} ${pointer(path)}${typeof from === "string" ? ` from ${pointer(from)}` : ""}`;
+  const text = (value: unknown) =>
+    typeof value === "string" ? JSON.stringify(value.slice(0, 160)) : "?";
+  return `${text(op)} at ${text(path)}${from === undefined ? "" : ` from ${text(from)}`}`;
 }
 
 /**
@@ -280,7 +278,7 @@ class Patcher {
   /** RFC 6901 §4 array index: "0" or digits without a leading zero; `-` only when adding. */
   #arrayIndex(token: string, length: number, adding: boolean): number {
     if (token === "-") {
-      return adding ? length : this.#fail("path_not_found", 'the "-" index names no array element');
+      return adding ? length : this.#missing();
     }
     let at = token === "" ? -1 : 0;
     for (let i = 0; at >= 0 && i < token.length; i++) {
@@ -290,9 +288,7 @@ class Patcher {
     if (at < 0) {
       this.#fail("invalid_pointer", 'an array index must be digits without a leading zero, or "-"');
     }
-    return (adding ? at > length : at >= length)
-      ? this.#fail("path_not_found", "the array index is out of bounds")
-      : at;
+    return (adding ? at > length : at >= length) ? this.#missing() : at;
   }
 
   #put(parent: Container | undefined, key: Key, value: unknown): void {
@@ -311,10 +307,7 @@ class Patcher {
       // sealed again after the write.
       const json = this.#raw ? undefined : this.#hooks?.unwrap(value);
       if (!json) {
-        return this.#fail(
-          "path_not_found",
-          "the path goes through a value that is not a container",
-        );
+        return this.#missing();
       }
       this.#raw = true;
       copy = this.#opened = { ...json };

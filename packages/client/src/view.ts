@@ -263,7 +263,7 @@ export class RouteView<T = unknown> implements LenraView<T> {
       if (channel !== this.#channel) return;
       this.#channel = undefined;
       this.#synced = false;
-      log.debug("Route channel closed by the server", { route: this.path });
+      log.debug("Channel closed by the server", { route: this.path });
       this.#resync();
     });
     channel
@@ -309,7 +309,7 @@ export class RouteView<T = unknown> implements LenraView<T> {
 
   #onPatch(payload: unknown) {
     if (!this.#synced) {
-      this.#context.log.debug("Patch before the first document of this join; resyncing", {
+      this.#context.log.debug("Patch before the document; resyncing", {
         route: this.path,
       });
       this.#resync();
@@ -319,7 +319,7 @@ export class RouteView<T = unknown> implements LenraView<T> {
     try {
       this.#base = this.#hydrator.patch(this.#base, operations) as Hydrated<T>;
     } catch (error) {
-      this.#context.log.warn("A patch could not be applied; resyncing the route", {
+      this.#context.log.warn("Patch failed; resyncing", {
         route: this.path,
         error: error instanceof Error ? error.message : String(error),
       });
@@ -357,7 +357,7 @@ export class RouteView<T = unknown> implements LenraView<T> {
       message: `Could not join the route "${this.path}": ${detail.message}`,
     });
     this.#joinFailures += 1;
-    log.warn("The server refused to join the route", {
+    log.warn("Join refused", {
       route: this.path,
       reason: error.reason,
       attempt: this.#joinFailures,

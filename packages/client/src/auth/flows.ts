@@ -39,24 +39,25 @@ function client(context: FlowContext): oauth.Client {
 
 /** The authorization server's metadata: from the options, or discovered from the issuer. */
 export async function discoverServer(context: FlowContext): Promise<oauth.AuthorizationServer> {
-  const { endpoints } = context.settings;
-  if (!("discover" in endpoints)) {
+  const { issuer, discover, endpoints } = context.settings;
+  if (!discover) {
+    // Hydra's paths under the base URI, unless an option says otherwise.
     return {
-      issuer: endpoints.issuer,
-      authorization_endpoint: endpoints.authorizationEndpoint,
-      token_endpoint: endpoints.tokenEndpoint,
-      revocation_endpoint: endpoints.revocationEndpoint,
-      end_session_endpoint: endpoints.endSessionEndpoint,
+      issuer,
+      authorization_endpoint: endpoints.authorizationEndpoint ?? `${issuer}/oauth2/auth`,
+      token_endpoint: endpoints.tokenEndpoint ?? `${issuer}/oauth2/token`,
+      revocation_endpoint: endpoints.revocationEndpoint ?? `${issuer}/oauth2/revoke`,
+      end_session_endpoint: endpoints.endSessionEndpoint ?? `${issuer}/oauth2/sessions/logout`,
       code_challenge_methods_supported: ["S256"],
     };
   }
-  const issuer = new URL(endpoints.issuer);
+  const url = new URL(issuer);
   try {
-    const response = await oauth.discoveryRequest(issuer, {
+    const response = await oauth.discoveryRequest(url, {
       ...requestOptions(context),
       algorithm: "oidc",
     });
-    return await oauth.processDiscoveryResponse(issuer, response);
+    return await oauth.processDiscoveryResponse(url, response);
   } catch (error) {
     throw tokenRequestError(context, "Could not read the authorization server's metadata", error);
   }

@@ -186,30 +186,17 @@ class Login implements AuthController {
       }
       // Opened before anything is awaited, while the click's user activation still holds.
       const popup = openPopup();
-      if (popup) {
-        const promise = this.#load()
-          .then((session) => session.popupLogin(popup, options))
-          .catch((error: unknown) => {
-            popup.close();
-            throw this.#loginFailed(error);
-          })
-          .finally(() => {
-            if (this.#popup?.window === popup) this.#popup = undefined;
-          });
-        this.#popup = { window: popup, promise };
-        return promise;
-      }
-      if (!settings.popupFallbackToRedirect) {
-        return Promise.reject(
-          this.#loginFailed(
-            new LenraAuthError({
-              code: "LENRA_POPUP_BLOCKED",
-              message:
-                "The browser blocked the login popup: call login() directly from a click handler, or set `popupFallbackToRedirect: true` in lenraLogin().",
-            }),
-          ),
-        );
-      }
+      const promise = this.#load()
+        .then((session) => session.popupLogin(popup, options))
+        .catch((error: unknown) => {
+          popup?.close();
+          throw this.#loginFailed(error);
+        })
+        .finally(() => {
+          if (this.#popup?.promise === promise) this.#popup = undefined;
+        });
+      if (popup) this.#popup = { window: popup, promise };
+      return promise;
     }
     return this.#load().then((session) => session.redirectLogin(options));
   }

@@ -190,21 +190,22 @@ export interface LenraLoginOptions {
   fetch?: typeof fetch;
 }
 
-/** The endpoints, either explicit or to discover from an issuer. */
-export type AuthEndpoints =
-  | {
-      issuer: string;
-      authorizationEndpoint: string;
-      tokenEndpoint: string;
-      revocationEndpoint: string;
-      endSessionEndpoint: string;
-    }
-  | { issuer: string; discover: true };
+/** The endpoints an option may set; unset ones derive from `baseUri`. */
+export const ENDPOINTS = [
+  "authorizationEndpoint",
+  "tokenEndpoint",
+  "revocationEndpoint",
+  "endSessionEndpoint",
+] as const;
 
 /** The login options, checked and with their defaults. */
 export interface AuthSettings {
   clientId: string;
-  endpoints: AuthEndpoints;
+  /** `issuer` when the endpoints are discovered, else `baseUri` without trailing slashes. */
+  issuer: string;
+  discover: boolean;
+  /** The endpoints given as options, checked. */
+  endpoints: Partial<Record<(typeof ENDPOINTS)[number], string>>;
   redirectUri: string | undefined;
   scopes: readonly string[];
   scopeDelimiter: string;
@@ -226,8 +227,7 @@ export const DEFAULT_AUTH_BASE_URI = "http://localhost:4444";
 export function readAuthOptions(options: LenraLoginOptions): AuthSettings {
   if (typeof options !== "object" || options === null) {
     throw new LenraArgumentError({
-      message:
-        'lenraLogin(options): options must be an object with at least a `clientId`, such as `lenraLogin({ clientId: "my-client-id" })`.',
+      message: "lenraLogin(options): options must be an object with at least a `clientId`.",
     });
   }
   const given = options as unknown as Record<string, unknown>;
@@ -256,15 +256,9 @@ export function readAuthOptions(options: LenraLoginOptions): AuthSettings {
     popupTimeoutMs = 300_000,
   } = options;
   check(typeof clientId === "string" && clientId.trim(), "clientId", "must be a non-empty string");
-  const endpointNames = [
-    "authorizationEndpoint",
-    "tokenEndpoint",
-    "revocationEndpoint",
-    "endSessionEndpoint",
-  ] as const;
   const insecure =
     options.allowInsecureRequests ??
-    [baseUri, issuer, ...endpointNames.map((name) => options[name])].every((v) => v === undefined);
+    [baseUri, issuer, ...ENDPOINTS.map((name) => options[name])].every((v) => v === undefined);
   check(typeof insecure === "boolean", "allowInsecureRequests", "must be a boolean");
   const url = (name: string, value: unknown, allowHttp = insecure): string => {
     let parsed: URL | undefined;
@@ -281,7 +275,7 @@ export function readAuthOptions(options: LenraLoginOptions): AuthSettings {
     check(
       !http || ["localhost", "127.0.0.1", "[::1]"].includes(parsed!.hostname),
       name,
-      "must use https://, as http:// is only allowed on a loopback host",
+      "must use https:// (http:// only on a loopback host)",
       value,
     );
     check(
@@ -292,34 +286,16 @@ export function readAuthOptions(options: LenraLoginOptions): AuthSettings {
     );
     return value as string;
   };
-  // Pages of the app: http:// is fine on a loopback host whatever `allowInsecureRequests` says.
-  const optionalUrl = (name: string) =>
-    given[name] === undefined ? undefined : url(name, given[name], true);
-  let endpoints: AuthEndpoints;
-  if (issuer !== undefined) {
-    if (baseUri !== undefined) {
-      throw new LenraArgumentError({
-        message: "lenraLogin: give either `issuer` or `baseUri`, not both.",
-      });
-    }
-    endpoints = { issuer: url("issuer", issuer), discover: true };
-  } else {
-    const base = url("baseUri", baseUri ?? DEFAULT_AUTH_BASE_URI).replace(/\/+$/, "");
-    const [authorizationEndpoint, tokenEndpoint, revocationEndpoint, endSessionEndpoint] =
-      endpointNames.map((name, i) =>
-        url(
-          name,
-          options[name] ?? `${base}/oauth2/${["auth", "token", "revoke", "sessions/logout"][i]}`,
-        ),
-      ) as [string, string, string, string];
-    endpoints = {
-      issuer: base,
-      authorizationEndpoint,
-      tokenEndpoint,
-      revocationEndpoint,
-      endSessionEndpoint,
-    };
+  // An option left out stays so; http:// is fine for the app's pages (on a loopback host).
+  const optionalUrl = (name: string, allowHttp = insecure) =>
+    given[name] === undefined ? undefined : url(name, given[name], allowHttp);
+  if (issuer !== undefined && baseUri !== undefined) {
+    throw new LenraArgumentError({
+      message: "lenraLogin: give either `issuer` or `baseUri`, not both.",
+    });
   }
+  const endpoints: AuthSettings["endpoints"] = {};
+  for (const name of ENDPOINTS) endpoints[name] = optionalUrl(name);
   check(
     Array.isArray(scopes) &&
       scopes.length > 0 &&
@@ -383,8 +359,13 @@ export function readAuthOptions(options: LenraLoginOptions): AuthSettings {
   }
   return {
     clientId,
+    issuer:
+      issuer === undefined
+        ? url("baseUri", baseUri ?? DEFAULT_AUTH_BASE_URI).replace(/\/+$/, "")
+        : url("issuer", issuer),
+    discover: issuer !== undefined,
     endpoints,
-    redirectUri: optionalUrl("redirectUri"),
+    redirectUri: optionalUrl("redirectUri", true),
     scopes: [...scopes],
     scopeDelimiter,
     extraAuthParams: { ...extraAuthParams },
@@ -395,7 +376,7 @@ export function readAuthOptions(options: LenraLoginOptions): AuthSettings {
     allowInsecureRequests: insecure,
     handleRedirectCallback: options.handleRedirectCallback ?? true,
     afterLogout: oneOf("afterLogout", ["guest", "disconnect"]),
-    postLogoutRedirectUri: optionalUrl("postLogoutRedirectUri"),
+    postLogoutRedirectUri: optionalUrl("postLogoutRedirectUri", true),
     fetch: options.fetch,
   };
 }

@@ -157,8 +157,18 @@ export class Session {
     await open(url, options.openUrl);
   }
 
-  /** Runs a login in `popup`, opened by the login in the click handler; it closes it on failure. */
-  async popupLogin(popup: Window, options: LoginOptions): Promise<void> {
+  /**
+   * Runs a login in `popup`, opened by the login in the click handler (which closes it on
+   * failure), or `null` when the browser blocked it.
+   */
+  async popupLogin(popup: Window | null, options: LoginOptions): Promise<void> {
+    if (!popup) {
+      if (this.#settings.popupFallbackToRedirect) return this.redirectLogin(options);
+      throw this.#error(
+        "LENRA_POPUP_BLOCKED",
+        "The browser blocked the login popup: call login() directly from a click handler, or set `popupFallbackToRedirect: true` in lenraLogin().",
+      );
+    }
     const [flows, server] = await this.#authorizationServer();
     const transaction = flows.createTransaction(
       this.#context.redirectUri(),
