@@ -117,15 +117,15 @@ export const GUEST: AuthState = Object.freeze({
 
 /** The auth of a client without a login: always a guest, and `login()` says how to add one. */
 export function createGuestAuth(host: AuthHost): AuthController {
-  const noLogin = () => {
-    host.assertAlive();
-    return Promise.reject(
-      new LenraAuthError({
-        code: "LENRA_LOGIN_NOT_CONFIGURED",
-        message:
-          'This Lenra client has no login: create it with `login: lenraLogin({ clientId, ... })`, imported from "@lenra/client/login".',
-      }),
-    );
+  // Every action fails once the client is disposed; a guest has no token.
+  const guest = async () => void host.assertAlive();
+  const noLogin = async (): Promise<never> => {
+    await guest();
+    throw new LenraAuthError({
+      code: "LENRA_LOGIN_NOT_CONFIGURED",
+      message:
+        'No login: create the client with `login: lenraLogin({ clientId, ... })`, imported from "@lenra/client/login".',
+    });
   };
   const { subscribe, getSnapshot } = createStore(GUEST);
   return {
@@ -134,10 +134,10 @@ export function createGuestAuth(host: AuthHost): AuthController {
     login: noLogin,
     handleRedirectCallback: noLogin,
     isRedirectCallback: () => false,
-    logout: async () => host.assertAlive(),
-    getAccessToken: async () => void host.assertAlive(),
-    tokenForConnection: () => Promise.resolve(undefined),
-    onTokenRejected: () => Promise.resolve(false),
+    logout: guest,
+    getAccessToken: guest,
+    tokenForConnection: guest,
+    onTokenRejected: async () => false,
     markUnauthorized() {},
   };
 }

@@ -156,6 +156,7 @@ export function createLenraClient(options: LenraClientOptions = {}): LenraClient
   });
 
   const context: ViewContext = {
+    ...settings,
     connection,
     log,
     assertAlive,
@@ -165,10 +166,6 @@ export function createLenraClient(options: LenraClientOptions = {}): LenraClient
         connection.connect();
       }
     },
-    lingerMs: settings.lingerMs,
-    listenerTimeoutMs: settings.listenerTimeoutMs,
-    joinTimeoutMs: settings.joinTimeoutMs,
-    maxJoinAttempts: settings.maxJoinAttempts,
     resyncDelay: (attempt) => (attempt <= 1 ? 0 : Math.min(30_000, 500 * 2 ** (attempt - 2))),
   };
 
@@ -262,67 +259,56 @@ function pick(delays: readonly number[], attempt: number): number {
   return delays[attempt - 1] ?? 10_000;
 }
 
+const isFunction = (value: unknown) => typeof value === "function";
+const isObject = (value: unknown) => isFunction(value) || (typeof value === "object" && value);
+const atLeast = (min: number) => (value: unknown) =>
+  typeof value === "number" && value >= min && value < Infinity;
+
+/** What each option must be, said as "`<name>` must be <this>", and the test of a value given. */
+const RULES: [keyof LenraClientOptions, string, (value: unknown) => unknown][] = [
+  ["appName", "a non-empty string", (v) => typeof v === "string" && v],
+  [
+    "socketEndpoint",
+    "a ws://, wss:// or /-relative URL",
+    (v) => typeof v === "string" && /^(wss?:\/\/|\/)/.test(v),
+  ],
+  ["context", "an object or a function returning one", isObject],
+  ["params", "an object or a function returning one", isObject],
+  [
+    "login",
+    "what `lenraLogin({ clientId, ... })` returns",
+    (v) => isFunction((v as LenraLogin | null)?.createAuth),
+  ],
+  ["transport", "a function", isFunction],
+  ["getAccessToken", "a function", isFunction],
+  ["fetch", "a function", isFunction],
+  ["lingerMs", "a number >= 0", atLeast(0)],
+  ["listenerTimeoutMs", "a number >= 1", atLeast(1)],
+  ["joinTimeoutMs", "a number >= 1", atLeast(1)],
+  ["maxJoinAttempts", "a number >= 1", atLeast(1)],
+];
+
 /** Checks the options; a wrong one throws a {@link LenraArgumentError} naming it. */
 function readOptions(options: LenraClientOptions) {
   const fail = (message: string): never => {
     throw new LenraArgumentError({ message: `createLenraClient: ${message}` });
   };
   if (options === null || typeof options !== "object") fail("`options` must be an object.");
-  const check = (ok: unknown, name: keyof LenraClientOptions, expected: string) => {
-    if (!ok) throw wrongArgument("createLenraClient", name, `must be ${expected}`, options[name]);
-  };
-  for (const name of ["clientId", "oauth"]) {
-    if (name in options) {
-      fail(
-        `\`${name}\` moved into the login: import { lenraLogin } from "@lenra/client/login" and pass \`login: lenraLogin({ clientId, ...the oauth options })\`.`,
-      );
+  for (const [name, expected, test] of RULES) {
+    const value = options[name];
+    if (value !== undefined && !test(value)) {
+      throw wrongArgument("createLenraClient", name, `must be ${expected}`, value);
     }
   }
-  const { appName, socketEndpoint = DEFAULT_SOCKET_ENDPOINT, login } = options;
-  check(
-    appName === undefined || (typeof appName === "string" && appName),
-    "appName",
-    "a non-empty string",
-  );
-  check(
-    typeof socketEndpoint === "string" && /^(wss?:\/\/|\/)/.test(socketEndpoint),
-    "socketEndpoint",
-    "a ws://, wss:// or /-relative URL",
-  );
-  for (const name of ["context", "params"] as const) {
-    const value = options[name];
-    check(
-      value === undefined || typeof value === "function" || (typeof value === "object" && value),
-      name,
-      "an object or a function returning one",
-    );
-  }
-  check(
-    login === undefined || typeof login?.createAuth === "function",
-    "login",
-    "what `lenraLogin({ clientId, ... })` returns",
-  );
-  if (login && options.getAccessToken) {
+  if (options.login && options.getAccessToken) {
     fail("give either `login` (built-in login) or `getAccessToken` (your own tokens), not both.");
   }
-  for (const name of ["transport", "getAccessToken", "fetch"] as const) {
-    check(options[name] === undefined || typeof options[name] === "function", name, "a function");
-  }
-  const number = (name: keyof LenraClientOptions, fallback: number, min: number) => {
-    const value = options[name] ?? fallback;
-    check(
-      typeof value === "number" && value >= min && value < Infinity,
-      name,
-      `a number >= ${min}`,
-    );
-    return value as number;
-  };
   return {
-    socketEndpoint: socketEndpoint.replace(/\/+$/, ""),
+    socketEndpoint: (options.socketEndpoint ?? DEFAULT_SOCKET_ENDPOINT).replace(/\/+$/, ""),
     autoConnect: options.autoConnect ?? true,
-    lingerMs: number("lingerMs", 2000, 0),
-    listenerTimeoutMs: number("listenerTimeoutMs", 10_000, 1),
-    joinTimeoutMs: number("joinTimeoutMs", 10_000, 1),
-    maxJoinAttempts: number("maxJoinAttempts", 3, 1),
+    lingerMs: options.lingerMs ?? 2000,
+    listenerTimeoutMs: options.listenerTimeoutMs ?? 10_000,
+    joinTimeoutMs: options.joinTimeoutMs ?? 10_000,
+    maxJoinAttempts: options.maxJoinAttempts ?? 3,
   };
 }

@@ -177,7 +177,7 @@ export class Connection {
       token = (await this.#options.getAccessToken()) ?? undefined;
     } catch (error) {
       if (attempt !== this.#attempt) return;
-      this.#options.log.warn("Could not get an access token; retrying later", {
+      this.#options.log.warn("No access token; retrying later", {
         error: error instanceof Error ? error.name : typeof error,
       });
       this.#failed();
@@ -223,7 +223,7 @@ export class Connection {
       this.#schedule();
       return;
     }
-    this.#options.log.warn("The server refuses the access token; stopped reconnecting");
+    this.#options.log.warn("Token refused; stopped reconnecting");
     this.#store.update({ status: "unauthorized", nextRetryAt: undefined });
     this.#options.onUnauthorized();
   }

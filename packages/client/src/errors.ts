@@ -321,7 +321,7 @@ export class LenraListenerTimeoutError extends LenraListenerError {
       route,
       reason: "timeout",
       code: "LENRA_LISTENER_OUTCOME_UNKNOWN",
-      message: `No reply from the server within ${timeoutMs} ms for a listener of "${route}": it may or may not have run. It was not resent.`,
+      message: `No reply within ${timeoutMs} ms for a listener of "${route}": it may or may not have run, and was not resent.`,
     });
   }
 }

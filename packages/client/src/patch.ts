@@ -174,24 +174,26 @@ class Patcher {
     for (; this.#index < operations.length; this.#index++) {
       const operation = operations[this.#index] as JsonObject;
       if (!isContainer(operation) || isArray(operation)) {
-        this.#invalid("the operation is not an object");
+        this.#invalid("not an object");
       }
       const { op, path } = operation;
-      if (typeof path !== "string") this.#invalid('the operation has no string "path"');
+      if (typeof path !== "string") this.#invalid('no string "path"');
       // Fields first, then pointers, then the document: one order for every operation.
       if (op === "add" || op === "replace") {
         const value = this.#valueOf(operation);
-        this.#write(this.#parse(path, "path"), op === "add" ? ADD : REPLACE, value);
+        this.#write(this.#parse(path), op === "add" ? ADD : REPLACE, value);
       } else if (op === "remove") {
-        this.#write(this.#parse(path, "path"), REMOVE);
+        this.#write(this.#parse(path), REMOVE);
       } else if (op === "test") {
         const value = this.#valueOf(operation);
-        if (!jsonEqual(this.#read(this.#parse(path, "path")), value, this.#hooks?.unwrap)) {
-          this.#fail("test_failed", "the value differs from the expected one");
+        if (!jsonEqual(this.#read(this.#parse(path)), value, this.#hooks?.unwrap)) {
+          this.#fail("test_failed", "the value differs");
         }
       } else if (op === "move" || op === "copy") {
-        const from = this.#parse(hasOwn(operation, "from") ? operation.from : 0, "from");
-        const to = this.#parse(path, "path");
+        const pointer = hasOwn(operation, "from") ? operation.from : 0;
+        if (typeof pointer !== "string") this.#invalid('no string "from"');
+        const from = this.#parse(pointer as string);
+        const to = this.#parse(path);
         if (op === "copy") {
           const value = this.#read(from);
           // The copy and the original are one object: neither may be written in place anymore.
@@ -199,7 +201,7 @@ class Patcher {
           this.#write(to, ADD, value, this.#valueRaw);
         } else if (from.length <= to.length && from.every((token, i) => token === to[i])) {
           if (from.length < to.length) {
-            this.#invalid("a value cannot be moved into one of its own children");
+            this.#invalid("a value cannot move into itself");
           }
           this.#read(from);
         } else {
@@ -207,7 +209,7 @@ class Patcher {
           this.#write(to, ADD, value, this.#valueRaw);
         }
       } else {
-        this.#invalid('the "op" is not one of RFC 6902');
+        this.#invalid('unknown "op"');
       }
     }
     return this.root;
@@ -221,7 +223,7 @@ class Patcher {
       failure,
       index,
       operation,
-      message: `JSON Patch operation ${index} (${describe(operation)}) failed: ${detail}. Nothing of the patch was applied.`,
+      message: `JSON Patch operation ${index} (${describe(operation)}): ${detail}; nothing was applied.`,
     });
   }
 
@@ -237,7 +239,7 @@ class Patcher {
   #valueOf(operation: JsonObject): unknown {
     return hasOwn(operation, "value") && operation.value !== undefined
       ? operation.value
-      : this.#invalid('the operation has no "value"');
+      : this.#invalid('no "value"');
   }
 
   /**
@@ -245,11 +247,10 @@ class Patcher {
    * place in the previous pointer is that very string: property lookups then reuse the key V8
    * already internalized, and comparing tokens is an identity check.
    */
-  #parse(pointer: unknown, field: string): readonly string[] {
-    if (typeof pointer !== "string") return this.#invalid(`the operation has no string "${field}"`);
+  #parse(pointer: string): readonly string[] {
     if (pointer === "") return ROOT;
     if (pointer[0] !== "/") {
-      this.#fail("invalid_pointer", 'a JSON Pointer must be empty or start with "/"');
+      this.#fail("invalid_pointer", 'a pointer must start with "/"');
     }
     const last = this.#lastTokens;
     const tokens: string[] = [];
@@ -267,7 +268,7 @@ class Patcher {
       const known = last[tokens.length];
       if (token === known) token = known;
       else if (token === "__proto__") {
-        this.#fail("forbidden_path", 'a pointer cannot go through "__proto__"');
+        this.#fail("forbidden_path", '"__proto__" is not allowed');
       }
       tokens.push(token);
     }
@@ -286,7 +287,7 @@ class Patcher {
       at = digit >= 0 && digit <= 9 && (i === 0 || at > 0) ? at * 10 + digit : -1;
     }
     if (at < 0) {
-      this.#fail("invalid_pointer", 'an array index must be digits without a leading zero, or "-"');
+      this.#fail("invalid_pointer", "not an array index");
     }
     return (adding ? at > length : at >= length) ? this.#missing() : at;
   }
@@ -388,7 +389,7 @@ class Patcher {
   #write(path: readonly string[], mode: number, value?: unknown, isRaw = true): unknown {
     const last = path.length - 1;
     if (last < 0) {
-      if (mode === REMOVE) this.#invalid("the whole document cannot be removed");
+      if (mode === REMOVE) this.#invalid("the root cannot be removed");
       this.root = this.#convert(value, isRaw, false);
       return undefined;
     }

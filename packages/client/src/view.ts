@@ -414,7 +414,7 @@ export class RouteView<T = unknown> implements LenraView<T> {
           route: this.path,
           reason: "view_closed",
           code: "LENRA_VIEW_CLOSED",
-          message: `A listener of "${this.path}" was called while nothing subscribed to that view: subscribe to the view before calling its listeners.`,
+          message: `A listener of "${this.path}" was called while its view had no subscriber: subscribe to the view first.`,
         }),
       );
     }

@@ -39,15 +39,16 @@ function client(context: FlowContext): oauth.Client {
 
 /** The authorization server's metadata: from the options, or discovered from the issuer. */
 export async function discoverServer(context: FlowContext): Promise<oauth.AuthorizationServer> {
-  const { issuer, discover, endpoints } = context.settings;
-  if (!discover) {
+  const { issuer, baseUri = "", ...endpoints } = context.settings;
+  if (issuer === undefined) {
     // Hydra's paths under the base URI, unless an option says otherwise.
+    const base = baseUri.replace(/\/+$/, "");
     return {
-      issuer,
-      authorization_endpoint: endpoints.authorizationEndpoint ?? `${issuer}/oauth2/auth`,
-      token_endpoint: endpoints.tokenEndpoint ?? `${issuer}/oauth2/token`,
-      revocation_endpoint: endpoints.revocationEndpoint ?? `${issuer}/oauth2/revoke`,
-      end_session_endpoint: endpoints.endSessionEndpoint ?? `${issuer}/oauth2/sessions/logout`,
+      issuer: base,
+      authorization_endpoint: endpoints.authorizationEndpoint ?? `${base}/oauth2/auth`,
+      token_endpoint: endpoints.tokenEndpoint ?? `${base}/oauth2/token`,
+      revocation_endpoint: endpoints.revocationEndpoint ?? `${base}/oauth2/revoke`,
+      end_session_endpoint: endpoints.endSessionEndpoint ?? `${base}/oauth2/sessions/logout`,
       code_challenge_methods_supported: ["S256"],
     };
   }

@@ -85,13 +85,12 @@ export interface LoginContext {
  * popups opened during the user's gesture, so nothing may be awaited before it.
  */
 function openPopup(): Window | null {
+  // Centered on the page's window; browsers keep a popup on the screen.
   const { screenX = 0, screenY = 0, outerWidth = 480, outerHeight = 640 } = window;
-  const left = Math.max(0, Math.round(screenX + (outerWidth - 480) / 2));
-  const top = Math.max(0, Math.round(screenY + (outerHeight - 640) / 2));
   return window.open(
     "about:blank",
     "lenra-login",
-    `popup=yes,width=480,height=640,left=${left},top=${top}`,
+    `popup=yes,width=480,height=640,left=${screenX + (outerWidth - 480) / 2},top=${screenY + (outerHeight - 640) / 2}`,
   );
 }
 
@@ -125,7 +124,7 @@ class Login implements AuthController {
         if (settings.redirectUri) return settings.redirectUri;
         if (!isBrowser()) {
           throw new LenraArgumentError({
-            message: "lenraLogin: set `redirectUri`: there is no page origin to derive it from.",
+            message: "lenraLogin: set `redirectUri` outside a browser.",
           });
         }
         return `${window.location.origin}/redirect.html`;
@@ -177,20 +176,13 @@ class Login implements AuthController {
         pending.window.focus();
         return pending.promise;
       }
-      if (!isBrowser()) {
-        return Promise.reject(
-          new LenraArgumentError({
-            message: 'login(): a popup login needs a browser window; use `mode: "redirect"`.',
-          }),
-        );
-      }
       // Opened before anything is awaited, while the click's user activation still holds.
-      const popup = openPopup();
+      const popup = isBrowser() ? openPopup() : null;
       const promise = this.#load()
         .then((session) => session.popupLogin(popup, options))
         .catch((error: unknown) => {
           popup?.close();
-          throw this.#loginFailed(error);
+          throw error;
         })
         .finally(() => {
           if (this.#popup?.promise === promise) this.#popup = undefined;
@@ -207,7 +199,7 @@ class Login implements AuthController {
       const href = url ?? (isBrowser() ? window.location.href : undefined);
       if (!href) {
         throw new LenraArgumentError({
-          message: "handleRedirectCallback(url): pass the callback URL outside a browser.",
+          message: "handleRedirectCallback(url): pass the URL outside a browser.",
         });
       }
       return this.#load().then((session) => session.handleRedirectCallback(href));
@@ -236,19 +228,6 @@ class Login implements AuthController {
         message: "The server refused the session's access token. Log in again.",
       }),
     });
-  }
-
-  /**
-   * A popup login failed: the state says so, as after a failed redirect login, unless a session
-   * is still there (a second login that failed leaves it as it was).
-   */
-  #loginFailed(error: unknown): unknown {
-    const { store } = this.#context;
-    const current = store.getSnapshot();
-    if (error instanceof LenraAuthError && current.status !== "authenticated") {
-      store.set({ status: "error", user: current.user, error });
-    }
-    return error;
   }
 
   #hasStoredSession(): boolean {

@@ -190,38 +190,77 @@ export interface LenraLoginOptions {
   fetch?: typeof fetch;
 }
 
-/** The endpoints an option may set; unset ones derive from `baseUri`. */
-export const ENDPOINTS = [
+/** The options that have a default, which `readAuthOptions` fills in. */
+type Defaulted =
+  | "scopes"
+  | "scopeDelimiter"
+  | "extraAuthParams"
+  | "loginMode"
+  | "popupFallbackToRedirect"
+  | "popupTimeoutMs"
+  | "storage"
+  | "allowInsecureRequests"
+  | "handleRedirectCallback"
+  | "afterLogout";
+
+/** The login options, checked, with their defaults (`baseUri` too, unless `issuer` is set). */
+export type AuthSettings = LenraLoginOptions & Required<Pick<LenraLoginOptions, Defaulted>>;
+
+export const DEFAULT_AUTH_BASE_URI = "http://localhost:4444";
+
+const DEFAULTS = {
+  scopes: ["app:websocket"],
+  extraAuthParams: {},
+  scopeDelimiter: " ",
+  loginMode: "redirect",
+  popupFallbackToRedirect: false,
+  popupTimeoutMs: 300_000,
+  storage: "memory",
+  handleRedirectCallback: true,
+  afterLogout: "guest",
+} as const;
+
+/** The options naming the authorization server; the app's pages are the two others. */
+const SERVER_URLS = [
+  "baseUri",
+  "issuer",
   "authorizationEndpoint",
   "tokenEndpoint",
   "revocationEndpoint",
   "endSessionEndpoint",
 ] as const;
 
-/** The login options, checked and with their defaults. */
-export interface AuthSettings {
-  clientId: string;
-  /** `issuer` when the endpoints are discovered, else `baseUri` without trailing slashes. */
-  issuer: string;
-  discover: boolean;
-  /** The endpoints given as options, checked. */
-  endpoints: Partial<Record<(typeof ENDPOINTS)[number], string>>;
-  redirectUri: string | undefined;
-  scopes: readonly string[];
-  scopeDelimiter: string;
-  extraAuthParams: Readonly<Record<string, string>>;
-  loginMode: "redirect" | "popup";
-  popupFallbackToRedirect: boolean;
-  popupTimeoutMs: number;
-  storage: TokenStorageOption;
-  allowInsecureRequests: boolean;
-  handleRedirectCallback: boolean;
-  afterLogout: "guest" | "disconnect";
-  postLogoutRedirectUri: string | undefined;
-  fetch: typeof fetch | undefined;
-}
+const isBoolean = (value: unknown) => typeof value === "boolean";
 
-export const DEFAULT_AUTH_BASE_URI = "http://localhost:4444";
+/** What each option must be, said as "`<name>` must be <this>", and the test of it. */
+const RULES: [keyof LenraLoginOptions, string, (value: unknown) => unknown][] = [
+  ["clientId", "a non-empty string", (v) => typeof v === "string" && v.trim()],
+  [
+    "scopes",
+    "a non-empty array of scope names without spaces",
+    (v) => Array.isArray(v) && v[0] && v.every((s) => typeof s === "string" && /^\S+$/.test(s)),
+  ],
+  ["scopeDelimiter", "a non-empty string", (v) => typeof v === "string" && v],
+  ["extraAuthParams", "an object of strings", (v) => typeof v === "object" && v],
+  ["loginMode", '"redirect" or "popup"', (v) => v === "redirect" || v === "popup"],
+  ["popupFallbackToRedirect", "a boolean", isBoolean],
+  ["popupTimeoutMs", "a positive number", (v) => typeof v === "number" && v > 0],
+  [
+    "storage",
+    '"memory", "session", "local" or a Storage-like object',
+    (v) =>
+      v === "memory" ||
+      v === "session" ||
+      v === "local" ||
+      ["getItem", "setItem", "removeItem"].every(
+        (method) => typeof (v as Record<string, unknown> | null)?.[method] === "function",
+      ),
+  ],
+  ["allowInsecureRequests", "a boolean", isBoolean],
+  ["handleRedirectCallback", "a boolean", isBoolean],
+  ["afterLogout", '"guest" or "disconnect"', (v) => v === "guest" || v === "disconnect"],
+  ["fetch", "a function", (v) => v === undefined || typeof v === "function"],
+];
 
 /** Checks the login options; a wrong one throws a {@link LenraArgumentError} naming it. */
 export function readAuthOptions(options: LenraLoginOptions): AuthSettings {
@@ -230,93 +269,45 @@ export function readAuthOptions(options: LenraLoginOptions): AuthSettings {
       message: "lenraLogin(options): options must be an object with at least a `clientId`.",
     });
   }
-  const given = options as unknown as Record<string, unknown>;
-  const check = (ok: unknown, name: string, expected: string, value = given[name]) => {
+  const settings: Record<string, unknown> = { ...DEFAULTS };
+  for (const [name, value] of Object.entries(options)) {
+    if (value !== undefined) settings[name] = value;
+  }
+  // http:// is fine on a loopback host as long as every endpoint is the development default.
+  settings.allowInsecureRequests ??= SERVER_URLS.every((name) => options[name] === undefined);
+  if (options.issuer === undefined) settings.baseUri ??= DEFAULT_AUTH_BASE_URI;
+  const check = (ok: unknown, name: string, expected: string, value = settings[name]) => {
     if (!ok) throw wrongArgument("lenraLogin", name, expected, value);
   };
-  // An option out of `values`, or its default, the first one.
-  const oneOf = <T>(name: string, values: readonly T[]): T => {
-    const value = (given[name] ?? values[0]) as T;
-    check(
-      values.includes(value),
-      name,
-      `must be ${values.map((v) => JSON.stringify(v)).join(" or ")}`,
-      value,
-    );
-    return value;
-  };
-  const {
-    clientId,
-    baseUri,
-    issuer,
-    scopes = ["app:websocket"],
-    scopeDelimiter = " ",
-    extraAuthParams = {},
-    storage = "memory",
-    popupTimeoutMs = 300_000,
-  } = options;
-  check(typeof clientId === "string" && clientId.trim(), "clientId", "must be a non-empty string");
-  const insecure =
-    options.allowInsecureRequests ??
-    [baseUri, issuer, ...ENDPOINTS.map((name) => options[name])].every((v) => v === undefined);
-  check(typeof insecure === "boolean", "allowInsecureRequests", "must be a boolean");
-  const url = (name: string, value: unknown, allowHttp = insecure): string => {
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(value as string);
-    } catch {}
-    const http = parsed?.protocol === "http:";
-    check(
-      typeof value === "string" && (http || parsed?.protocol === "https:"),
-      name,
-      "must be an absolute http(s) URL",
-      value,
-    );
-    check(
-      !http || ["localhost", "127.0.0.1", "[::1]"].includes(parsed!.hostname),
-      name,
-      "must use https:// (http:// only on a loopback host)",
-      value,
-    );
-    check(
-      !http || allowHttp,
-      name,
-      "is an http:// URL: set `allowInsecureRequests: true` to allow it on localhost",
-      value,
-    );
-    return value as string;
-  };
-  // An option left out stays so; http:// is fine for the app's pages (on a loopback host).
-  const optionalUrl = (name: string, allowHttp = insecure) =>
-    given[name] === undefined ? undefined : url(name, given[name], allowHttp);
-  if (issuer !== undefined && baseUri !== undefined) {
+  for (const [name, expected, test] of RULES)
+    check(test(settings[name]), name, `must be ${expected}`);
+  if (options.issuer !== undefined && options.baseUri !== undefined) {
     throw new LenraArgumentError({
       message: "lenraLogin: give either `issuer` or `baseUri`, not both.",
     });
   }
-  const endpoints: AuthSettings["endpoints"] = {};
-  for (const name of ENDPOINTS) endpoints[name] = optionalUrl(name);
-  check(
-    Array.isArray(scopes) &&
-      scopes.length > 0 &&
-      scopes.every((s) => typeof s === "string" && /^\S+$/.test(s)),
-    "scopes",
-    "must be a non-empty array of scope names without spaces",
-    scopes,
-  );
-  check(
-    typeof scopeDelimiter === "string" && scopeDelimiter,
-    "scopeDelimiter",
-    "must be a non-empty string",
-    scopeDelimiter,
-  );
-  check(
-    typeof extraAuthParams === "object" && extraAuthParams,
-    "extraAuthParams",
-    "must be an object of strings",
-    extraAuthParams,
-  );
-  for (const [key, value] of Object.entries(extraAuthParams)) {
+  for (const name of [...SERVER_URLS, "redirectUri", "postLogoutRedirectUri"]) {
+    const value = settings[name];
+    if (value === undefined) continue;
+    let url: URL | undefined;
+    try {
+      url = new URL(value as string);
+    } catch {}
+    const http = url?.protocol === "http:";
+    check(
+      typeof value === "string" &&
+        (url?.protocol === "https:" ||
+          (http && ["localhost", "127.0.0.1", "[::1]"].includes(url!.hostname))),
+      name,
+      "must use https:// (http:// only on a loopback host)",
+    );
+    check(
+      !http || !SERVER_URLS.includes(name as never) || settings.allowInsecureRequests,
+      name,
+      "is an http:// URL: set `allowInsecureRequests: true` to allow it on localhost",
+    );
+  }
+  for (const [key, value] of Object.entries(settings.extraAuthParams as object)) {
     const name = `extraAuthParams.${key}`;
     check(
       ![
@@ -334,49 +325,8 @@ export function readAuthOptions(options: LenraLoginOptions): AuthSettings {
     );
     check(typeof value === "string", name, "must be a string", value);
   }
-  check(
-    ["memory", "session", "local"].includes(storage as string) ||
-      ["getItem", "setItem", "removeItem"].every(
-        (method) => typeof (storage as unknown as Record<string, unknown>)?.[method] === "function",
-      ),
-    "storage",
-    'must be "memory", "session", "local" or a Storage-like object',
-    storage,
-  );
-  check(
-    typeof popupTimeoutMs === "number" && popupTimeoutMs > 0,
-    "popupTimeoutMs",
-    "must be a positive number",
-    popupTimeoutMs,
-  );
-  check(
-    options.fetch === undefined || typeof options.fetch === "function",
-    "fetch",
-    "must be a function",
-  );
-  for (const name of ["popupFallbackToRedirect", "handleRedirectCallback"]) {
-    check(given[name] === undefined || typeof given[name] === "boolean", name, "must be a boolean");
-  }
-  return {
-    clientId,
-    issuer:
-      issuer === undefined
-        ? url("baseUri", baseUri ?? DEFAULT_AUTH_BASE_URI).replace(/\/+$/, "")
-        : url("issuer", issuer),
-    discover: issuer !== undefined,
-    endpoints,
-    redirectUri: optionalUrl("redirectUri", true),
-    scopes: [...scopes],
-    scopeDelimiter,
-    extraAuthParams: { ...extraAuthParams },
-    loginMode: oneOf("loginMode", ["redirect", "popup"]),
-    popupFallbackToRedirect: options.popupFallbackToRedirect ?? false,
-    popupTimeoutMs,
-    storage,
-    allowInsecureRequests: insecure,
-    handleRedirectCallback: options.handleRedirectCallback ?? true,
-    afterLogout: oneOf("afterLogout", ["guest", "disconnect"]),
-    postLogoutRedirectUri: optionalUrl("postLogoutRedirectUri", true),
-    fetch: options.fetch,
-  };
+  // Copies: the app may change its own array and object later.
+  settings.scopes = [...(settings.scopes as string[])];
+  settings.extraAuthParams = { ...(settings.extraAuthParams as object) };
+  return settings as unknown as AuthSettings;
 }

@@ -162,11 +162,25 @@ export class Session {
    * failure), or `null` when the browser blocked it.
    */
   async popupLogin(popup: Window | null, options: LoginOptions): Promise<void> {
+    try {
+      await this.#popupLogin(popup, options);
+    } catch (error) {
+      // The state says so, as after a failed redirect login, unless a session is still there
+      // (a second login that failed leaves it as it was).
+      const current = this.#store.getSnapshot();
+      if (error instanceof this.#context.AuthError && current.status !== "authenticated") {
+        this.#store.set({ status: "error", user: current.user, error });
+      }
+      throw error;
+    }
+  }
+
+  async #popupLogin(popup: Window | null, options: LoginOptions): Promise<void> {
     if (!popup) {
       if (this.#settings.popupFallbackToRedirect) return this.redirectLogin(options);
       throw this.#error(
         "LENRA_POPUP_BLOCKED",
-        "The browser blocked the login popup: call login() directly from a click handler, or set `popupFallbackToRedirect: true` in lenraLogin().",
+        "The login popup could not be opened: call login() directly from a click handler, in a browser, or set `popupFallbackToRedirect: true` in lenraLogin().",
       );
     }
     const [flows, server] = await this.#authorizationServer();
