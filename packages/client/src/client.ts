@@ -259,52 +259,40 @@ function pick(delays: readonly number[], attempt: number): number {
   return delays[attempt - 1] ?? 10_000;
 }
 
-const isFunction = (value: unknown) => typeof value === "function";
-const isObject = (value: unknown) => isFunction(value) || (typeof value === "object" && value);
-const atLeast = (min: number) => (value: unknown) =>
-  typeof value === "number" && value >= min && value < Infinity;
-
-/** What each option must be, said as "`<name>` must be <this>", and the test of a value given. */
-const RULES: [keyof LenraClientOptions, string, (value: unknown) => unknown][] = [
-  ["appName", "a non-empty string", (v) => typeof v === "string" && v],
-  [
+/**
+ * Checks what TypeScript cannot (a wrong type is its job): the socket endpoint's form, a login
+ * made by `lenraLogin`, the options that exclude each other. A wrong option throws a
+ * {@link LenraArgumentError} naming it.
+ */
+function readOptions(options: LenraClientOptions) {
+  if (typeof options !== "object" || !options) {
+    throw new LenraArgumentError({
+      message: "createLenraClient(options): options must be an object.",
+    });
+  }
+  const { socketEndpoint = DEFAULT_SOCKET_ENDPOINT, login } = options;
+  const check = (ok: unknown, name: keyof LenraClientOptions, expected: string) => {
+    if (!ok) throw wrongArgument("createLenraClient", name, `must be ${expected}`, options[name]);
+  };
+  check(options.appName !== "", "appName", "a non-empty string");
+  check(
+    /^(wss?:\/\/|\/)/.test(socketEndpoint),
     "socketEndpoint",
     "a ws://, wss:// or /-relative URL",
-    (v) => typeof v === "string" && /^(wss?:\/\/|\/)/.test(v),
-  ],
-  ["context", "an object or a function returning one", isObject],
-  ["params", "an object or a function returning one", isObject],
-  [
+  );
+  check(
+    !login || typeof login.createAuth === "function",
     "login",
     "what `lenraLogin({ clientId, ... })` returns",
-    (v) => isFunction((v as LenraLogin | null)?.createAuth),
-  ],
-  ["transport", "a function", isFunction],
-  ["getAccessToken", "a function", isFunction],
-  ["fetch", "a function", isFunction],
-  ["lingerMs", "a number >= 0", atLeast(0)],
-  ["listenerTimeoutMs", "a number >= 1", atLeast(1)],
-  ["joinTimeoutMs", "a number >= 1", atLeast(1)],
-  ["maxJoinAttempts", "a number >= 1", atLeast(1)],
-];
-
-/** Checks the options; a wrong one throws a {@link LenraArgumentError} naming it. */
-function readOptions(options: LenraClientOptions) {
-  const fail = (message: string): never => {
-    throw new LenraArgumentError({ message: `createLenraClient: ${message}` });
-  };
-  if (options === null || typeof options !== "object") fail("`options` must be an object.");
-  for (const [name, expected, test] of RULES) {
-    const value = options[name];
-    if (value !== undefined && !test(value)) {
-      throw wrongArgument("createLenraClient", name, `must be ${expected}`, value);
-    }
-  }
-  if (options.login && options.getAccessToken) {
-    fail("give either `login` (built-in login) or `getAccessToken` (your own tokens), not both.");
+  );
+  if (login && options.getAccessToken) {
+    throw new LenraArgumentError({
+      message:
+        "createLenraClient: give either `login` (built-in login) or `getAccessToken` (your own tokens), not both.",
+    });
   }
   return {
-    socketEndpoint: (options.socketEndpoint ?? DEFAULT_SOCKET_ENDPOINT).replace(/\/+$/, ""),
+    socketEndpoint: socketEndpoint.replace(/\/+$/, ""),
     autoConnect: options.autoConnect ?? true,
     lingerMs: options.lingerMs ?? 2000,
     listenerTimeoutMs: options.listenerTimeoutMs ?? 10_000,

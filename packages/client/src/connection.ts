@@ -253,7 +253,6 @@ export class Connection {
     });
     socket.onOpen(() => {
       if (this.#live !== this.#attempt) return;
-      options.log.debug("Socket open");
       this.#opened = true;
       this.#refusals.reset();
       this.#store.set({ status: "open", attempt: 0, nextRetryAt: undefined });

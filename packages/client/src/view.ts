@@ -269,9 +269,7 @@ export class RouteView<T = unknown> implements LenraView<T> {
     channel
       .join(joinTimeoutMs)
       .receive("ok", () => {
-        if (channel !== this.#channel) return;
-        this.#joinFailures = 0;
-        log.debug("Joined route", { route: this.path });
+        if (channel === this.#channel) this.#joinFailures = 0;
       })
       .receive("error", (response: unknown) => {
         if (channel === this.#channel) this.#onJoinRefused(response);
