@@ -23,8 +23,10 @@ export interface ChunkSize {
 export interface BundleSize {
   /** The entry chunk and every chunk it imports statically: loaded with the page. */
   initial: ChunkSize;
-  /** Chunks reached only through `import()`: loaded when used. */
+  /** Chunks reached only through `import()`, together: loaded when used. */
   lazy: ChunkSize;
+  /** Each lazy chunk, named by its file without the hash (`session`, `flows`). */
+  chunks: Map<string, ChunkSize>;
 }
 
 const packages = fileURLToPath(new URL("../../../", import.meta.url));
@@ -76,11 +78,20 @@ export async function bundleSize(
       }
     }
     const initialFiles = new Set([...initial].map((path) => basename(path)));
-    const size: BundleSize = { initial: { minified: 0, gzip: 0 }, lazy: { minified: 0, gzip: 0 } };
+    const size: BundleSize = {
+      initial: { minified: 0, gzip: 0 },
+      lazy: { minified: 0, gzip: 0 },
+      chunks: new Map(),
+    };
     for (const file of result.outputFiles) {
-      const part = initialFiles.has(basename(file.path)) ? size.initial : size.lazy;
-      part.minified += file.contents.length;
-      part.gzip += gzipSync(file.contents, { level: 9 }).length;
+      const minified = file.contents.length;
+      const gzip = gzipSync(file.contents, { level: 9 }).length;
+      const initialFile = initialFiles.has(basename(file.path));
+      const part = initialFile ? size.initial : size.lazy;
+      part.minified += minified;
+      part.gzip += gzip;
+      if (!initialFile)
+        size.chunks.set(basename(file.path).replace(/-\w+\.js$/, ""), { minified, gzip });
     }
     return size;
   } finally {
@@ -151,11 +162,12 @@ export async function measureAll(): Promise<Map<Subject, BundleSize>> {
   return sizes;
 }
 
-/** The figures as a table for `console.table`. */
+/** The figures as a table for `console.table`: each lazy chunk on a row of its own. */
 export function sizeTable(sizes: Map<Subject, BundleSize>) {
   const kb = (bytes: number) => (bytes ? `${(bytes / KB).toFixed(2)} KB` : "");
-  return Object.fromEntries(
-    [...sizes].map(([name, { initial, lazy }]) => [
+  const rows: [string, Record<string, string>][] = [];
+  for (const [name, { initial, lazy, chunks }] of sizes) {
+    rows.push([
       name,
       {
         "at load, min+gz": kb(initial.gzip),
@@ -163,6 +175,13 @@ export function sizeTable(sizes: Map<Subject, BundleSize>) {
         "at load, min": kb(initial.minified),
         "lazy, min": kb(lazy.minified),
       },
-    ]),
-  );
+    ]);
+    for (const [chunk, size] of chunks) {
+      rows.push([
+        `  lazy chunk "${chunk}"`,
+        { "lazy, min+gz": kb(size.gzip), "lazy, min": kb(size.minified) },
+      ]);
+    }
+  }
+  return Object.fromEntries(rows);
 }
