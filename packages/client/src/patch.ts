@@ -249,16 +249,17 @@ class Patcher {
    */
   #parse(pointer: string): readonly string[] {
     if (pointer === "") return ROOT;
-    if (pointer[0] !== "/") {
+    if (pointer.charCodeAt(0) !== 47) {
       this.#fail("invalid_pointer", 'a pointer must start with "/"');
     }
+    const escaped = pointer.includes("~");
     const last = this.#lastTokens;
     const tokens: string[] = [];
     for (let start = 1, end = 0; end !== pointer.length; start = end + 1) {
       end = pointer.indexOf("/", start);
       if (end < 0) end = pointer.length;
       let token = pointer.slice(start, end);
-      if (token.includes("~")) {
+      if (escaped && token.includes("~")) {
         // RFC 6901 §4: "~1" before "~0", so "~01" stays "~1"; any other "~" is malformed.
         if (/~[^01]|~$/.test(token)) {
           this.#fail("invalid_pointer", 'a "~" must be followed by 0 or 1');
