@@ -124,7 +124,7 @@ export function createGuestAuth(host: AuthHost): AuthController {
     throw new LenraAuthError({
       code: "LENRA_LOGIN_NOT_CONFIGURED",
       message:
-        'No login: create the client with `login: lenraLogin({ clientId, ... })`, imported from "@lenra/client/login".',
+        'No login: create the client with `login: lenraLogin({ clientId, ... })`, imported from "@lenra/client/login" (or "@lenra/react/login", "@lenra/vue/login").',
     });
   };
   const { subscribe, getSnapshot } = createStore(GUEST);

@@ -4,8 +4,18 @@ import type { Hydrated } from "./listener.ts";
 import type { ReadableStore } from "./store.ts";
 import type { LenraView, ViewState, ViewStatus } from "./view.ts";
 
-/** Pass instead of a path to subscribe to nothing (a conditional view). */
-export const SKIP = "skip";
+/**
+ * Pass instead of a path to observe nothing, for a view that depends on a condition. A symbol
+ * (the same in every copy of the library in a page), so no route path can be taken for it.
+ *
+ * @example
+ * ```tsx
+ * import { SKIP, useLenraView } from "@lenra/react";
+ *
+ * const { data } = useLenraView(user ? "/counter/me" : SKIP);
+ * ```
+ */
+export const SKIP: unique symbol = Symbol.for("lenra.skip");
 
 /** What a framework binding shows for one view: the view's state plus derived flags. */
 export interface ViewResult<S> {
@@ -22,8 +32,8 @@ export interface ViewResult<S> {
 }
 
 export interface ViewObserverOptions<T, S = Hydrated<T>> {
-  /** The route path, or `"skip"` to observe nothing. */
-  path: string;
+  /** The route path, or {@link SKIP} to observe nothing. */
+  path: string | typeof SKIP;
   /**
    * Derives what the consumer needs from the data. Subscribers are notified only when the
    * derived value changes (compared with `isEqual`), so a component showing one item of a long
@@ -80,7 +90,7 @@ export class ViewObserver<T = unknown, S = Hydrated<T>> implements ReadableStore
   /** The inputs `#result` was computed from. */
   #inputs: { state: ViewState<T> | undefined; options: ViewObserverOptions<T, S> } | undefined;
   /** The last data shown for a path, before `select`, for `keepPreviousData`. */
-  #last: { path: string; data: Hydrated<T> } | undefined;
+  #last: { path: string | typeof SKIP; data: Hydrated<T> } | undefined;
   /** The last `select` call, to skip calling it again on the same data. */
   #selection: { data: Hydrated<T>; select: (data: Hydrated<T>) => S; value: S } | undefined;
 

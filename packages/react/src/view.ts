@@ -74,7 +74,7 @@ const serverResult = () => SERVER_RESULT;
  * @see {@link ViewObserver}, the core logic this hook binds to React.
  */
 export function useLenraView<T = unknown, S = Hydrated<T>>(
-  path: string,
+  path: string | typeof SKIP,
   options: UseLenraViewOptions<T, S> = {},
 ): ViewResult<S> {
   const client = useLenraClient();

@@ -19,7 +19,7 @@ let lenra: typeof import("../src/index.ts");
 
 function Counter() {
   const { status, data } = lenra.useLenraView<{ value: number }>("/counter");
-  const skipped = lenra.useLenraView("skip");
+  const skipped = lenra.useLenraView(lenra.SKIP);
   const { isPending } = lenra.useListener(undefined);
   const connection = lenra.useLenraConnection();
   return (

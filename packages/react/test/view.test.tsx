@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   isListener,
   LenraProvider,
+  SKIP,
   useLenraClient,
   useLenraConnection,
   useLenraView,
@@ -87,12 +88,12 @@ describe("useLenraView over a real socket", () => {
     expect(harness.server.stats().channels["route:/counter"]).toBe(1);
   });
 
-  it("subscribes to nothing with skip, then joins when given a path", async () => {
+  it("subscribes to nothing with SKIP, then joins when given a path", async () => {
     harness = await startHarness();
     const client = harness.client();
     const { result, rerender } = renderHook(({ path }) => useLenraView<CounterView>(path), {
       wrapper: wrapper(client),
-      initialProps: { path: "skip" },
+      initialProps: { path: SKIP as string | typeof SKIP },
     });
     await sleep(100);
     expect(result.current).toMatchObject({ status: "pending", data: undefined });

@@ -1,5 +1,6 @@
 import {
   type Hydrated,
+  type SKIP,
   ViewObserver,
   type ViewObserverOptions,
   type ViewResult,
@@ -85,11 +86,11 @@ export interface UseLenraViewResult<S> extends Refs<ViewResult<S>> {
  * @see {@link ViewObserver}, the core logic this composable binds to Vue.
  */
 export function useLenraView<T = unknown, S = Hydrated<T>>(
-  path: MaybeRefOrGetter<string>,
+  path: MaybeRefOrGetter<string | typeof SKIP>,
   options: MaybeRefOrGetter<UseLenraViewOptions<T, S>> = {},
 ): UseLenraViewResult<S> {
   const client = useLenraClient();
-  const read = () => ({ ...toValue(options), path: toValue(path) });
+  const read = (): ViewObserverOptions<T, S> => ({ ...toValue(options), path: toValue(path) });
   const observer = new ViewObserver<T, S>(client, read());
   const snapshot = shallowRef(observer.getSnapshot());
   const refresh = () => {
@@ -98,7 +99,7 @@ export function useLenraView<T = unknown, S = Hydrated<T>>(
   const live = canSubscribe("useLenraView");
   if (live) {
     let unsubscribe = () => {};
-    let subscribed: string | undefined;
+    let subscribed: string | typeof SKIP | undefined;
     watch(
       read,
       (next) => {

@@ -16,7 +16,7 @@ const Counter = defineComponent({
       value: number;
       onIncrement: { _type: "listener"; code: string };
     }>("/counter");
-    const skipped = lenra.useLenraView("skip");
+    const skipped = lenra.useLenraView(lenra.SKIP);
     const { isPending } = lenra.useListener(() => data.value?.onIncrement);
     const connection = lenra.useLenraConnection();
     await suspense();

@@ -22,6 +22,7 @@ import {
 import {
   createLenra,
   isListener,
+  SKIP,
   useLenraClient,
   useLenraConnection,
   useLenraView,
@@ -96,10 +97,10 @@ describe("useLenraView over a real socket", () => {
     expect(harness.server.stats().channels["route:/counter"]).toBe(1);
   });
 
-  it("subscribes to nothing with skip, then joins when the path ref changes", async () => {
+  it("subscribes to nothing with SKIP, then joins when the path ref changes", async () => {
     harness = await startHarness();
     const client = harness.client();
-    const path = ref("skip");
+    const path = ref<string | typeof SKIP>(SKIP);
     const { result } = withSetup(client, () => useLenraView<CounterView>(path));
     await sleep(100);
     expect(result.status.value).toBe("pending");
