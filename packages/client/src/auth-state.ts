@@ -3,19 +3,23 @@ import type { Log } from "./logger.ts";
 import { createStore, type ReadableStore, until } from "./store.ts";
 
 // What every client has of login, with or without `@lenra/client/login`: the state, the
-// actions' types, and the guest auth of a client without a login. The login itself (the `Auth`
-// class, its options and the OAuth flows) lives in `auth/` and is imported only by apps that log
-// in, so a guest-only app ships none of it.
+// actions' types, and the guest auth of a client without a login. The login itself (the shell
+// loaded with the page, the session and the OAuth flows loaded on demand) lives in `auth/` and is
+// imported only by apps that log in, so a guest-only app ships none of it.
 
+/** Where the login stands; see {@link AuthState.status}. */
 export type AuthStatus = "loading" | "guest" | "authenticated" | "error";
 
 /** Who is logged in. `sub` and `claims` come from the ID token, so only with the `openid` scope. */
 export interface LenraUser {
+  /** The user's id (the ID token's `sub` claim). */
   readonly sub: string | undefined;
   readonly claims: Readonly<Record<string, unknown>>;
+  /** The scopes the authorization server granted. */
   readonly scopes: readonly string[];
 }
 
+/** What `client.auth.getSnapshot()` returns. */
 export interface AuthState {
   /**
    * `loading` until stored tokens or a login callback are dealt with, then `guest` or
@@ -28,53 +32,134 @@ export interface AuthState {
   readonly error: LenraAuthError | undefined;
 }
 
+/** The options of one `auth.login()`. */
 export interface LoginOptions {
-  /** Any JSON value, handed back by `handleRedirectCallback` after a redirect login. */
+  /**
+   * Any JSON value, handed back by `handleRedirectCallback` after a redirect login.
+   *
+   * @example `appState: { tab: "todos" }`
+   */
   appState?: unknown;
-  /** Where the address bar goes after a redirect login. Defaults to the page where `login()` was called. */
+  /**
+   * Where the address bar goes after a redirect login. Defaults to the page where `login()` was
+   * called.
+   *
+   * @example `returnTo: "/account"`
+   */
   returnTo?: string;
-  /** Overrides the login's `loginMode` for this login. */
+  /**
+   * Overrides the login's `loginMode` for this login.
+   *
+   * @example `mode: "popup"`
+   */
   mode?: "redirect" | "popup";
-  /** Extra authorization request parameters for this login. */
+  /**
+   * Extra authorization request parameters for this login.
+   *
+   * @example `extraAuthParams: { prompt: "login" }`
+   * @see https://openid.net/specs/openid-connect-core-1_0.html#AuthRequest
+   */
   extraAuthParams?: Readonly<Record<string, string>>;
   /**
    * Opens the authorization URL instead of `window.location.assign` (redirect mode), e.g. in a
    * native shell or a test. The login then completes with `handleRedirectCallback(url)`.
+   *
+   * @example `openUrl: (url) => Browser.open({ url })`
    */
   openUrl?: (url: string) => void | Promise<void>;
 }
 
+/** The options of `auth.logout()`. */
 export interface LogoutOptions {
-  /** Also end the authorization server's session (navigates to its end-session endpoint). Defaults to `false`. */
+  /**
+   * Also end the authorization server's session (navigates to its end-session endpoint).
+   * Defaults to `false`.
+   *
+   * @example `endSession: true`
+   * @see https://openid.net/specs/openid-connect-rpinitiated-1_0.html
+   */
   endSession?: boolean;
-  /** Overrides the login's `postLogoutRedirectUri`. */
+  /**
+   * Overrides the login's `postLogoutRedirectUri`.
+   *
+   * @example `postLogoutRedirectUri: "https://app.example/goodbye"`
+   */
   postLogoutRedirectUri?: string;
-  /** Overrides the login's `afterLogout`. */
+  /**
+   * Overrides the login's `afterLogout`.
+   *
+   * @example `afterLogout: "disconnect"`
+   */
   afterLogout?: "guest" | "disconnect";
-  /** Opens the end-session URL instead of `window.location.assign`. */
+  /**
+   * Opens the end-session URL instead of `window.location.assign`.
+   *
+   * @example `openUrl: (url) => Browser.open({ url })`
+   */
   openUrl?: (url: string) => void | Promise<void>;
 }
 
+/** What `handleRedirectCallback` resolves with. */
 export interface RedirectCallbackResult {
   /** The `appState` given to `login()`. */
   readonly appState: unknown;
 }
 
-/** Login state and actions: `client.auth`. */
+/** Login state and actions: `client.auth`, a store of {@link AuthState}. */
 export interface LenraAuth extends ReadableStore<AuthState> {
   /**
    * Starts a login. In redirect mode the page navigates away; in popup mode the promise
    * resolves once logged in. Call it from the click handler itself: popups need the gesture.
-   * Rejects with a `login_not_configured` error on a client created without a `login`.
+   * Rejects with a `LENRA_LOGIN_NOT_CONFIGURED` error on a client created without a `login`.
+   *
+   * @example
+   * ```ts
+   * loginButton.onclick = () => lenra.auth.login({ mode: "popup" }).catch(showError);
+   * ```
+   * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.1 (authorization request)
    */
   login(options?: LoginOptions): Promise<void>;
-  /** Completes a redirect login from the callback URL (defaults to the current page's URL). */
+  /**
+   * Completes a redirect login from the callback URL (defaults to the current page's URL). The
+   * client does it by itself when the page loads at the callback, unless the login says
+   * `handleRedirectCallback: false`.
+   *
+   * @example
+   * ```ts
+   * const { appState } = await lenra.auth.handleRedirectCallback();
+   * ```
+   * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2 (authorization response)
+   */
   handleRedirectCallback(url?: string): Promise<RedirectCallbackResult>;
-  /** Whether `url` (defaults to the current page's URL) is a login callback for this client. */
+  /**
+   * Whether `url` (defaults to the current page's URL) is a login callback for this client.
+   *
+   * @example
+   * ```ts
+   * if (!lenra.auth.isRedirectCallback()) renderApp();
+   * ```
+   */
   isRedirectCallback(url?: string): boolean;
-  /** Revokes the tokens (RFC 7009), forgets them even if revocation fails, and goes back to guest. */
+  /**
+   * Revokes the tokens, forgets them even if revocation fails, and goes back to guest.
+   *
+   * @example
+   * ```ts
+   * logoutButton.onclick = () => lenra.auth.logout({ endSession: true });
+   * ```
+   * @see https://www.rfc-editor.org/rfc/rfc7009 (token revocation)
+   */
   logout(options?: LogoutOptions): Promise<void>;
-  /** A valid access token, refreshed first when close to expiry; `undefined` for a guest. */
+  /**
+   * A valid access token, refreshed first when close to expiry; `undefined` for a guest.
+   *
+   * @example
+   * ```ts
+   * const token = await lenra.auth.getAccessToken();
+   * await fetch("/api/me", { headers: token ? { authorization: `Bearer ${token}` } : {} });
+   * ```
+   * @see https://www.rfc-editor.org/rfc/rfc6749#section-6 (refreshing an access token)
+   */
   getAccessToken(): Promise<string | undefined>;
 }
 
@@ -145,6 +230,11 @@ export function createGuestAuth(host: AuthHost): AuthController {
 /**
  * Resolves once the login state is known (not `loading`): stored tokens checked, a login
  * callback handled. For route guards and loaders.
+ *
+ * @example
+ * ```ts
+ * router.beforeEach(async () => (await whenAuthReady(lenra.auth)).status === "authenticated");
+ * ```
  */
 export function whenAuthReady(auth: ReadableStore<AuthState>): Promise<AuthState> {
   return until(auth, (state) => state.status !== "loading");

@@ -13,91 +13,215 @@ import { probeHttp } from "./refusal-check.ts";
 import type { ReadableStore } from "./store.ts";
 import { type LenraView, RouteView, type ViewContext } from "./view.ts";
 
-/** The development socket endpoint of a local Lenra. */
+/**
+ * The development socket endpoint of a local Lenra (and of `@lenra/devserver`), the default of
+ * `socketEndpoint`.
+ *
+ * @example
+ * ```ts
+ * const socketEndpoint = import.meta.env.PROD ? "wss://api.lenra.io/socket" : DEFAULT_SOCKET_ENDPOINT;
+ * ```
+ * @see PROTOCOL.md section 1
+ */
 export const DEFAULT_SOCKET_ENDPOINT = "ws://localhost:4001/socket";
 
 type Params = Record<string, unknown>;
 
+/**
+ * The options of {@link createLenraClient}, all optional. TypeScript checks their types;
+ * `createLenraClient` checks what it cannot (the endpoint's form, the login, options that
+ * exclude each other) and throws a {@link LenraArgumentError} naming the option.
+ */
 export interface LenraClientOptions {
   /**
    * The login, from `lenraLogin({ clientId, ... })` of `@lenra/client/login`. Without it the app
    * is guest-only: `auth` stays `guest` and `auth.login()` rejects, and no login code is bundled.
+   *
+   * @example `login: lenraLogin({ clientId: "my-client-id", baseUri: "https://auth.example" })`
    */
   login?: LenraLogin;
   /**
    * The `fetch` for HTTP requests: the reachability check of the socket server when it seems to
    * refuse the token, and the login's requests unless `lenraLogin({ fetch })` says otherwise.
    * Defaults to the global `fetch`.
+   *
+   * @example `fetch: (input, init) => fetch(input, { ...init, keepalive: true })`
    */
   fetch?: typeof fetch;
   /**
    * The app's name, sent as the `app` socket param. Leave it out when the socket endpoint is
    * bound to one app.
+   *
+   * @example `appName: "counter"`
+   * @see PROTOCOL.md section 2
    */
   appName?: string;
   /**
-   * The Phoenix socket endpoint, without `/websocket`.
-   * Defaults to `ws://localhost:4001/socket` (a local Lenra or `@lenra/devserver`).
+   * The Phoenix socket endpoint, without `/websocket`: `ws://`, `wss://` or a path of the page's
+   * origin. Defaults to `ws://localhost:4001/socket` (a local Lenra or `@lenra/devserver`).
+   *
+   * @example `socketEndpoint: "wss://api.lenra.io/socket"`
+   * @see PROTOCOL.md section 1
    */
   socketEndpoint?: string;
-  /** Sent with the socket as `context`; views receive it in their context. Read on every connect. */
+  /**
+   * Sent with the socket as `context`; views receive it in their context. A function is called
+   * on every (re)connect.
+   *
+   * @example `context: () => ({ locale: navigator.language })`
+   * @see PROTOCOL.md section 2
+   */
   context?: Params | (() => Params);
-  /** Extra socket params, read on every (re)connect. */
+  /**
+   * Extra socket params; a function is called on every (re)connect.
+   *
+   * @example `params: { platform: "web" }`
+   * @see PROTOCOL.md section 2
+   */
   params?: Params | (() => Params);
-  /** Receives debug events. Nothing is logged by default. */
+  /**
+   * Receives debug events and warnings (never a token, code or view data). Nothing is logged by
+   * default.
+   *
+   * @example `logger: console`
+   */
   logger?: LenraLogger;
-  /** The WebSocket implementation. Defaults to the global `WebSocket`; in Node pass the `ws` package's. */
+  /**
+   * The WebSocket implementation. Defaults to the global `WebSocket`; in Node pass the `ws`
+   * package's.
+   *
+   * @example `transport: WebSocket` (after `import { WebSocket } from "ws"`)
+   */
   transport?: WebSocketConstructor;
   /**
    * Returns the access token sent with each (re)connect, or nothing for a guest. Called before
    * every connection attempt, so it can refresh an expiring token first. A `login` provides it;
    * set it only when you manage tokens elsewhere (without `login`).
+   *
+   * @example `getAccessToken: () => mySession.accessToken`
+   * @see PROTOCOL.md section 2
    */
   getAccessToken?: () => string | null | undefined | Promise<string | null | undefined>;
-  /** Connect as soon as a view is subscribed. Defaults to `true`. */
+  /**
+   * Connect as soon as a view is subscribed. Defaults to `true`; with `false`, call
+   * `client.connect()`.
+   *
+   * @example `autoConnect: false`
+   */
   autoConnect?: boolean;
   /**
    * How long a route stays joined after its last subscriber left, so a remount (React
    * StrictMode, a quick navigation back) does not rejoin. Defaults to 2000 ms.
+   *
+   * @example `lingerMs: 5_000`
    */
   lingerMs?: number;
-  /** How long a listener call waits for the server's reply. Defaults to 10000 ms. */
+  /**
+   * How long a listener call waits for the server's reply. Defaults to 10000 ms.
+   *
+   * @example `listenerTimeoutMs: 30_000`
+   * @see PROTOCOL.md section 4
+   */
   listenerTimeoutMs?: number;
-  /** How long a join waits for the server's reply before retrying. Defaults to 10000 ms. */
+  /**
+   * How long a join waits for the server's reply before retrying. Defaults to 10000 ms.
+   *
+   * @example `joinTimeoutMs: 5_000`
+   * @see PROTOCOL.md section 3
+   */
   joinTimeoutMs?: number;
-  /** Refused joins of a route tried in a row before giving up until the next connection. Defaults to 3. */
+  /**
+   * Refused joins of a route tried in a row before giving up until the next connection or
+   * `view.retry()`. Defaults to 3.
+   *
+   * @example `maxJoinAttempts: 1`
+   * @see PROTOCOL.md section 3
+   */
   maxJoinAttempts?: number;
 }
 
-/** A JSON route as the `routes` topic lists it. */
+/**
+ * A JSON route as the `routes` topic lists it.
+ *
+ * @see PROTOCOL.md section 3
+ */
 export interface JsonRoute {
   readonly path: string;
   readonly view: unknown;
   readonly roles?: readonly string[];
 }
 
+/** What {@link createLenraClient} returns: the socket, the login and the views of one app. */
 export interface LenraClient {
-  /** The socket's state. */
+  /**
+   * The socket's state, as a store.
+   *
+   * @example
+   * ```ts
+   * lenra.connection.subscribe(() => badge.textContent = lenra.connection.getSnapshot().status);
+   * ```
+   */
   readonly connection: ReadableStore<ConnectionState>;
-  /** Login state and actions; always a guest without a `login` option. */
+  /**
+   * Login state and actions; always a guest without a `login` option.
+   *
+   * @example
+   * ```ts
+   * button.onclick = () => lenra.auth.login();
+   * ```
+   */
   readonly auth: LenraAuth;
   /**
    * The live view of a JSON route, such as `/counter/me`. The same path always returns the same
-   * object, and every consumer shares its single channel.
+   * object, and every consumer shares its single channel, joined on the first subscriber.
+   *
+   * @example
+   * ```ts
+   * const counter = lenra.view<{ value: number }>("/counter/global");
+   * const stop = counter.subscribe(() => render(counter.getSnapshot().data?.value));
+   * ```
+   * @see PROTOCOL.md section 3
    */
   view<T = unknown>(path: string): LenraView<T>;
-  /** The JSON routes this session may join (the `routes` topic). */
+  /**
+   * The JSON routes this session may join (the `routes` topic).
+   *
+   * @example
+   * ```ts
+   * const paths = (await lenra.routes()).map((route) => route.path);
+   * ```
+   * @see PROTOCOL.md section 3
+   */
   routes(): Promise<JsonRoute[]>;
-  /** Connects the socket. Views connect it on their own unless `autoConnect` is false. */
+  /**
+   * Connects the socket. Views connect it on their own unless `autoConnect` is false.
+   *
+   * @example
+   * ```ts
+   * lenra.connect();
+   * ```
+   */
   connect(): void;
-  /** Closes the socket; views keep their last data, marked stale, until `connect()`. */
+  /**
+   * Closes the socket; views keep their last data, marked stale, until `connect()`.
+   *
+   * @example
+   * ```ts
+   * await lenra.disconnect();
+   * ```
+   */
   disconnect(): Promise<void>;
   /**
    * Shuts the client down for good: closes the socket, leaves every channel, clears every timer
    * and event listener, and rejects the listener calls still waiting for a reply. Afterwards
-   * every method throws a `LenraError` with code `client_disposed` (snapshots stay readable).
-   * For tests, micro-frontends that unmount, and hot module replacement. Resolves once the
-   * socket is closed; calling it again does nothing more.
+   * every method throws a `LenraError` with code `LENRA_CLIENT_DISPOSED` (snapshots stay
+   * readable). For tests, micro-frontends that unmount, and hot module replacement. Resolves
+   * once the socket is closed; calling it again does nothing more.
+   *
+   * @example
+   * ```ts
+   * import.meta.hot?.dispose(() => lenra.dispose());
+   * ```
    */
   dispose(): Promise<void>;
 }
@@ -105,7 +229,21 @@ export interface LenraClient {
 const REJOIN_DELAYS = [500, 1000, 2000, 5000];
 const RECONNECT_DELAYS = [100, 250, 500, 1000, 2000, 5000];
 
-/** Creates a client. Nothing is connected and no browser API is touched until a view is used. */
+/**
+ * Creates a client for one Lenra app. Nothing is connected and no browser API is touched until
+ * a view is used, so it is safe to create at import time and during server-side rendering.
+ *
+ * @example
+ * ```ts
+ * import { createLenraClient } from "@lenra/client";
+ *
+ * export const lenra = createLenraClient({
+ *   appName: "counter",
+ *   socketEndpoint: "wss://my-lenra.example/socket",
+ * });
+ * ```
+ * @see PROTOCOL.md section 2
+ */
 export function createLenraClient(options: LenraClientOptions = {}): LenraClient {
   const settings = readOptions(options);
   const log = createLog(options.logger);

@@ -1,4 +1,5 @@
 import { type Channel, Socket } from "phoenix";
+import { LenraArgumentError } from "./errors.ts";
 import type { Log } from "./logger.ts";
 import { RefusalCheck } from "./refusal-check.ts";
 import { createStore, type ReadableStore } from "./store.ts";
@@ -21,6 +22,7 @@ export type ConnectionStatus =
   | "unauthorized"
   | "closed";
 
+/** What `client.connection.getSnapshot()` returns. */
 export interface ConnectionState {
   readonly status: ConnectionStatus;
   /** Consecutive failed attempts since the socket was last open. */
@@ -233,9 +235,10 @@ export class Connection {
     const transport =
       options.transport ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (!transport) {
-      throw new TypeError(
-        'No WebSocket implementation found: pass the `transport` option (for Node, `import { WebSocket } from "ws"`).',
-      );
+      throw new LenraArgumentError({
+        message:
+          'No WebSocket implementation found: pass the `transport` option (for Node, `import { WebSocket } from "ws"`).',
+      });
     }
     const socket = new Socket(options.endpoint, {
       transport: transport as never,

@@ -18,14 +18,17 @@ export {
 } from "./client.ts";
 export type { ConnectionState, ConnectionStatus, WebSocketConstructor } from "./connection.ts";
 export {
+  LenraArgumentError,
   LenraAuthError,
   LenraError,
   LenraErrorCode,
+  type LenraErrorOptions,
   LenraJoinError,
   LenraListenerError,
   LenraListenerTimeoutError,
   LenraPatchError,
   LenraRouteError,
+  type LenraRouteErrorOptions,
   type PatchFailure,
   type ServerErrorDetail,
 } from "./errors.ts";

@@ -9,18 +9,28 @@ import { createStore, type ReadableStore } from "./store.ts";
  */
 export type ListenerConcurrency = "drop" | "queue" | "parallel";
 
+/** The options of a {@link ListenerCaller} (and of the adapters' `useListener`). */
 export interface ListenerCallOptions<E> {
-  /** Defaults to `drop`. */
+  /**
+   * What a second call does while one is pending. Defaults to `drop`.
+   *
+   * @example `concurrency: "queue"`
+   */
   concurrency?: ListenerConcurrency;
   /**
    * JSON Patch operations to apply on top of the view while the call runs: shown at once,
-   * replaced by the server's next update, rolled back if the call fails.
+   * replaced by the server's next update, rolled back if the call fails. A function receives
+   * the call's event.
+   *
+   * @example `optimistic: [{ op: "replace", path: "/value", value: count + 1 }]`
+   * @see https://www.rfc-editor.org/rfc/rfc6902
    */
   optimistic?:
     | readonly JsonPatchOperation[]
     | ((event: E | undefined) => readonly JsonPatchOperation[]);
 }
 
+/** What a {@link ListenerCaller}'s `getSnapshot()` returns. */
 export interface ListenerCallState {
   /** A call is running. */
   readonly isPending: boolean;
@@ -33,7 +43,16 @@ const IDLE: ListenerCallState = Object.freeze({ isPending: false, error: undefin
 /**
  * Calls one listener for a UI element, tracking pending and error states. `call` is a stable
  * function that never rejects (errors land in the state), so it can be an event handler as is.
- * The listener may change (a new code after a patch); the latest one set is called.
+ * The listener may change (a new code after a patch); the latest one set is called. The logic
+ * behind the adapters' `useListener`.
+ *
+ * @example
+ * ```ts
+ * const caller = new ListenerCaller(data.onIncrement, { concurrency: "drop" });
+ * button.onclick = caller.call;
+ * caller.subscribe(() => (button.disabled = caller.getSnapshot().isPending));
+ * ```
+ * @see PROTOCOL.md section 4
  */
 export class ListenerCaller<E = unknown> implements ReadableStore<ListenerCallState> {
   readonly #store = createStore<ListenerCallState>(IDLE);
@@ -49,12 +68,28 @@ export class ListenerCaller<E = unknown> implements ReadableStore<ListenerCallSt
     this.#options = options;
   }
 
-  /** Sets the listener and options the next call uses. No side effect. */
+  /**
+   * Sets the listener and options the next call uses. No side effect.
+   *
+   * @example
+   * ```ts
+   * caller.setListener(view.getSnapshot().data?.onIncrement);
+   * ```
+   */
   setListener(listener: Listener<E> | undefined, options: ListenerCallOptions<E> = {}): void {
     this.#listener = listener;
     this.#options = options;
   }
 
+  /**
+   * Calls the listener with `event`; resolves when the call settled, never rejects.
+   *
+   * @example
+   * ```ts
+   * await caller.call({ amount: 2 });
+   * if (caller.getSnapshot().error) showError(caller.getSnapshot().error);
+   * ```
+   */
   readonly call = (event?: E): Promise<void> => {
     const concurrency = this.#options.concurrency ?? "drop";
     if (this.#running > 0 && concurrency === "drop") return this.#last;
@@ -64,6 +99,14 @@ export class ListenerCaller<E = unknown> implements ReadableStore<ListenerCallSt
     return run;
   };
 
+  /**
+   * Clears the last error.
+   *
+   * @example
+   * ```ts
+   * dismissButton.onclick = caller.reset;
+   * ```
+   */
   readonly reset = (): void => {
     this.#store.update({ error: undefined });
   };

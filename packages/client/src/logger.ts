@@ -1,6 +1,11 @@
 /**
- * Receives the client's debug events. Any object with these optional methods works, so
- * `logger: console` is fine. The client never passes tokens, codes, verifiers or view data.
+ * Receives the client's debug events and warnings. Any object with these optional methods works,
+ * so `logger: console` is fine. The client never passes tokens, codes, verifiers or view data.
+ *
+ * @example
+ * ```ts
+ * createLenraClient({ logger: { warn: (message, details) => report(message, details) } });
+ * ```
  */
 export interface LenraLogger {
   debug?(message: string, details?: Record<string, unknown>): void;

@@ -4,7 +4,14 @@
  * `useSyncExternalStore` and Vue's `shallowRef` can compare snapshots by identity.
  */
 export interface ReadableStore<T> {
-  /** Registers `listener`, called after each change; returns the function that unregisters it. */
+  /**
+   * Registers `listener`, called after each change; returns the function that unregisters it.
+   *
+   * @example
+   * ```ts
+   * const stop = lenra.connection.subscribe(() => console.log(lenra.connection.getSnapshot()));
+   * ```
+   */
   subscribe(listener: () => void): () => void;
   /** The current snapshot; a new object only when its content changed. */
   getSnapshot(): T;

@@ -31,22 +31,47 @@ export interface ViewResult<S> {
   readonly isPreviousData: boolean;
 }
 
+/** The options of a {@link ViewObserver} (and of the adapters' `useLenraView`). */
 export interface ViewObserverOptions<T, S = Hydrated<T>> {
-  /** The route path, or {@link SKIP} to observe nothing. */
+  /**
+   * The route path, or {@link SKIP} to observe nothing.
+   *
+   * @example `path: user ? "/counter/me" : SKIP`
+   * @see PROTOCOL.md section 3
+   */
   path: string | typeof SKIP;
   /**
    * Derives what the consumer needs from the data. Subscribers are notified only when the
    * derived value changes (compared with `isEqual`), so a component showing one item of a long
    * list does not re-render when another item changes.
+   *
+   * @example `select: (data) => data.items.length`
    */
   select?: ((data: Hydrated<T>) => S) | undefined;
-  /** How two derived values compare. Defaults to a shallow comparison of objects and arrays. */
+  /**
+   * How two derived values compare. Defaults to a shallow comparison of objects and arrays.
+   *
+   * @example `isEqual: (a, b) => a.id === b.id`
+   */
   isEqual?: ((a: S, b: S) => boolean) | undefined;
-  /** While the path changes, keep showing the last data (flagged `isPreviousData`). Defaults to `false`. */
+  /**
+   * While the path changes, keep showing the last data (flagged `isPreviousData`). Defaults to
+   * `false`.
+   *
+   * @example `keepPreviousData: true`
+   */
   keepPreviousData?: boolean | undefined;
 }
 
-/** Same values, or objects/arrays whose own members are the same values. */
+/**
+ * Same values, or objects/arrays whose own members are the same values: the default `isEqual`.
+ *
+ * @example
+ * ```ts
+ * shallowEqual({ a: 1, list }, { a: 1, list }); // true
+ * shallowEqual([1, 2], [1, 3]); // false
+ * ```
+ */
 export function shallowEqual(a: unknown, b: unknown): boolean {
   if (Object.is(a, b)) return true;
   if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
@@ -76,12 +101,18 @@ const SKIPPED = Object.freeze({
 }) satisfies ViewResult<never>;
 
 /**
- * Observes one view for a framework binding, with `select`, `keepPreviousData` and `skip`. It is
+ * Observes one view for a framework binding, with `select`, `keepPreviousData` and `SKIP`. It is
  * the single piece of logic behind React's `useLenraView` and Vue's `useLenraView`: bindings set
  * its options, subscribe (again whenever the path changes) and read `getSnapshot()`, which returns
  * the same object for as long as nothing the consumer sees changed.
  *
  * `setOptions` has no side effect (it may run during a React render); joins happen on `subscribe`.
+ *
+ * @example
+ * ```ts
+ * const observer = new ViewObserver(lenra, { path: "/todos", select: (data) => data.items });
+ * const stop = observer.subscribe(() => renderList(observer.getSnapshot().data));
+ * ```
  */
 export class ViewObserver<T = unknown, S = Hydrated<T>> implements ReadableStore<ViewResult<S>> {
   readonly #client: LenraClient;
@@ -99,6 +130,14 @@ export class ViewObserver<T = unknown, S = Hydrated<T>> implements ReadableStore
     this.#options = options;
   }
 
+  /**
+   * Sets the options `getSnapshot()` reads from now on. Subscribe again after a path change.
+   *
+   * @example
+   * ```ts
+   * observer.setOptions({ path: "/todos/done" });
+   * ```
+   */
   setOptions(options: ViewObserverOptions<T, S>): void {
     this.#options = options;
   }
@@ -191,6 +230,11 @@ function sameResult<S>(a: ViewResult<S>, b: ViewResult<S>): boolean {
  * Resolves once the view has settled (data or an error), keeping it subscribed meanwhile; what
  * Suspense waits for. The view stays joined for its linger time afterwards, long enough for the
  * component that suspended to mount and subscribe. The same as `view.load()`.
+ *
+ * @example
+ * ```ts
+ * export const loader = () => loadView(lenra.view("/todos")); // a router's data loader
+ * ```
  */
 export function loadView<T>(view: LenraView<T>): Promise<ViewState<T>> {
   return view.load();

@@ -15,6 +15,7 @@ import type { Log } from "./logger.ts";
 import type { JsonPatchOperation } from "./patch.ts";
 import { createStore, type ReadableStore, until } from "./store.ts";
 
+/** Where a view stands; see {@link ViewState.status}. */
 export type ViewStatus = "pending" | "success" | "error";
 
 /** What a view shows at one moment. A new object only when something in it changed. */
@@ -29,14 +30,31 @@ export interface ViewState<T = unknown> {
   readonly isStale: boolean;
 }
 
-/** A route's live JSON document, shared by every consumer of the same path. */
+/**
+ * A route's live JSON document, shared by every consumer of the same path: a store of
+ * {@link ViewState}, joined on its first subscriber, left `lingerMs` after its last.
+ *
+ * @see PROTOCOL.md section 3
+ */
 export interface LenraView<T = unknown> extends ReadableStore<ViewState<T>> {
   readonly path: string;
-  /** Joins again now after the server refused the route too many times. */
+  /**
+   * Joins again now after the server refused the route too many times (or its view failed).
+   *
+   * @example
+   * ```ts
+   * retryButton.onclick = () => view.retry();
+   * ```
+   */
   retry(): void;
   /**
    * Resolves once the view has data or an error, keeping it subscribed meanwhile (for Suspense
    * and route loaders). The same promise is returned while it is pending.
+   *
+   * @example
+   * ```ts
+   * const { data, error } = await lenra.view("/todos").load();
+   * ```
    */
   load(): Promise<ViewState<T>>;
 }
