@@ -1,3 +1,4 @@
+import { LenraArgumentError } from "./errors.ts";
 import {
   applyPatchWith,
   type JsonPatchOperation,
@@ -89,7 +90,15 @@ type Branded = Listener & {
   [LISTENER](event: unknown, options?: ListenerRunOptions): Promise<void>;
 };
 
-/** Whether `value` is a listener function made by a hydrator. */
+/**
+ * Whether `value` is a listener function made from a listener object of a view.
+ *
+ * @example
+ * ```ts
+ * const actions = Object.entries(data).filter(([, value]) => isListener(value));
+ * ```
+ * @see PROTOCOL.md section 4
+ */
 export function isListener(value: unknown): value is Listener {
   return typeof value === "function" && typeof (value as Partial<Branded>)[LISTENER] === "function";
 }
@@ -97,6 +106,14 @@ export function isListener(value: unknown): value is Listener {
 /**
  * Calls a listener like calling it directly, with options for the view that runs it (for
  * example an optimistic update). DOM and React events are dropped the same way.
+ *
+ * @example
+ * ```ts
+ * await callListener(data.onIncrement, undefined, {
+ *   optimistic: [{ op: "replace", path: "/value", value: data.value + 1 }],
+ * });
+ * ```
+ * @see PROTOCOL.md section 4
  */
 export function callListener<E>(
   listener: Listener<E>,
@@ -105,7 +122,9 @@ export function callListener<E>(
 ): Promise<void> {
   return isListener(listener)
     ? (listener as Branded)[LISTENER](isUiEvent(event) ? undefined : event, options)
-    : Promise.reject(new TypeError("callListener: `listener` is not a listener function."));
+    : Promise.reject(
+        new LenraArgumentError({ message: "callListener: `listener` is not a listener function." }),
+      );
 }
 
 /** Whether `value` is a listener object as the server sends it. */
