@@ -206,7 +206,7 @@ type Defaulted =
 /** The login options, checked, with their defaults (`baseUri` too, unless `issuer` is set). */
 export type AuthSettings = LenraLoginOptions & Required<Pick<LenraLoginOptions, Defaulted>>;
 
-export const DEFAULT_AUTH_BASE_URI = "http://localhost:4444";
+const DEFAULT_AUTH_BASE_URI = "http://localhost:4444";
 
 const DEFAULTS = {
   scopes: ["app:websocket"],
@@ -302,7 +302,7 @@ export function readAuthOptions(options: LenraLoginOptions): AuthSettings {
       "must use https:// (http:// only on a loopback host)",
     );
     check(
-      !http || !SERVER_URLS.includes(name as never) || settings.allowInsecureRequests,
+      !http || !(SERVER_URLS as readonly string[]).includes(name) || settings.allowInsecureRequests,
       name,
       "is an http:// URL: set `allowInsecureRequests: true` to allow it on localhost",
     );
