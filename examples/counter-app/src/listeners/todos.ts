@@ -11,8 +11,7 @@ export async function addTodo(_props: Props, event: unknown, api: Api): Promise<
   const title = typeof value === "string" ? value.trim() : "";
   // The messages are for the person typing: the front ends show them as they are.
   if (title === "") throw new Error("A todo needs a title");
-  if (title.length > MAX_TITLE)
-    throw new Error(`A todo title has ${MAX_TITLE} characters at most`);
+  if (title.length > MAX_TITLE) throw new Error(`A todo title has ${MAX_TITLE} characters at most`);
   await api.data.coll(Todo).createDoc(new Todo("@me", title, false));
 }
 
