@@ -279,7 +279,9 @@ describe.each(EXAMPLES.map((example) => [example.name, example] as const))(
       await popupLogin(app, username);
       await app.expectNumber("me-value", 0);
 
+      // Log out ends the login server's session too: the page comes back to the app's root.
       await app.byTestId("logout").click();
+      await app.page.waitForURL(`${harness.origin(example)}/`);
       await app.expectText("auth-status", "guest");
       await app.byTestId("me-value").waitFor({ state: "detached" });
       expect(await app.text("user")).toBeUndefined();
