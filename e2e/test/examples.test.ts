@@ -170,6 +170,20 @@ describe.each(EXAMPLES.map((example) => [example.name, example] as const))(
       expect(harness.userCount(username)).toBe(1);
     });
 
+    it("never sends the login's code or state in a Referer header", async () => {
+      const app = await visit();
+      await app.connectedGlobalValue();
+      const referers: string[] = [];
+      app.page.context().on("request", (request) => {
+        const referer = request.headers().referer;
+        if (referer) referers.push(referer);
+      });
+      await redirectLogin(app, uniqueUser(`${example.name}-referrer`));
+      await app.expectConnected();
+      // The redirect page loads the app's code while its address holds the code and state.
+      expect(referers.filter((referer) => /[?&](code|state)=/.test(referer))).toEqual([]);
+    });
+
     it("logs in in a popup without leaving the page", async () => {
       const app = await visit();
       await app.connectedGlobalValue();

@@ -9,7 +9,6 @@ import {
   wrongArgument,
 } from "./errors.ts";
 import { createLog, type LenraLogger } from "./logger.ts";
-import { probeHttp } from "./refusal-check.ts";
 import type { ReadableStore } from "./store.ts";
 import { type LenraView, RouteView, type ViewContext } from "./view.ts";
 
@@ -41,8 +40,7 @@ export interface LenraClientOptions {
    */
   login?: LenraLogin;
   /**
-   * The `fetch` for HTTP requests: the reachability check of the socket server when it seems to
-   * refuse the token, and the login's requests unless `lenraLogin({ fetch })` says otherwise.
+   * The `fetch` of the login's requests, unless `lenraLogin({ fetch })` says otherwise.
    * Defaults to the global `fetch`.
    *
    * @example `fetch: (input, init) => fetch(input, { ...init, keepalive: true })`
@@ -57,13 +55,22 @@ export interface LenraClientOptions {
    */
   appName?: string;
   /**
-   * The Phoenix socket endpoint, without `/websocket`: `ws://`, `wss://` or a path of the page's
-   * origin. Defaults to `ws://localhost:4001/socket` (a local Lenra or `@lenra/devserver`).
+   * The Phoenix socket endpoint, without `/websocket`: `wss://`, a path of the page's origin, or
+   * `ws://` on this machine (`localhost`, `127.x.x.x`, `[::1]`). Defaults to
+   * `ws://localhost:4001/socket` (a local Lenra or `@lenra/devserver`).
    *
    * @example `socketEndpoint: "wss://api.lenra.io/socket"`
    * @see PROTOCOL.md section 1
    */
   socketEndpoint?: string;
+  /**
+   * Allows a `ws://` socket endpoint off this machine, where the access token and the data
+   * travel in clear: for a development server on a local network, never in production.
+   * Defaults to `false`.
+   *
+   * @example `allowInsecureRequests: import.meta.env.DEV`
+   */
+  allowInsecureRequests?: boolean;
   /**
    * Sent with the socket as `context`; views receive it in their context. A function is called
    * on every (re)connect.
@@ -130,6 +137,23 @@ export interface LenraClientOptions {
    * @see PROTOCOL.md section 3
    */
   joinTimeoutMs?: number;
+  /**
+   * How long the socket's upgrade may go unanswered before the attempt is given up and retried
+   * (a hung server, a black-holed route). Defaults to 10000 ms.
+   *
+   * @example `connectTimeoutMs: 5_000`
+   * @see docs/RELIABILITY.md
+   */
+  connectTimeoutMs?: number;
+  /**
+   * How often a heartbeat checks that the open socket still hears from the server. An interval
+   * without a single frame turns the connection `reconnecting` and the views stale, so a dead
+   * (half-open) socket is noticed within two intervals. Defaults to 30000 ms.
+   *
+   * @example `heartbeatIntervalMs: 10_000`
+   * @see PROTOCOL.md section 2 (heartbeat)
+   */
+  heartbeatIntervalMs?: number;
   /**
    * Refused joins of a route tried in a row before giving up until the next connection or
    * `view.retry()`. Defaults to 3.
@@ -282,13 +306,14 @@ export function createLenraClient(options: LenraClientOptions = {}): LenraClient
     getAccessToken: options.getAccessToken ?? (() => auth.tokenForConnection()),
     onTokenRejected: () => auth.onTokenRejected(),
     onUnauthorized: () => auth.markUnauthorized(),
-    probe: () => probeHttp(settings.socketEndpoint, options.fetch, signal),
     transport: options.transport,
     // A little jitter keeps a crowd of clients from reconnecting in lockstep after an outage.
     reconnectDelay: (attempt) =>
       Math.round(pick(RECONNECT_DELAYS, attempt) * (1 + Math.random() * 0.25)),
     rejoinDelay: (attempt) => pick(REJOIN_DELAYS, attempt),
     timeout: settings.joinTimeoutMs,
+    connectTimeout: settings.connectTimeoutMs,
+    heartbeatInterval: settings.heartbeatIntervalMs,
     log,
     signal,
   });
@@ -298,9 +323,10 @@ export function createLenraClient(options: LenraClientOptions = {}): LenraClient
     connection,
     log,
     assertAlive,
-    // Unless the app closed the connection on purpose.
+    // Unless the app closed the connection on purpose, or the server refuses the token.
     ensureConnected: () => {
-      if (settings.autoConnect && connection.state.getSnapshot().status !== "closed") {
+      const { status } = connection.state.getSnapshot();
+      if (settings.autoConnect && status !== "closed" && status !== "unauthorized") {
         connection.connect();
       }
     },
@@ -413,10 +439,12 @@ function readOptions(options: LenraClientOptions) {
     if (!ok) throw wrongArgument("createLenraClient", name, `must be ${expected}`, options[name]);
   };
   check(options.appName !== "", "appName", "a non-empty string");
+  // ws:// elsewhere than on this machine would send the access token and the data in clear.
   check(
-    /^(wss?:\/\/|\/)/.test(socketEndpoint),
+    /^(wss:\/\/|\/|ws:\/\/(localhost|127\.[\d.]+|\[::1\])([:/]|$))/.test(socketEndpoint) ||
+      (options.allowInsecureRequests && /^ws:\/\//.test(socketEndpoint)),
     "socketEndpoint",
-    "a ws://, wss:// or /-relative URL",
+    "wss://, /-relative, or ws:// on this machine (elsewhere in clear with `allowInsecureRequests: true`)",
   );
   check(
     !login || typeof login.createAuth === "function",
@@ -435,6 +463,8 @@ function readOptions(options: LenraClientOptions) {
     lingerMs: options.lingerMs ?? 2000,
     listenerTimeoutMs: options.listenerTimeoutMs ?? 10_000,
     joinTimeoutMs: options.joinTimeoutMs ?? 10_000,
+    connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+    heartbeatIntervalMs: options.heartbeatIntervalMs ?? 30_000,
     maxJoinAttempts: options.maxJoinAttempts ?? 3,
   };
 }

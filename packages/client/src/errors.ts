@@ -131,7 +131,9 @@ export type PatchFailure =
   | "invalid_pointer"
   | "path_not_found"
   | "test_failed"
-  | "forbidden_path";
+  | "forbidden_path"
+  /** A value nested deeper than the client shows (a stack overflow waiting to happen). */
+  | "too_deep";
 
 /**
  * A JSON Patch that could not be applied. Patches are all or nothing: when this is thrown,

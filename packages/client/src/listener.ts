@@ -1,4 +1,4 @@
-import { LenraArgumentError } from "./errors.ts";
+import { LenraArgumentError, LenraPatchError } from "./errors.ts";
 import {
   applyPatchWith,
   type JsonPatchOperation,
@@ -204,6 +204,12 @@ function createListener(json: ListenerObject, call: ListenerCall): Listener {
   return listener as unknown as Listener;
 }
 
+/**
+ * How deep a value from the server may nest. Far beyond any real view, far below what the
+ * recursive walks here and in the app's rendering can take before the stack overflows.
+ */
+export const MAX_DEPTH = 1000;
+
 function isObject(value: unknown): value is Record<string, unknown> | unknown[] {
   return typeof value === "object" && value !== null;
 }
@@ -256,9 +262,17 @@ export function createHydrator(call: ListenerCall): Hydrator {
   }
 
   /** Hydrates a raw value without mutating it: only containers leading to a listener are copied. */
-  function revive(value: unknown): unknown {
+  function revive(value: unknown, depth = 0): unknown {
     visited++;
     if (!isObject(value)) return value;
+    if (depth > MAX_DEPTH) {
+      throw new LenraPatchError({
+        failure: "too_deep",
+        index: -1,
+        operation: undefined,
+        message: `A value nested over ${MAX_DEPTH} levels deep was refused: check the app's view.`,
+      });
+    }
     if (Array.isArray(value)) {
       let copy: unknown[] | undefined;
       for (let i = 0; i < value.length; i++) {
@@ -267,7 +281,7 @@ export function createHydrator(call: ListenerCall): Hydrator {
           visited++;
           continue;
         }
-        const revived = revive(item);
+        const revived = revive(item, depth + 1);
         if (revived !== item) {
           copy ??= value.slice();
           copy[i] = revived;
@@ -283,7 +297,7 @@ export function createHydrator(call: ListenerCall): Hydrator {
         visited++;
         continue;
       }
-      const revived = revive(member);
+      const revived = revive(member, depth + 1);
       if (revived !== member) {
         copy ??= { ...value };
         setOwn(copy, key, revived);

@@ -1,3 +1,5 @@
+import type { WebSocketConstructor } from "./connection.ts";
+
 /** Attempts in a row that sent a token and closed before the socket opened, before the token is suspected. */
 export const REFUSALS_BEFORE_SUSPICION = 3;
 
@@ -5,11 +7,19 @@ export const REFUSALS_BEFORE_SUSPICION = 3;
 export type RefusalVerdict = "retry" | "unauthorized";
 
 /**
- * Tells a refused token from a server that is down. A refused websocket upgrade (HTTP 403 for a
- * bad token) looks exactly like a server that is down: the browser reports close code 1006
- * either way. After a few refused attempts in a row it asks whether the server answers plain
- * HTTP: if it does, the token is the problem, so it is refreshed once, and if the server still
- * refuses, the verdict is `unauthorized` rather than a reconnect loop.
+ * Tells a refused token from an outage. Only the server's refusal of the token counts against
+ * it (Lenra answers a bad token with HTTP 401 or 403 on the upgrade); a 5xx, a gateway error, a
+ * timeout or a network error is an outage, retried with backoff however long it lasts.
+ *
+ * A browser does not say why an upgrade failed (a 403 and a 502 both close with 1006), so the
+ * check asks the server itself, the same way everywhere: after a few failed attempts in a row, it
+ * tries the same upgrade without the token. If the server accepts it, the token is what it
+ * refuses; otherwise the server refuses everyone, which is an outage. A refused token is
+ * refreshed once, and if the server still refuses it, the verdict is `unauthorized` rather than
+ * a reconnect loop.
+ *
+ * Every refused connection goes through this one place (the login's refresh and the
+ * `unauthorized` state hang off it).
  */
 export class RefusalCheck {
   readonly #probe: () => Promise<boolean>;
@@ -18,7 +28,7 @@ export class RefusalCheck {
   #refreshed = false;
 
   /**
-   * @param probe Whether the socket's server answers HTTP at all.
+   * @param probe Whether the server accepts the upgrade without the token.
    * @param refresh Refreshes the token; true when a new one is ready to try.
    */
   constructor(probe: () => Promise<boolean>, refresh: () => Promise<boolean>) {
@@ -40,10 +50,10 @@ export class RefusalCheck {
   async refused(moot: () => boolean): Promise<RefusalVerdict> {
     this.#refusals += 1;
     if (this.#refusals < REFUSALS_BEFORE_SUSPICION) return "retry";
-    const reachable = await this.#probe();
+    const accepted = await this.#probe();
     if (moot()) return "retry";
-    if (!reachable) {
-      // The server is down, which explains the closes: the token is not suspected.
+    if (!accepted) {
+      // The server refuses everyone, which explains the failures: the token is not suspected.
       this.#refusals = 0;
       return "retry";
     }
@@ -59,33 +69,35 @@ export class RefusalCheck {
 }
 
 /**
- * Whether anything answers HTTP at the socket endpoint's websocket path: a response of any
- * status means the server is up. Gives up after 3 s, or when `signal` aborts.
+ * Whether the server accepts a websocket upgrade at `url`: true once it opens (it is closed at
+ * once), false when it fails, after `timeoutMs`, or when `signal` aborts.
  */
-export async function probeHttp(
-  endpoint: string,
-  fetchImpl: typeof fetch | undefined,
+export function probeUpgrade(
+  url: string,
+  Transport: WebSocketConstructor,
+  timeoutMs: number,
   signal: AbortSignal,
 ): Promise<boolean> {
-  const doFetch = fetchImpl ?? globalThis.fetch;
-  if (typeof doFetch !== "function") return true;
-  const controller = new AbortController();
-  const abort = () => controller.abort();
-  const timer = setTimeout(abort, 3000);
-  signal.addEventListener("abort", abort);
-  try {
-    // `no-cors`: only reachability matters, and the socket server need not allow our origin.
-    await doFetch(`${endpoint.replace(/^ws(s?):\/\//, "http$1://")}/websocket`, {
-      mode: "no-cors",
-      cache: "no-store",
-      signal: controller.signal,
-      credentials: "omit",
-    });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    clearTimeout(timer);
-    signal.removeEventListener("abort", abort);
-  }
+  return new Promise((resolve) => {
+    const socket = new Transport(url) as {
+      onopen: (() => void) | null;
+      onclose: (() => void) | null;
+      onerror: (() => void) | null;
+      close(): void;
+    };
+    const settle = (accepted: boolean) => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", fail);
+      socket.onopen = socket.onclose = null;
+      // Closing an upgrade under way makes Node's `ws` emit an error: it must have a listener.
+      socket.onerror = () => {};
+      socket.close();
+      resolve(accepted);
+    };
+    const fail = () => settle(false);
+    const timer = setTimeout(fail, timeoutMs);
+    signal.addEventListener("abort", fail);
+    socket.onopen = () => settle(true);
+    socket.onerror = socket.onclose = fail;
+  });
 }

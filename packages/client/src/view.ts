@@ -2,7 +2,7 @@ import type { Channel, Push } from "phoenix";
 import type { Connection } from "./connection.ts";
 import {
   APP_FAILURE_REASON,
-  type LenraError,
+  LenraError,
   LenraJoinError,
   LenraListenerError,
   LenraListenerTimeoutError,
@@ -24,7 +24,10 @@ export interface ViewState<T = unknown> {
   readonly status: ViewStatus;
   /** The document, listener objects turned into functions; `undefined` until it arrives. */
   readonly data: Hydrated<T> | undefined;
-  /** The last error: a refused join, or an `error` event of the route (data is kept then). */
+  /**
+   * The last error: a refused join, an `error` event of the route, a document the client
+   * refused, or a socket the server refuses (`unauthorized`); data is kept when there is some.
+   */
   readonly error: LenraError | undefined;
   /** True while the data shown may be out of date: socket down, rejoining, or resyncing. */
   readonly isStale: boolean;
@@ -130,7 +133,8 @@ export class RouteView<T = unknown> implements LenraView<T> {
   #graceTimers = new Set<ReturnType<typeof setTimeout>>();
   /** Listener calls waiting for their reply, each with what settles it. */
   #inFlight = new Map<Push, (error?: LenraError) => void>();
-  #stopOnOpen: (() => void) | undefined;
+  /** Stops watching the connection; set while the view is acquired. */
+  #unwatch: (() => void) | undefined;
   /** The server's document, without optimistic updates. */
   #base: Hydrated<T> | undefined;
   /** Counts the server's documents and patches, to order optimistic updates against them. */
@@ -172,9 +176,9 @@ export class RouteView<T = unknown> implements LenraView<T> {
     clearTimeout(this.#lingerTimer);
     clearTimeout(this.#resyncTimer);
     for (const timer of this.#graceTimers) clearTimeout(timer);
-    this.#stopOnOpen?.();
+    this.#unwatch?.();
     // Not joined anymore: a subscriber leaving later starts no linger timer.
-    this.#stopOnOpen = undefined;
+    this.#unwatch = undefined;
     this.#channel = undefined;
     this.#resyncWhenIdle = false;
     this.#forget();
@@ -218,7 +222,7 @@ export class RouteView<T = unknown> implements LenraView<T> {
 
   retry(): void {
     this.#context.assertAlive();
-    if (!this.#stopOnOpen) return;
+    if (!this.#unwatch) return;
     this.#joinFailures = 0;
     this.#gaveUp = false;
     if (!this.#channel) this.#join();
@@ -230,20 +234,42 @@ export class RouteView<T = unknown> implements LenraView<T> {
       this.#lingerTimer = undefined;
       return;
     }
-    this.#context.ensureConnected();
-    // A route refused for this identity may be allowed on the next connection (after login).
-    this.#stopOnOpen = this.#context.connection.onOpen(() => {
-      if (this.#gaveUp) this.retry();
+    const { connection } = this.#context;
+    let wasOpen = connection.state.getSnapshot().status === "open";
+    const stopState = connection.state.subscribe(() => {
+      const { status } = connection.state.getSnapshot();
+      // A route refused for this identity may be allowed on the next connection (after login).
+      if (status === "open" && !wasOpen && this.#gaveUp) this.retry();
+      wasOpen = status === "open";
+      // Stale the moment the socket is in doubt, not when phoenix notices later.
+      if (!wasOpen) this.#markStale();
+      if (status === "unauthorized") {
+        this.#showError(
+          new LenraError({
+            code: "LENRA_UNAUTHORIZED",
+            message: "The server refuses the access token: log in again, or call connect() to retry.",
+          }),
+        );
+      }
     });
+    // A frame that could not be read may have been one of this route's patches.
+    const stopDrops = connection.onFrameDropped((topic) => {
+      if (this.#channel && (topic === undefined || topic === this.#channel.topic)) this.#resync();
+    });
+    this.#unwatch = () => {
+      stopState();
+      stopDrops();
+    };
+    this.#context.ensureConnected();
     this.#join();
   }
 
   #release() {
-    if (!this.#stopOnOpen) return;
+    if (!this.#unwatch) return;
     this.#lingerTimer = setTimeout(() => {
       this.#lingerTimer = undefined;
-      this.#stopOnOpen?.();
-      this.#stopOnOpen = undefined;
+      this.#unwatch?.();
+      this.#unwatch = undefined;
       clearTimeout(this.#resyncTimer);
       this.#resyncTimer = undefined;
       this.#resyncWhenIdle = false;
@@ -306,8 +332,17 @@ export class RouteView<T = unknown> implements LenraView<T> {
   }
 
   #onUi(payload: unknown) {
+    let base: Hydrated<T>;
+    try {
+      base = this.#hydrator.replace(payload) as Hydrated<T>;
+    } catch (error) {
+      // Such as a document nested too deep: kept out, shown as an error, asked for again.
+      this.#showError(error as LenraError);
+      this.#resync();
+      return;
+    }
     this.#synced = true;
-    this.#base = this.#hydrator.replace(payload) as Hydrated<T>;
+    this.#base = base;
     this.#serverMovedOn();
     this.#store.update({
       status: "success",
@@ -355,10 +390,12 @@ export class RouteView<T = unknown> implements LenraView<T> {
       response: payload,
       message: `The route "${this.path}" reported an error: ${errors[0]!.message}`,
     });
-    this.#context.log.warn("The route reported an error", {
-      route: this.path,
-      reason: error.reason,
-    });
+    this.#showError(error);
+  }
+
+  /** Shows `error`, keeping the data there is. */
+  #showError(error: LenraError) {
+    this.#context.log.warn("View error", { route: this.path, code: error.code });
     const { data } = this.#store.getSnapshot();
     this.#store.update({ status: data === undefined ? "error" : "success", error });
   }
@@ -406,7 +443,7 @@ export class RouteView<T = unknown> implements LenraView<T> {
     const delay = this.#context.resyncDelay(this.#resyncFailures);
     this.#resyncTimer = setTimeout(() => {
       this.#resyncTimer = undefined;
-      if (!this.#stopOnOpen) return;
+      if (!this.#unwatch) return;
       this.#leave();
       this.#join();
     }, delay);

@@ -33,6 +33,41 @@ describe("createLenraClient options", () => {
     ).toThrow("either `login` (built-in login) or `getAccessToken`");
   });
 
+  it.each([
+    "ws://lenra.example/socket",
+    "ws://192.168.1.20:4001/socket",
+    "ws://localhost.example.com/socket",
+    "ws://127.0.0.1.example.com/socket",
+  ])("refuses the clear-text socket endpoint %s off this machine", (socketEndpoint) => {
+    const create = () => createLenraClient({ socketEndpoint });
+    expect(create).toThrow(TypeError);
+    expect(create).toThrow(
+      "`socketEndpoint` must be wss://, /-relative, or ws:// on this machine (elsewhere in clear with `allowInsecureRequests: true`)",
+    );
+    // An explicit opt-in allows it, for a development server on a local network.
+    expect(() => createLenraClient({ socketEndpoint, allowInsecureRequests: true })).not.toThrow();
+  });
+
+  it.each([
+    "ws://localhost:4001/socket",
+    "ws://localhost/socket",
+    "ws://127.0.0.1:4001/socket",
+    "ws://127.3.2.1:4001/socket",
+    "ws://[::1]:4001/socket",
+    "wss://lenra.example/socket",
+    "/socket",
+  ])("accepts the socket endpoint %s", (socketEndpoint) => {
+    expect(() => createLenraClient({ socketEndpoint })).not.toThrow();
+  });
+
+  it("refuses http:// OAuth endpoints off this machine, even with allowInsecureRequests", () => {
+    for (const allowInsecureRequests of [undefined, true]) {
+      expect(() =>
+        lenraLogin({ clientId: "a", baseUri: "http://auth.example", allowInsecureRequests }),
+      ).toThrow(/`baseUri` must use https:\/\//);
+    }
+  });
+
   it("takes as login only what lenraLogin returns", () => {
     expect(() => createLenraClient({ login: lenraLogin as unknown as LenraLogin })).toThrow(
       "`login` must be what `lenraLogin({ clientId, ... })` returns",

@@ -1,16 +1,18 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
-import { probeHttp, REFUSALS_BEFORE_SUSPICION, RefusalCheck } from "../src/refusal-check.ts";
+import { WebSocket, WebSocketServer } from "ws";
+import { probeUpgrade, REFUSALS_BEFORE_SUSPICION, RefusalCheck } from "../src/refusal-check.ts";
 
 /** A probe and a refresh that answer what the test says and count their calls. */
-function fakes(answers: { reachable?: boolean[]; refreshed?: boolean[] }) {
+function fakes(answers: { accepted?: boolean[]; refreshed?: boolean[] }) {
   const calls = { probe: 0, refresh: 0 };
   const check = new RefusalCheck(
     async () => {
-      const reachable = answers.reachable?.[calls.probe];
+      const accepted = answers.accepted?.[calls.probe];
       calls.probe += 1;
-      return reachable ?? true;
+      return accepted ?? true;
     },
     async () => {
       const refreshed = answers.refreshed?.[calls.refresh];
@@ -36,8 +38,8 @@ describe("RefusalCheck", () => {
     expect(calls).toEqual({ probe: 0, refresh: 0 });
   });
 
-  it("blames a server that does not answer HTTP, not the token, and counts again from zero", async () => {
-    const { check, calls } = fakes({ reachable: [false, false] });
+  it("blames a server that refuses the upgrade without the token too, and counts again from zero", async () => {
+    const { check, calls } = fakes({ accepted: [false, false] });
     expect(await refuse(check, 3)).toEqual(["retry", "retry", "retry"]);
     expect(calls).toEqual({ probe: 1, refresh: 0 });
     expect(await refuse(check, 2)).toEqual(["retry", "retry"]);
@@ -46,7 +48,7 @@ describe("RefusalCheck", () => {
     expect(calls).toEqual({ probe: 2, refresh: 0 });
   });
 
-  it("refreshes the token once when the server answers, then gives up on the next suspicion", async () => {
+  it("refreshes the token once when the server accepts the upgrade without it, then gives up on the next suspicion", async () => {
     const { check, calls } = fakes({ refreshed: [true] });
     expect(await refuse(check, 3)).toEqual(["retry", "retry", "retry"]);
     expect(calls).toEqual({ probe: 1, refresh: 1 });
@@ -78,49 +80,64 @@ describe("RefusalCheck", () => {
   });
 });
 
-describe("probeHttp", () => {
+describe("probeUpgrade", () => {
   let server: Server | undefined;
   afterEach(async () => {
+    server?.closeAllConnections();
     await new Promise((resolve) => server?.close(resolve) ?? resolve(undefined));
     server = undefined;
   });
 
-  async function listen(status: number) {
-    const paths: string[] = [];
-    server = createServer((request, response) => {
-      paths.push(request.url ?? "");
-      response.writeHead(status).end();
+  /** A socket server that accepts upgrades, or answers them with `status`. */
+  async function listen(status?: number) {
+    const urls: string[] = [];
+    const wss = new WebSocketServer({ noServer: true });
+    server = createServer();
+    server.on("upgrade", (request, socket, head) => {
+      urls.push(request.url ?? "");
+      if (status !== undefined) {
+        socket.end(`HTTP/1.1 ${status} Nope\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+        return;
+      }
+      wss.handleUpgrade(request, socket, head, (ws) => ws.on("close", () => wss.close()));
     });
     await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
     const { port } = server.address() as AddressInfo;
-    return { endpoint: `ws://127.0.0.1:${port}/socket`, paths };
+    return { url: `ws://127.0.0.1:${port}/socket/websocket?vsn=2.0.0&app=a`, urls };
   }
 
-  it("is true for any HTTP answer at the endpoint's websocket path, a 403 included", async () => {
-    const { endpoint, paths } = await listen(403);
-    expect(await probeHttp(endpoint, undefined, new AbortController().signal)).toBe(true);
-    expect(paths).toEqual(["/socket/websocket"]);
+  const never = new AbortController().signal;
+
+  it("is true when the server accepts the upgrade, which it closes at once", async () => {
+    const { url, urls } = await listen();
+    expect(await probeUpgrade(url, WebSocket, 5000, never)).toBe(true);
+    expect(urls).toEqual(["/socket/websocket?vsn=2.0.0&app=a"]);
+  });
+
+  it.each([403, 502])("is false when the upgrade is answered %i", async (status) => {
+    const { url } = await listen(status);
+    expect(await probeUpgrade(url, WebSocket, 5000, never)).toBe(false);
   });
 
   it("is false when nothing listens", async () => {
-    const { endpoint } = await listen(200);
+    const { url } = await listen();
     await new Promise((resolve) => server?.close(resolve));
     server = undefined;
-    expect(await probeHttp(endpoint, undefined, new AbortController().signal)).toBe(false);
+    expect(await probeUpgrade(url, WebSocket, 5000, never)).toBe(false);
   });
 
-  it("is false at once when the client is disposed, and uses the given fetch", async () => {
+  it("is false when the upgrade hangs past the timeout, or at once when the client is disposed", async () => {
+    server = createServer();
+    const hanging: Duplex[] = [];
+    server.on("upgrade", (_request, socket: Duplex) => void hanging.push(socket));
+    await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    const url = `ws://127.0.0.1:${port}/socket/websocket`;
+    expect(await probeUpgrade(url, WebSocket, 200, never)).toBe(false);
     const controller = new AbortController();
-    let seen: RequestInit | undefined;
-    const hanging: typeof fetch = (_url, init) => {
-      seen = init;
-      return new Promise((_resolve, reject) =>
-        init?.signal?.addEventListener("abort", () => reject(new Error("aborted"))),
-      );
-    };
-    const result = probeHttp("wss://lenra.example/socket", hanging, controller.signal);
+    const result = probeUpgrade(url, WebSocket, 600_000, controller.signal);
     controller.abort();
     expect(await result).toBe(false);
-    expect(seen).toMatchObject({ mode: "no-cors", credentials: "omit" });
+    for (const socket of hanging) socket.destroy();
   });
 });
