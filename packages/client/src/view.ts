@@ -247,7 +247,8 @@ export class RouteView<T = unknown> implements LenraView<T> {
         this.#showError(
           new LenraError({
             code: "LENRA_UNAUTHORIZED",
-            message: "The server refuses the access token: log in again, or call connect() to retry.",
+            message:
+              "The server refuses the access token: log in again, or call connect() to retry.",
           }),
         );
       }

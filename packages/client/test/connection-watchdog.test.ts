@@ -146,7 +146,10 @@ describe("connection watchdog (fake clock)", () => {
     expect(withToken.length).toBeLessThanOrEqual(6);
     expect(attempts - withToken.length).toBeLessThanOrEqual(2);
     // A view is not left pending without a word.
-    expect(view.getSnapshot()).toMatchObject({ status: "error", error: { code: LenraErrorCode.Unauthorized } });
+    expect(view.getSnapshot()).toMatchObject({
+      status: "error",
+      error: { code: LenraErrorCode.Unauthorized },
+    });
     await vi.advanceTimersByTimeAsync(60_000);
     expect(network.sockets).toHaveLength(attempts);
     // The server accepts the token again (it was restored): connect() tries again.
