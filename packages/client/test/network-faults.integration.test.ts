@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import {
   type ConnectionStatus,
   type LenraClient,
+  type LenraClientOptions,
   LenraErrorCode,
   type Listener,
 } from "../src/index.ts";
@@ -41,7 +42,7 @@ afterEach(async () => {
   proxy = undefined;
 });
 
-async function start() {
+async function start(options: LenraClientOptions = {}) {
   harness = await startHarness<State>({
     state: { count: 0 },
     routes: {
@@ -61,6 +62,7 @@ async function start() {
     socketEndpoint: proxy.socketUrl(),
     heartbeatIntervalMs: HEARTBEAT_MS,
     connectTimeoutMs: CONNECT_TIMEOUT_MS,
+    ...options,
   });
   const view = client.view<Counter>("/counter");
   view.subscribe(() => {});
@@ -128,7 +130,7 @@ describe("network faults between the client and the server", () => {
   });
 
   it("rejects a call whose reply a cut connection lost as outcome unknown, never resending it", async () => {
-    const { client, view, proxy } = await start();
+    const { client, view, proxy } = await start({ listenerTimeoutMs: 2000 });
     proxy.setDelay(300);
     const call = view.getSnapshot().data?.onIncrement();
     await until(() => runs() === 1);
