@@ -54,6 +54,23 @@ export interface LoginOptions {
    */
   mode?: "redirect" | "popup";
   /**
+   * Whether the authorization server asks the person again: `login` asks for their credentials
+   * even with a session, `select_account` lets them pick or enter another account (to switch
+   * user), `none` never shows a page and fails with `login_required` when they must act.
+   * Defaults to the server's choice (a session signs straight back in).
+   *
+   * @example `prompt: "select_account"`
+   * @see https://openid.net/specs/openid-connect-core-1_0.html#AuthRequest (`prompt`)
+   */
+  prompt?: "login" | "select_account" | "none";
+  /**
+   * The account the login page starts from (a user name or an email), sent as `login_hint`.
+   *
+   * @example `loginHint: "ada@example.com"`
+   * @see https://openid.net/specs/openid-connect-core-1_0.html#AuthRequest (`login_hint`)
+   */
+  loginHint?: string;
+  /**
    * Extra authorization request parameters for this login.
    *
    * @example `extraAuthParams: { prompt: "login" }`

@@ -155,13 +155,16 @@ export class Connection {
 
   /**
    * Drops the current connection and connects again right away, reading the params and the
-   * token anew: used when the identity changes (login, logout).
+   * token anew: used when the identity changes (login, logout). The old socket closes at once,
+   * before the new token is read: a channel joined meanwhile waits for the new socket rather
+   * than joining as the old identity.
    */
   reconnect(): void {
     if (!this.#wanted) return;
     this.#refusals.reset();
     this.#store.update({ status: "reconnecting", nextRetryAt: undefined });
     void this.#try();
+    this.#socket?.disconnect();
   }
 
   /**

@@ -53,8 +53,10 @@ export class RefusalCheck {
     const accepted = await this.#probe();
     if (moot()) return "retry";
     if (!accepted) {
-      // The server refuses everyone, which explains the failures: the token is not suspected.
-      this.#refusals = 0;
+      // The server refuses everyone, which explains the failures: the token is not suspected,
+      // but the next failure asks again, so a token the restarted server refuses is refreshed
+      // at the first refusal the probe confirms.
+      this.#refusals -= 1;
       return "retry";
     }
     if (!this.#refreshed) {

@@ -225,6 +225,8 @@ export class RouteView<T = unknown> implements LenraView<T> {
     if (!this.#unwatch) return;
     this.#joinFailures = 0;
     this.#gaveUp = false;
+    // Trying again: `load()` and Suspense wait for the outcome rather than the old error.
+    if (!this.getSnapshot().data) this.#store.set(PENDING as ViewState<T>);
     if (!this.#channel) this.#join();
   }
 
@@ -418,15 +420,17 @@ export class RouteView<T = unknown> implements LenraView<T> {
     });
     // The data shown belonged to an identity the route no longer accepts: drop it.
     this.#forget();
-    this.#store.set({ status: "error", data: undefined, error, isStale: false });
     // The app's view failed to render (Lenra refuses the join then): joining again at once would
     // only run the failing view again. `retry()` or the next connection tries again.
-    const viewFailed = error.reason === APP_FAILURE_REASON;
-    if (viewFailed || this.#joinFailures >= maxJoinAttempts) {
-      // Phoenix would retry a refused join forever; stop until something changes.
-      this.#gaveUp = true;
-      this.#leave();
-    }
+    this.#gaveUp =
+      error.reason === APP_FAILURE_REASON || this.#joinFailures >= maxJoinAttempts;
+    // Until the view gives up, phoenix joins again and the refusal may pass (a socket between
+    // two identities): the view stays pending, and Suspense boundaries see only final errors.
+    this.#store.set(
+      this.#gaveUp ? { status: "error", data: undefined, error, isStale: false } : PENDING,
+    );
+    // Phoenix would retry a refused join forever; stop until something changes.
+    if (this.#gaveUp) this.#leave();
   }
 
   /** Leaves and rejoins to get a whole document, once pending listener calls have settled. */

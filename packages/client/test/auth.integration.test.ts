@@ -29,9 +29,21 @@ async function revokeBehindTheClientsBack(token: string | undefined): Promise<vo
   expect(revoked.status).toBe(200);
 }
 
-function storedTokens(storage: ReturnType<typeof memoryStorage>) {
-  const raw = storage.items.get(`lenra:auth:${CLIENT_ID}`);
-  return raw ? (JSON.parse(raw) as { accessToken: string; refreshToken?: string }) : undefined;
+/** What the client stored of its session: the refresh token, never an access token. */
+function storedSession(storage: ReturnType<typeof memoryStorage>) {
+  const raw = storage.items.get(`lenra:auth:${CLIENT_ID}:${harness.auth.url}`);
+  return raw ? (JSON.parse(raw) as { id: string; refreshToken: string }) : undefined;
+}
+
+/** Polls what `read` returns, for `waitFor`. */
+function polled<T>(read: () => T) {
+  return {
+    subscribe: (fn: () => void) => {
+      const t = setInterval(fn, 50);
+      return () => clearInterval(t);
+    },
+    getSnapshot: read,
+  };
 }
 
 /** Uses a refresh token directly against the token endpoint, as an attacker replaying it would. */
@@ -207,23 +219,21 @@ describe("token lifecycle", () => {
     const storage = memoryStorage();
     const client = harness.client({ login: { ...OFFLINE, storage } });
     await harness.login(client, "alice");
-    const before = storedTokens(storage);
+    const before = storedSession(storage);
+    const accessToken = await client.auth.getAccessToken();
     expect(before?.refreshToken).toBeTypeOf("string");
+    // The access token stays in memory.
+    expect([...storage.items.values()].join()).not.toContain(accessToken);
     // Refreshed a quarter of the lifetime before expiry (here 1 s ahead of 4 s).
     await waitFor(
-      {
-        subscribe: (fn) => {
-          const t = setInterval(fn, 50);
-          return () => clearInterval(t);
-        },
-        getSnapshot: () => storedTokens(storage),
-      },
-      (tokens) => tokens?.accessToken !== before?.accessToken,
-      { timeoutMs: 20_000, what: "a refreshed token set" },
+      polled(() => storedSession(storage)),
+      (stored) => stored?.refreshToken !== before?.refreshToken,
+      { timeoutMs: 20_000, what: "a refreshed session" },
     );
-    const after = storedTokens(storage);
+    const after = storedSession(storage);
     expect(after?.refreshToken).toBeTypeOf("string");
-    expect(after?.refreshToken).not.toBe(before?.refreshToken);
+    expect(after?.id).toBe(before?.id);
+    expect(await client.auth.getAccessToken()).not.toBe(accessToken);
     expect(harness.tokenRequests.filter((r) => r.grantType === "refresh_token")).toHaveLength(1);
     const replay = await tryRefresh(before?.refreshToken ?? "");
     expect(replay.status).toBe(400);
@@ -245,18 +255,12 @@ describe("token lifecycle", () => {
     };
     const client = harness.client({ fetch: flakyFetch, login: { ...OFFLINE, storage } });
     await harness.login(client, "alice");
-    const before = storedTokens(storage);
+    const before = storedSession(storage);
     // No view and no call asks for a token: only the retry can refresh it.
     await waitFor(
-      {
-        subscribe: (fn) => {
-          const t = setInterval(fn, 50);
-          return () => clearInterval(t);
-        },
-        getSnapshot: () => storedTokens(storage),
-      },
-      (tokens) => tokens !== undefined && tokens.accessToken !== before?.accessToken,
-      { timeoutMs: 20_000, what: "a token set refreshed by the retry" },
+      polled(() => storedSession(storage)),
+      (stored) => stored !== undefined && stored.refreshToken !== before?.refreshToken,
+      { timeoutMs: 20_000, what: "a session refreshed by the retry" },
     );
     expect(failures).toBe(1);
     expect(client.auth.getSnapshot()).toMatchObject({ status: "authenticated", error: undefined });
@@ -319,12 +323,13 @@ describe("token lifecycle", () => {
     const storage = memoryStorage();
     const client = harness.client({ login: { ...OFFLINE, storage } });
     await harness.login(client, "alice");
-    const tokens = storedTokens(storage);
+    const stored = storedSession(storage);
+    const accessToken = await client.auth.getAccessToken();
     await client.auth.logout();
     expect(client.auth.getSnapshot()).toMatchObject({ status: "guest", error: undefined });
     expect(storage.items.size).toBe(0);
-    expect(await harness.auth.verifyAccessToken(tokens?.accessToken ?? "")).toBeUndefined();
-    expect((await tryRefresh(tokens?.refreshToken ?? "")).body.error).toBe("invalid_grant");
+    expect(await harness.auth.verifyAccessToken(accessToken ?? "")).toBeUndefined();
+    expect((await tryRefresh(stored?.refreshToken ?? "")).body.error).toBe("invalid_grant");
 
     // Revocation failing (server gone) still forgets everything.
     const other = harness.client({ login: { storage } });
@@ -341,7 +346,7 @@ describe("token lifecycle", () => {
     const client = harness.client({ login: { ...OFFLINE, storage } });
     await harness.login(client, "alice");
     // Someone else uses the refresh token first: the grant is revoked on reuse.
-    expect((await tryRefresh(storedTokens(storage)?.refreshToken ?? "")).status).toBe(200);
+    expect((await tryRefresh(storedSession(storage)?.refreshToken ?? "")).status).toBe(200);
     const states: string[] = [];
     client.auth.subscribe(() => states.push(client.auth.getSnapshot().status));
     await sleep(2100);
@@ -394,9 +399,8 @@ describe("socket identity", () => {
     const storage = memoryStorage();
     const client = harness.client({ login: { ...OFFLINE, storage } });
     await harness.login(client, "alice");
-    const tokens = storedTokens(storage);
-    await revokeBehindTheClientsBack(tokens?.refreshToken);
-    await revokeBehindTheClientsBack(tokens?.accessToken);
+    await revokeBehindTheClientsBack(storedSession(storage)?.refreshToken);
+    await revokeBehindTheClientsBack(await client.auth.getAccessToken());
     const view = client.view<{ user: string | null }>("/counter");
     view.subscribe(() => {});
     await waitFor(client.auth, (s) => s.status !== "authenticated", { timeoutMs: 20_000 });

@@ -38,14 +38,15 @@ describe("RefusalCheck", () => {
     expect(calls).toEqual({ probe: 0, refresh: 0 });
   });
 
-  it("blames a server that refuses the upgrade without the token too, and counts again from zero", async () => {
-    const { check, calls } = fakes({ accepted: [false, false] });
+  it("blames a server that refuses the upgrade without the token too, and asks again at the next failure", async () => {
+    const { check, calls } = fakes({ accepted: [false, false, true], refreshed: [true] });
     expect(await refuse(check, 3)).toEqual(["retry", "retry", "retry"]);
     expect(calls).toEqual({ probe: 1, refresh: 0 });
-    expect(await refuse(check, 2)).toEqual(["retry", "retry"]);
-    expect(calls.probe).toBe(1);
     expect(await refuse(check, 1)).toEqual(["retry"]);
     expect(calls).toEqual({ probe: 2, refresh: 0 });
+    // The server is back and refuses the token: refreshed at this first confirmed refusal.
+    expect(await refuse(check, 1)).toEqual(["retry"]);
+    expect(calls).toEqual({ probe: 3, refresh: 1 });
   });
 
   it("refreshes the token once when the server accepts the upgrade without it, then gives up on the next suspicion", async () => {

@@ -251,8 +251,9 @@ function serverError(
 
 /**
  * Turns an oauth4webapi failure into a LenraAuthError. The server's error is kept (an
- * `invalid_grant` ends the session); a network failure is kept as the cause. oauth4webapi's
- * processing errors are not: they may hold the token response.
+ * `invalid_grant` ends the session); a network failure is kept as the cause. Of oauth4webapi's
+ * processing errors, only the code, the message (which names what is wrong, never a value) and
+ * the HTTP status are kept, as the cause: their own cause may hold the token response.
  */
 function tokenRequestError(context: FlowContext, what: string, error: unknown): LenraAuthError {
   if (error instanceof context.AuthError) return error;
@@ -264,12 +265,19 @@ function tokenRequestError(context: FlowContext, what: string, error: unknown): 
       error,
     );
   }
-  const unsafe =
+  let cause = error;
+  if (
     error instanceof oauth.OperationProcessingError ||
-    error instanceof oauth.UnsupportedOperationError;
+    error instanceof oauth.UnsupportedOperationError
+  ) {
+    const { code, message } = error;
+    const status = error.cause instanceof Response ? error.cause.status : undefined;
+    cause = { code, message, status };
+  }
+  const { name = "unknown error", message = "" } = error instanceof Error ? error : {};
   return new context.AuthError({
     code: "LENRA_TOKEN_REQUEST_FAILED",
-    message: `${what} (${error instanceof Error ? error.name : "unknown error"}).`,
-    cause: unsafe ? undefined : error,
+    message: `${what} (${name}${message && `: ${message}`}).`,
+    cause,
   });
 }

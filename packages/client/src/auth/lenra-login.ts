@@ -65,13 +65,13 @@ export interface LoginContext {
   readonly settings: AuthSettings;
   readonly host: AuthHost;
   readonly store: WritableStore<AuthState>;
-  /** The storage key of the token set. */
+  /** The storage key of the session (see `StoredSession`). */
   readonly key: string;
   /** `LenraAuthError`, for the session and the flows to throw. */
   readonly AuthError: typeof LenraAuthError;
   isBrowser(): boolean;
   /**
-   * The storage of the token set, or `undefined` when it is kept in memory. Resolved on each
+   * The storage of the session, or `undefined` when it is kept in memory. Resolved on each
    * use, never at construction: storage must not be touched before the app uses login
    * (server-side rendering, sandboxed frames that throw on access).
    */
@@ -99,6 +99,7 @@ class Login implements AuthController {
   readonly getSnapshot: () => AuthState;
   readonly #context: LoginContext;
   #session: Promise<Session> | undefined;
+  #loaded: Session | undefined;
   #started: Promise<void> | undefined;
   #popup: { window: Window; promise: Promise<void> } | undefined;
 
@@ -109,7 +110,8 @@ class Login implements AuthController {
       settings,
       host,
       store,
-      key: `lenra:auth:${settings.clientId}`,
+      // One session per client and authorization server.
+      key: `lenra:auth:${settings.clientId}:${settings.issuer ?? settings.baseUri}`,
       AuthError: LenraAuthError,
       isBrowser,
       storage: () =>
@@ -121,13 +123,15 @@ class Login implements AuthController {
               ? globalThis.localStorage
               : globalThis.sessionStorage,
       redirectUri() {
-        if (settings.redirectUri) return settings.redirectUri;
-        if (!isBrowser()) {
+        const uri = settings.redirectUri ?? "/redirect.html";
+        // A path is of the page's origin, known only in the browser.
+        if (isBrowser()) return new URL(uri, window.location.origin).href;
+        if (uri[0] === "/") {
           throw new LenraArgumentError({
-            message: "lenraLogin: set `redirectUri` outside a browser.",
+            message: "lenraLogin: set `redirectUri` to a full URL outside a browser.",
           });
         }
-        return `${window.location.origin}/redirect.html`;
+        return uri;
       },
     };
     this.subscribe = store.subscribe;
@@ -219,15 +223,8 @@ class Login implements AuthController {
   }
 
   markUnauthorized(): void {
-    const { store } = this.#context;
-    store.set({
-      status: "error",
-      user: store.getSnapshot().user,
-      error: new LenraAuthError({
-        code: "LENRA_UNAUTHORIZED",
-        message: "The server refused the session's access token. Log in again.",
-      }),
-    });
+    // Only a token refused: it came from the session, so the session is loaded.
+    this.#loaded?.markUnauthorized();
   }
 
   #hasStoredSession(): boolean {
@@ -241,7 +238,7 @@ class Login implements AuthController {
 
   #load(): Promise<Session> {
     this.#session ??= import("./session.ts").then(
-      ({ Session }) => new Session(this.#context),
+      ({ Session }) => (this.#loaded = new Session(this.#context)),
       (error: unknown) => {
         // A chunk that failed to load (network) is tried again next time.
         this.#session = undefined;
@@ -267,7 +264,8 @@ class Login implements AuthController {
       window.addEventListener(
         "storage",
         (event) => {
-          if (event.key !== key || event.storageArea !== shared) return;
+          // `key` is null when the other tab cleared the whole storage.
+          if ((event.key ?? key) !== key || event.storageArea !== shared) return;
           if (this.#session || event.newValue) void this.#load().then((session) => session.sync());
         },
         { signal: host.signal },

@@ -1,14 +1,15 @@
 import { LenraArgumentError, wrongArgument } from "../errors.ts";
 
 /**
- * Where the token set is kept: `memory` (the default) keeps it out of any storage; see
- * {@link LenraLoginOptions.storage}.
+ * Where the refresh token is kept: `local` (the default) for every tab, `session` for this tab,
+ * `memory` for this page only; see {@link LenraLoginOptions.storage}.
  */
 export type TokenStorageOption = "memory" | "session" | "local" | TokenStorage;
 
 /**
  * A custom token storage: any `Storage`-like object. It receives one JSON string holding the
- * token set; encrypt or scope it as your platform needs. Its methods are called synchronously.
+ * session's refresh token (never an access token); encrypt or scope it as your platform needs.
+ * Its methods are called synchronously.
  *
  * @example
  * ```ts
@@ -96,10 +97,11 @@ export interface LenraLoginOptions {
    */
   issuer?: string;
   /**
-   * Where the authorization server sends the browser back. It must be registered for the
-   * client. Defaults to `<page origin>/redirect.html`, read when login starts.
+   * Where the authorization server sends the browser back: a URL, or a path of the page's origin
+   * (`/redirect`), resolved when login starts (so server-side builds need no origin). It must be
+   * registered for the client. Defaults to `/redirect.html`.
    *
-   * @example `redirectUri: "https://app.example/redirect.html"`
+   * @example `redirectUri: "/redirect"`
    * @see https://www.rfc-editor.org/rfc/rfc6749#section-3.1.2
    */
   redirectUri?: string;
@@ -145,11 +147,14 @@ export interface LenraLoginOptions {
    */
   popupTimeoutMs?: number;
   /**
-   * Where tokens are kept: `memory` (default: lost on reload, never readable by other scripts
-   * through storage), `session` (this tab), `local` (every tab of the origin, kept in sync), or
-   * your own {@link TokenStorage}.
+   * Where the refresh token is kept, so that the session outlasts the page (the access token is
+   * only ever in memory). `local` (the default): every tab of the origin shares one session,
+   * kept across reloads and browser restarts, and a login, refresh or logout in one tab is seen
+   * by all; `session`: this tab only, across its reloads; `memory`: this page only, gone on
+   * reload; or your own {@link TokenStorage}. Storage is readable by any script of the origin:
+   * see the README's security section.
    *
-   * @example `storage: "local"`
+   * @example `storage: "memory"`
    */
   storage?: TokenStorageOption;
   /**
@@ -175,9 +180,9 @@ export interface LenraLoginOptions {
   afterLogout?: "guest" | "disconnect";
   /**
    * Where the end-session endpoint sends the browser after logout (needs `openid` and
-   * registration).
+   * registration): a URL, or a path of the page's origin, resolved at logout.
    *
-   * @example `postLogoutRedirectUri: "https://app.example/"`
+   * @example `postLogoutRedirectUri: "/"`
    * @see https://openid.net/specs/openid-connect-rpinitiated-1_0.html
    */
   postLogoutRedirectUri?: string;
@@ -215,7 +220,7 @@ const DEFAULTS = {
   loginMode: "redirect",
   popupFallbackToRedirect: false,
   popupTimeoutMs: 300_000,
-  storage: "memory",
+  storage: "local",
   handleRedirectCallback: true,
   afterLogout: "guest",
 } as const;
@@ -288,7 +293,9 @@ export function readAuthOptions(options: LenraLoginOptions): AuthSettings {
   }
   for (const name of [...SERVER_URLS, "redirectUri", "postLogoutRedirectUri"]) {
     const value = settings[name];
-    if (value === undefined) continue;
+    const server = (SERVER_URLS as readonly string[]).includes(name);
+    // The app's own pages may be paths of the page's origin, resolved in the browser.
+    if (value === undefined || (!server && /^\/(?!\/)/.test(value as string))) continue;
     let url: URL | undefined;
     try {
       url = new URL(value as string);
@@ -302,7 +309,7 @@ export function readAuthOptions(options: LenraLoginOptions): AuthSettings {
       "must use https:// (http:// only on a loopback host)",
     );
     check(
-      !http || !(SERVER_URLS as readonly string[]).includes(name) || settings.allowInsecureRequests,
+      !http || !server || settings.allowInsecureRequests,
       name,
       "is an http:// URL: set `allowInsecureRequests: true` to allow it on localhost",
     );

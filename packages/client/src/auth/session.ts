@@ -8,7 +8,7 @@ import type { LenraAuthError, LenraErrorCode } from "../errors.ts";
 import type { AuthorizationServer, FlowContext, LoginTransaction } from "./flows.ts";
 import type { LoginContext } from "./lenra-login.ts";
 import { waitForPopupCallback } from "./popup.ts";
-import { parseTokenSet, type TokenSet } from "./token-store.ts";
+import { parseStoredSession, type StoredSession, type TokenSet } from "./token-store.ts";
 import { TransactionStore } from "./transactions.ts";
 
 // Loaded on demand by `lenraLogin`'s login, from which it gets everything it needs at run time
@@ -61,8 +61,12 @@ function open(url: string, openUrl: ((url: string) => void | Promise<void>) | un
 }
 
 /**
- * The signed-in session: keeps the token set, refreshes it ahead of expiry (single flight,
- * across tabs with shared storage), and runs the OAuth steps from the lazily loaded flows.
+ * The signed-in session. The storage keeps the refresh token (one entry per client and issuer,
+ * rotated on every use); the access token stays in this tab's memory. A tab takes up a stored
+ * session by redeeming its refresh token, and follows what other tabs write: a refresh of the
+ * same login changes nothing here, another login is taken up, a removal is a logout. Refreshes
+ * are single flight, and with shared storage one tab at a time (a Web Lock), each reading the
+ * latest refresh token first, so two tabs never redeem the same one.
  */
 export class Session {
   readonly #context: LoginContext;
@@ -71,9 +75,14 @@ export class Session {
   readonly #store: LoginContext["store"];
   readonly #transactions: TransactionStore;
   readonly #flowContext: FlowContext;
-  /** The token set when it is kept in memory (`storage: "memory"`). */
-  #memory: TokenSet | undefined;
-  #current: TokenSet | undefined;
+  /** This tab's tokens, the access token among them: never stored. */
+  #tokens: TokenSet | undefined;
+  /** The id of the login whose tokens this tab holds (see `StoredSession`). */
+  #id: string | undefined;
+  /** The stored session when it is kept in memory (`storage: "memory"`, or a storage that failed). */
+  #memory: StoredSession | undefined;
+  /** A write to the storage failed: the session is kept in memory from then on. */
+  #memoryOnly = false;
   #flows: Promise<Flows> | undefined;
   #server: Promise<AuthorizationServer> | undefined;
   #refreshing: Promise<TokenSet | undefined> | undefined;
@@ -95,63 +104,40 @@ export class Session {
     host.signal.addEventListener("abort", () => clearTimeout(this.#timer), { once: true });
   }
 
-  /** Takes up the stored session at startup: refreshes it when needed, or ends it if expired. */
+  /**
+   * Takes up the stored session at startup: the state stays `loading` until its refresh token is
+   * redeemed (`authenticated`) or refused (`guest`). When the authorization server cannot be
+   * reached, it stays `loading` and the next token request tries again.
+   */
   async restore(): Promise<void> {
-    let stored: TokenSet | undefined;
-    try {
-      stored = this.#read();
-    } catch {
-      this.#host.log.warn("The token storage could not be read; starting as a guest");
-    }
-    if (!stored) {
+    if (!this.#read()) {
       if (this.#store.getSnapshot().status === "loading") this.#guest();
       return;
     }
-    this.#current = stored;
-    if (!isFresh(stored) && !stored.refreshToken) {
-      this.#expire();
-      return;
-    }
-    this.#authenticated(stored);
-    if (!isFresh(stored)) {
-      try {
-        await this.#refresh();
-      } catch {
-        // Kept: a network failure is retried when the socket asks for the token again.
-      }
+    try {
+      await this.#refresh();
+    } catch {
+      this.#host.log.warn("The stored session could not be redeemed yet; retrying when a token is needed");
     }
   }
 
   async getAccessToken(): Promise<string | undefined> {
     this.#host.assertAlive();
-    this.sync();
-    const tokens = this.#current;
-    if (!tokens) return undefined;
-    if (isFresh(tokens)) return tokens.accessToken;
-    if (tokens.refreshToken) return (await this.#refresh())?.accessToken;
-    this.#expire();
+    const tokens = this.#tokens;
+    if (tokens && isFresh(tokens)) return tokens.accessToken;
+    if (this.#read()) return (await this.#refresh())?.accessToken;
+    if (tokens) this.#expire();
     return undefined;
   }
 
   async redirectLogin(options: LoginOptions): Promise<void> {
-    const [flows, server] = await this.#authorizationServer();
     // Back where the login started, unless told otherwise.
     const returnTo =
       options.returnTo ??
       (this.#context.isBrowser() && !options.openUrl
         ? window.location.pathname + window.location.search + window.location.hash
         : undefined);
-    const transaction = flows.createTransaction(
-      this.#context.redirectUri(),
-      options.appState,
-      returnTo,
-    );
-    const url = await flows.authorizationUrl(
-      this.#flowContext,
-      server,
-      transaction,
-      options.extraAuthParams,
-    );
+    const [transaction, url] = await this.#authorize(options, returnTo);
     // The page unloads, so the transaction must outlive it; a custom opener keeps the page alive.
     this.#transactions.save(transaction, options.openUrl ? "memory" : "session");
     await open(url, options.openUrl);
@@ -183,18 +169,8 @@ export class Session {
         "The login popup could not be opened: call login() directly from a click handler, in a browser, or set `popupFallbackToRedirect: true` in lenraLogin().",
       );
     }
-    const [flows, server] = await this.#authorizationServer();
-    const transaction = flows.createTransaction(
-      this.#context.redirectUri(),
-      options.appState,
-      undefined,
-    );
-    popup.location.href = await flows.authorizationUrl(
-      this.#flowContext,
-      server,
-      transaction,
-      options.extraAuthParams,
-    );
+    const [transaction, url] = await this.#authorize(options, undefined);
+    popup.location.href = url;
     const callbackUrl = await waitForPopupCallback(
       popup,
       transaction.redirectUri,
@@ -203,6 +179,19 @@ export class Session {
       this.#context.AuthError,
     );
     await this.#redeem(callbackUrl, transaction);
+  }
+
+  /** A new login attempt and its authorization request URL. */
+  async #authorize(
+    { appState, extraAuthParams, prompt, loginHint }: LoginOptions,
+    returnTo: string | undefined,
+  ): Promise<[LoginTransaction, string]> {
+    const [flows, server] = await this.#authorizationServer();
+    const transaction = flows.createTransaction(this.#context.redirectUri(), appState, returnTo);
+    const params: Record<string, string> = { ...extraAuthParams };
+    if (prompt) params.prompt = prompt;
+    if (loginHint) params.login_hint = loginHint;
+    return [transaction, await flows.authorizationUrl(this.#flowContext, server, transaction, params)];
   }
 
   handleRedirectCallback(href: string): Promise<RedirectCallbackResult> {
@@ -216,66 +205,76 @@ export class Session {
   }
 
   async logout(options: LogoutOptions): Promise<void> {
-    const tokens = this.#current;
+    const tokens = this.#tokens;
+    const refreshToken = this.#read()?.refreshToken ?? tokens?.refreshToken;
     const afterLogout = options.afterLogout ?? this.#settings.afterLogout;
-    // Forget first: whatever revocation does, this client no longer holds the session.
-    this.#setTokens(undefined);
-    this.#guest();
-    this.#host.onIdentityChange({ clearData: true, disconnect: afterLogout === "disconnect" });
-    if (!tokens) return;
+    // Forget first, here and in every tab: whatever revocation does, the session is over.
+    this.#write(undefined);
+    this.#endSession(undefined, { disconnect: afterLogout === "disconnect" });
+    if (!tokens && !refreshToken) return;
     const [flows, server] = await this.#authorizationServer().catch(() => []);
     let revoked = false;
     if (flows && server) {
-      const revoke = (token: string, hint: "access_token" | "refresh_token") =>
-        flows.revokeToken(this.#flowContext, server, token, hint);
+      const revoke = (token: string | undefined, hint: "access_token" | "refresh_token") =>
+        token && flows.revokeToken(this.#flowContext, server, token, hint);
       const results = await Promise.allSettled([
-        tokens.refreshToken && revoke(tokens.refreshToken, "refresh_token"),
-        revoke(tokens.accessToken, "access_token"),
+        revoke(refreshToken, "refresh_token"),
+        revoke(tokens?.accessToken, "access_token"),
       ]);
       revoked = results.every((result) => result.status === "fulfilled");
     }
     if (!revoked) this.#host.log.warn("Token revocation failed; the tokens were forgotten anyway");
+    const postLogout = options.postLogoutRedirectUri ?? this.#settings.postLogoutRedirectUri;
     const url =
       options.endSession &&
       server &&
       flows.endSessionUrl(
         this.#flowContext,
         server,
-        tokens.idToken,
-        options.postLogoutRedirectUri ?? this.#settings.postLogoutRedirectUri,
+        tokens?.idToken,
+        postLogout && this.#context.isBrowser()
+          ? new URL(postLogout, window.location.origin).href
+          : postLogout,
       );
     if (url) await open(url, options.openUrl);
   }
 
   /** The socket server refused our token: one forced refresh; true when a new token is ready. */
   async onTokenRejected(): Promise<boolean> {
-    const tokens = this.#current;
-    if (!tokens?.refreshToken) return false;
+    const before = this.#tokens?.accessToken;
+    if (!this.#read()) return false;
     try {
       const next = await this.#refresh(true);
-      return next !== undefined && next.accessToken !== tokens.accessToken;
+      return next !== undefined && next.accessToken !== before;
     } catch {
       return false;
     }
   }
 
-  /** Takes over what another tab wrote to shared storage (a rotated token set, or a logout). */
+  /** The socket server kept refusing the token, even a refreshed one. */
+  markUnauthorized(): void {
+    this.#store.set({
+      status: "error",
+      user: this.#store.getSnapshot().user,
+      error: this.#error(
+        "LENRA_UNAUTHORIZED",
+        "The server refused the session's access token. Log in again.",
+      ),
+    });
+  }
+
+  /**
+   * Another tab wrote to the shared storage: a removed session is a logout, another login is
+   * taken up (its refresh token redeemed for a token of this tab's own); a refresh of the login
+   * this tab holds needs nothing.
+   */
   sync(): void {
-    if (this.#settings.storage !== "local") return;
     const stored = this.#read();
-    if (stored?.accessToken === this.#current?.accessToken) return;
-    const previousSub = this.#current ? userOf(this.#current).sub : undefined;
-    this.#current = stored;
     if (!stored) {
-      clearTimeout(this.#timer);
-      this.#guest();
-      this.#host.onIdentityChange({ clearData: true, disconnect: false });
-      return;
-    }
-    const wasGuest = this.#store.getSnapshot().status !== "authenticated";
-    this.#authenticated(stored);
-    if (wasGuest || previousSub !== userOf(stored).sub) {
-      this.#host.onIdentityChange({ clearData: !wasGuest, disconnect: false });
+      if (this.#id) this.#endSession();
+    } else if (stored.id !== this.#id) {
+      // A failure leaves this tab as it was; the next token request tries again.
+      this.#refresh().catch(() => {});
     }
   }
 
@@ -317,16 +316,14 @@ export class Session {
     return { appState: transaction.appState };
   }
 
+  /** Redeems a login's code: a new session, stored for every tab when it can be refreshed. */
   async #redeem(url: URL, transaction: LoginTransaction): Promise<void> {
     const [flows, server] = await this.#authorizationServer();
-    const previousUser = this.#current ? userOf(this.#current).sub : undefined;
     const tokens = await flows.redeemCallback(this.#flowContext, server, url, transaction);
-    this.#setTokens(tokens);
-    this.#authenticated(tokens);
-    this.#host.onIdentityChange({
-      clearData: previousUser !== undefined && previousUser !== userOf(tokens).sub,
-      disconnect: false,
-    });
+    // Any unique text: it only tells one login from another.
+    const id = `${Date.now().toString(36)}.${Math.random().toString(36).slice(2)}`;
+    this.#write(tokens.refreshToken ? { id, refreshToken: tokens.refreshToken } : undefined);
+    this.#signedIn(tokens, id);
   }
 
   /** Removes the code and state from the address bar once they are used. */
@@ -347,24 +344,31 @@ export class Session {
 
   async #doRefresh(force: boolean): Promise<TokenSet | undefined> {
     const run = async () => {
-      // Another tab may have rotated the refresh token while we waited for the lock.
-      this.sync();
-      const tokens = this.#current;
-      if (!tokens?.refreshToken || (!force && isFresh(tokens))) return tokens;
+      // Read under the lock: another tab may have rotated the refresh token, logged in or out.
+      const stored = this.#read();
+      const tokens = this.#tokens;
+      if (!stored) {
+        this.#endSession();
+        return undefined;
+      }
+      if (stored.id === this.#id && tokens && !force && isFresh(tokens)) return tokens;
       const [flows, server] = await this.#authorizationServer();
+      let next: TokenSet;
       try {
-        const next = await flows.refreshTokens(this.#flowContext, server, tokens.refreshToken);
-        this.#setTokens(next);
-        this.#authenticated(next);
-        return next;
+        next = await flows.refreshTokens(this.#flowContext, server, stored.refreshToken);
       } catch (error) {
         if (error instanceof this.#context.AuthError && error.code === "LENRA_SESSION_EXPIRED") {
           this.#host.log.warn("The refresh token was refused; the session ended");
+          // Unless another tab has stored another session meanwhile.
+          if (this.#read()?.refreshToken === stored.refreshToken) this.#write(undefined);
           this.#endSession(error);
           return undefined;
         }
         throw error;
       }
+      this.#write({ id: stored.id, refreshToken: next.refreshToken ?? stored.refreshToken });
+      this.#signedIn(next, stored.id);
+      return next;
     };
     const locks = typeof navigator !== "undefined" ? navigator.locks : undefined;
     // With storage shared by tabs, a refresh token may be used by one tab only at a time.
@@ -389,18 +393,41 @@ export class Session {
     this.#store.set({ status: "guest", user: undefined, error });
   }
 
-  #endSession(error: LenraAuthError) {
-    const hadTokens = this.#current !== undefined;
-    this.#setTokens(undefined);
+  /**
+   * Forgets this tab's tokens and goes back to guest. The socket reconnects as a guest first,
+   * so that nothing joins on the old identity's socket meanwhile.
+   */
+  #endSession(error?: LenraAuthError, logout?: { disconnect: boolean }) {
+    const hadTokens = this.#tokens !== undefined;
+    this.#tokens = this.#id = undefined;
+    clearTimeout(this.#timer);
+    // A logout reconnects (or disconnects) even without tokens: the socket may hold a refused one.
+    if (hadTokens || logout) {
+      this.#host.onIdentityChange({ clearData: true, disconnect: !!logout?.disconnect });
+    }
     this.#guest(error);
-    if (hadTokens) this.#host.onIdentityChange({ clearData: true, disconnect: false });
   }
 
-  #authenticated(tokens: TokenSet) {
+  /**
+   * Holds `tokens`, of the login `id`. When the identity changes (a login, another tab's login,
+   * the stored session taken up), the socket reconnects with the new token before the state says
+   * `authenticated`: views that join because of the new state join on the new identity's socket.
+   */
+  #signedIn(tokens: TokenSet, id: string) {
     const previous = this.#store.getSnapshot();
     const user = userOf(tokens);
+    const wasUser = previous.status === "authenticated";
+    const changed = !wasUser || id !== this.#id;
+    this.#tokens = tokens;
+    this.#id = id;
+    if (changed) {
+      this.#host.onIdentityChange({
+        clearData: wasUser && previous.user?.sub !== user.sub,
+        disconnect: false,
+      });
+    }
     const sameUser =
-      previous.status === "authenticated" &&
+      wasUser &&
       previous.user?.sub === user.sub &&
       previous.user?.scopes.join(" ") === user.scopes.join(" ");
     if (!sameUser || previous.error) {
@@ -409,22 +436,30 @@ export class Session {
     this.#schedule(tokens);
   }
 
-  #read(): TokenSet | undefined {
-    const storage = this.#context.storage();
-    return storage ? parseTokenSet(storage.getItem(this.#context.key)) : this.#memory;
+  #storage() {
+    return this.#memoryOnly ? undefined : this.#context.storage();
   }
 
-  #setTokens(tokens: TokenSet | undefined) {
-    this.#current = tokens;
-    if (!tokens) clearTimeout(this.#timer);
+  #read(): StoredSession | undefined {
     try {
-      const storage = this.#context.storage();
-      const key = this.#context.key;
-      if (!storage) this.#memory = tokens;
-      // One JSON entry: replacing it (refresh-token rotation) is a single atomic write.
-      else if (tokens) storage.setItem(key, JSON.stringify(tokens));
-      else storage.removeItem(key);
+      const storage = this.#storage();
+      if (storage) return parseStoredSession(storage.getItem(this.#context.key));
     } catch {
+      // Storage that throws on access (sandboxed frames) holds nothing for us.
+    }
+    return this.#memory;
+  }
+
+  #write(session: StoredSession | undefined) {
+    this.#memory = session;
+    try {
+      const storage = this.#storage();
+      const key = this.#context.key;
+      // One JSON entry: replacing it (refresh-token rotation) is a single atomic write.
+      if (session) storage?.setItem(key, JSON.stringify(session));
+      else storage?.removeItem(key);
+    } catch {
+      this.#memoryOnly = true;
       this.#host.log.warn("The token storage could not be written; the session stays in memory");
     }
   }
@@ -443,7 +478,7 @@ export class Session {
     // setTimeout overflows past 2^31 - 1 ms.
     const delay = Math.min(Math.max(0, at - Date.now()), 2 ** 31 - 1);
     this.#timer = setTimeout(() => {
-      if (this.#current !== tokens) return;
+      if (this.#tokens !== tokens) return;
       if (!tokens.refreshToken) {
         this.#expire();
         return;
@@ -461,7 +496,7 @@ export class Session {
           this.#host.log.warn(
             `Refreshing the session ahead of expiry failed; retrying ${lasts ? `in ${Math.round(wait)} ms` : "when a token is needed"}`,
           );
-          if (lasts && this.#current === tokens) this.#schedule(tokens, retryAt);
+          if (lasts && this.#tokens === tokens) this.#schedule(tokens, retryAt);
         },
       );
     }, delay);

@@ -1,4 +1,4 @@
-/** What a successful token response leaves us with. */
+/** What a successful token response leaves us with; held in memory only. */
 export interface TokenSet {
   readonly accessToken: string;
   readonly refreshToken: string | undefined;
@@ -12,32 +12,26 @@ export interface TokenSet {
   readonly claims: Readonly<Record<string, unknown>> | undefined;
 }
 
-/** Reads a stored token set, ignoring anything malformed rather than trusting it. */
-export function parseTokenSet(raw: string | null | undefined): TokenSet | undefined {
-  if (!raw) return undefined;
-  let value: unknown;
+/**
+ * What the token storage keeps of a session: its refresh token (rotated on every use) and the id
+ * of the login it comes from, which tells a tab whether another tab's write is a refresh of the
+ * session it holds or another login. Never an access token: a tab gets its own from the refresh
+ * token.
+ */
+export interface StoredSession {
+  readonly id: string;
+  readonly refreshToken: string;
+}
+
+/** Reads a stored session, ignoring anything malformed rather than trusting it. */
+export function parseStoredSession(raw: string | null | undefined): StoredSession | undefined {
+  let value: Partial<StoredSession> | undefined;
   try {
-    value = JSON.parse(raw);
+    value = JSON.parse(raw ?? "");
   } catch {
     return undefined;
   }
-  if (!value || typeof value !== "object") return undefined;
-  const v = value as Record<string, unknown>;
-  if (typeof v.accessToken !== "string" || v.accessToken === "") return undefined;
-  const optionalString = (x: unknown) => (typeof x === "string" ? x : undefined);
-  return {
-    accessToken: v.accessToken,
-    refreshToken: optionalString(v.refreshToken),
-    issuedAt: typeof v.issuedAt === "number" && Number.isFinite(v.issuedAt) ? v.issuedAt : 0,
-    expiresAt:
-      typeof v.expiresAt === "number" && Number.isFinite(v.expiresAt) ? v.expiresAt : undefined,
-    idToken: optionalString(v.idToken),
-    scopes: Array.isArray(v.scopes)
-      ? v.scopes.filter((s): s is string => typeof s === "string")
-      : [],
-    claims:
-      v.claims && typeof v.claims === "object" && !Array.isArray(v.claims)
-        ? (v.claims as Record<string, unknown>)
-        : undefined,
-  };
+  return typeof value?.id === "string" && typeof value.refreshToken === "string" && value.refreshToken
+    ? { id: value.id, refreshToken: value.refreshToken }
+    : undefined;
 }
