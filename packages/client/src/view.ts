@@ -20,7 +20,12 @@ export type ViewStatus = "pending" | "success" | "error";
 
 /** What a view shows at one moment. A new object only when something in it changed. */
 export interface ViewState<T = unknown> {
-  /** `pending` until the first document arrives, `success` once there is data, `error` without data. */
+  /**
+   * `pending` until the first document arrives, `success` once there is data, `error` without
+   * data: the route reported an error, or the server refused the join `maxJoinAttempts` times in
+   * a row (at once when the app's view failed). While a refused join is tried again the view
+   * stays `pending`: a refusal may pass, as while the socket changes identity.
+   */
   readonly status: ViewStatus;
   /** The document, listener objects turned into functions; `undefined` until it arrives. */
   readonly data: Hydrated<T> | undefined;
@@ -42,7 +47,9 @@ export interface ViewState<T = unknown> {
 export interface LenraView<T = unknown> extends ReadableStore<ViewState<T>> {
   readonly path: string;
   /**
-   * Joins again now after the server refused the route too many times (or its view failed).
+   * Starts over after an error: joins again now after the server refused the route too many
+   * times or its view failed, `pending` until the outcome (call it when an error boundary is
+   * reset, so that it waits for a fresh attempt rather than showing the old error again).
    *
    * @example
    * ```ts
@@ -51,8 +58,9 @@ export interface LenraView<T = unknown> extends ReadableStore<ViewState<T>> {
    */
   retry(): void;
   /**
-   * Resolves once the view has data or an error, keeping it subscribed meanwhile (for Suspense
-   * and route loaders). The same promise is returned while it is pending.
+   * Resolves once the view has data or an error (one it will not get past by itself), keeping it
+   * subscribed meanwhile (for Suspense and route loaders). The same promise is returned while it
+   * is pending.
    *
    * @example
    * ```ts
@@ -225,8 +233,12 @@ export class RouteView<T = unknown> implements LenraView<T> {
     if (!this.#unwatch) return;
     this.#joinFailures = 0;
     this.#gaveUp = false;
-    // Trying again: `load()` and Suspense wait for the outcome rather than the old error.
-    if (!this.getSnapshot().data) this.#store.set(PENDING as ViewState<T>);
+    // A view in error starts over with a fresh join (the server renders it anew), pending
+    // meanwhile: `load()` and Suspense wait for the outcome rather than the old error.
+    if (this.getSnapshot().status === "error") {
+      this.#leave();
+      this.#store.set(PENDING as ViewState<T>);
+    }
     if (!this.#channel) this.#join();
   }
 
@@ -422,8 +434,7 @@ export class RouteView<T = unknown> implements LenraView<T> {
     this.#forget();
     // The app's view failed to render (Lenra refuses the join then): joining again at once would
     // only run the failing view again. `retry()` or the next connection tries again.
-    this.#gaveUp =
-      error.reason === APP_FAILURE_REASON || this.#joinFailures >= maxJoinAttempts;
+    this.#gaveUp = error.reason === APP_FAILURE_REASON || this.#joinFailures >= maxJoinAttempts;
     // Until the view gives up, phoenix joins again and the refusal may pass (a socket between
     // two identities): the view stays pending, and Suspense boundaries see only final errors.
     this.#store.set(

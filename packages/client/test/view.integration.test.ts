@@ -263,6 +263,51 @@ describe("views over a real socket", () => {
     expect(harness.server.stats().channels["route:/does-not-exist"] ?? 0).toBe(0);
   });
 
+  it("stays pending while a refused join is tried again, and turns error once it gives up", async () => {
+    await start();
+    const view = harness.client({ maxJoinAttempts: 3 }).view("/does-not-exist");
+    const seen: string[] = [];
+    const refusals = () =>
+      harness.server.events.filter((e) => e.type === "join" && e.topic === "route:/does-not-exist")
+        .length;
+    let refusalsAtError = 0;
+    view.subscribe(() => {
+      const { status } = view.getSnapshot();
+      if (status === "error" && refusalsAtError === 0) refusalsAtError = refusals();
+      if (seen.at(-1) !== status) seen.push(status);
+    });
+    const state = await waitFor(view, (s) => s.status === "error");
+    expect(state.error).toMatchObject({ code: LenraErrorCode.JoinRefused });
+    // No error while phoenix joined again: the first status change is the final error.
+    expect(seen).toEqual(["error"]);
+    expect(refusalsAtError).toBe(3);
+  });
+
+  it("starts over on retry(): pending, a fresh join, and load() waits for its outcome", async () => {
+    await start();
+    await harness.app.update((state) => {
+      state.broken = true;
+    });
+    const view = harness.client().view<{ value: number }>("/fragile");
+    const failed = await view.load();
+    expect(failed).toMatchObject({ status: "error", error: { code: LenraErrorCode.RouteError } });
+    expect(acceptedJoins("route:/fragile")).toBe(1);
+
+    view.subscribe(() => {});
+    view.retry();
+    expect(view.getSnapshot().status).toBe("pending");
+    const again = await view.load();
+    // A new attempt's outcome, not the old error handed back.
+    expect(again.status).toBe("error");
+    expect(again.error).not.toBe(failed.error);
+    expect(acceptedJoins("route:/fragile")).toBe(2);
+    await harness.app.update((state) => {
+      state.broken = false;
+      state.count = 4;
+    });
+    expect((await waitFor(view, (s) => s.status === "success")).data).toEqual({ value: 4 });
+  });
+
   it("refuses a guest a user-only route, and lets a user in", async () => {
     await start();
     const guestView = harness.client({ maxJoinAttempts: 1 }).view("/me");

@@ -1,18 +1,35 @@
+import { type AuthHarness, startAuthHarness } from "@lenra/test-utils/auth";
 import { type CounterView, type Harness, type Item, startHarness } from "@lenra/test-utils/server";
-import { cleanup, render, screen } from "@testing-library/react";
+import { act, cleanup, render, screen } from "@testing-library/react";
 import { Component, type ReactNode, Suspense } from "react";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { LenraErrorCode, LenraProvider, useSuspenseLenraView } from "../src/index.ts";
+import {
+  Authenticated,
+  LenraErrorCode,
+  LenraProvider,
+  useSuspenseLenraView,
+} from "../src/index.ts";
 
-let harness: Harness;
+let harness: Harness | AuthHarness | undefined;
 
 afterEach(async () => {
   cleanup();
   vi.restoreAllMocks();
   await harness?.close();
+  harness = undefined;
 });
 
-class Boundary extends Component<{ children: ReactNode }, { error: unknown }> {
+/** What the boundaries and fallbacks below rendered, in order. */
+let shown: string[] = [];
+
+/**
+ * An error boundary with a "retry" button, as apps write them: its reset calls `onReset` (here
+ * the view's `retry()`) and renders the children again.
+ */
+class Boundary extends Component<
+  { children: ReactNode; onReset?: () => void },
+  { error: unknown }
+> {
   override state = { error: undefined as unknown };
   static getDerivedStateFromError(error: unknown) {
     return { error };
@@ -20,8 +37,28 @@ class Boundary extends Component<{ children: ReactNode }, { error: unknown }> {
   override render() {
     const { error } = this.state;
     if (error === undefined) return this.props.children;
-    return <p>caught: {(error as { code?: string }).code}</p>;
+    const text = `caught: ${(error as { code?: string }).code}`;
+    if (shown.at(-1) !== text) shown.push(text);
+    return (
+      <>
+        <p>{text}</p>
+        <button
+          type="button"
+          onClick={() => {
+            this.props.onReset?.();
+            this.setState({ error: undefined });
+          }}
+        >
+          retry
+        </button>
+      </>
+    );
   }
+}
+
+function Fallback() {
+  if (shown.at(-1) !== "loading") shown.push("loading");
+  return <p>loading</p>;
 }
 
 let renders = 0;
@@ -35,6 +72,21 @@ function Value() {
 function Missing() {
   const { data } = useSuspenseLenraView<Item>("/items/missing");
   return <p>{data.title}</p>;
+}
+
+function Nine() {
+  const { data } = useSuspenseLenraView<Item>("/items/i9");
+  return <p>title:{data.title}</p>;
+}
+
+function Unknown() {
+  useSuspenseLenraView("/no-such-route");
+  return <p>joined</p>;
+}
+
+function Mine() {
+  const { data } = useSuspenseLenraView<{ me: string }>("/mine");
+  return <p>mine:{data.me}</p>;
 }
 
 describe("useSuspenseLenraView", () => {
@@ -74,5 +126,84 @@ describe("useSuspenseLenraView", () => {
       </LenraProvider>,
     );
     await screen.findByText(`caught: ${LenraErrorCode.RouteError}`);
+  });
+
+  it("waits under the fallback while a refused join is tried again; only the final refusal is thrown", async () => {
+    const server = await startHarness();
+    harness = server;
+    shown = [];
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const refusals = () =>
+      server.server.events.filter((e) => e.type === "join" && e.topic === "route:/no-such-route")
+        .length;
+    render(
+      <LenraProvider client={server.client({ maxJoinAttempts: 3 })}>
+        <Boundary>
+          <Suspense fallback={<Fallback />}>
+            <Unknown />
+          </Suspense>
+        </Boundary>
+      </LenraProvider>,
+    );
+    // Phoenix joins again after 0.5 s, then 1 s.
+    await screen.findByText(`caught: ${LenraErrorCode.JoinRefused}`, {}, { timeout: 10_000 });
+    expect(refusals()).toBe(3);
+    expect(shown).toEqual(["loading", `caught: ${LenraErrorCode.JoinRefused}`]);
+  });
+
+  it("gets a fresh attempt from a boundary reset that calls view.retry(), then the data once the route works", async () => {
+    const server = await startHarness();
+    harness = server;
+    shown = [];
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const client = server.client();
+    render(
+      <LenraProvider client={client}>
+        <Boundary onReset={() => client.view("/items/i9").retry()}>
+          <Suspense fallback={<Fallback />}>
+            <Nine />
+          </Suspense>
+        </Boundary>
+      </LenraProvider>,
+    );
+    const caught = `caught: ${LenraErrorCode.RouteError}`;
+    await screen.findByText(caught);
+    const joins = server.joins("route:/items/i9");
+
+    // Still failing: the reset waits for a new attempt instead of showing the old error again.
+    act(() => screen.getByText("retry").click());
+    await screen.findByText(caught);
+    expect(shown).toEqual(["loading", caught, "loading", caught]);
+    expect(server.joins("route:/items/i9")).toBe(joins + 1);
+
+    await server.app.update((state) => {
+      state.items.push({ id: "i9", title: "Nine" });
+    });
+    act(() => screen.getByText("retry").click());
+    await screen.findByText("title:Nine");
+  });
+
+  it("shows a user-only view that appears with the login, never an error on the way", async () => {
+    const auth = await startAuthHarness();
+    harness = auth;
+    shown = [];
+    // One refusal would be thrown at once.
+    const client = auth.client({ maxJoinAttempts: 1 });
+    render(
+      <LenraProvider client={client}>
+        <Authenticated>
+          <Boundary>
+            <Suspense fallback={<Fallback />}>
+              <Mine />
+            </Suspense>
+          </Boundary>
+        </Authenticated>
+      </LenraProvider>,
+    );
+    await act(() => client.auth.getAccessToken());
+    const url = await auth.callbackUrl(client, "alice");
+    await act(() => client.auth.handleRedirectCallback(url));
+    await screen.findByText("mine:alice");
+    expect(shown).toEqual(["loading"]);
   });
 });

@@ -1,4 +1,4 @@
-import { createLenraClient, type LenraClient } from "@lenra/client";
+import { createLenraClient, type LenraClient, type LenraClientOptions } from "@lenra/client";
 import { lenraLogin } from "@lenra/client/login";
 import {
   type ProtocolServer,
@@ -22,7 +22,8 @@ export interface AuthHarness {
   server: ProtocolServer;
   /** Token requests (grant types) the clients made. */
   tokenRequests: string[];
-  client(): LenraClient;
+  /** A client with the test login; `options` are the client's other options. */
+  client(options?: Omit<LenraClientOptions, "login">): LenraClient;
   /** Starts a login in Node and returns the callback URL the dev login page sends back to. */
   callbackUrl(client: LenraClient, username: string): Promise<string>;
   close(): Promise<void>;
@@ -30,7 +31,7 @@ export interface AuthHarness {
 
 /**
  * The real OAuth server and a socket server that checks tokens against it, with a `/me` view
- * that shows who is connected.
+ * that shows who is connected and `/mine`, which only a user may join.
  */
 export async function startAuthHarness(): Promise<AuthHarness> {
   const auth = await startAuthServer({
@@ -44,6 +45,7 @@ export async function startAuthHarness(): Promise<AuthHarness> {
         roles: ["guest", "user"],
         view: (_state, { me }) => ({ me: me ?? "guest", onPing: listener("ping") }),
       },
+      "/mine": { view: (_state, { me }) => ({ me }) },
     },
     listeners: { ping: () => {} },
     async authenticate(request) {
@@ -69,11 +71,12 @@ export async function startAuthHarness(): Promise<AuthHarness> {
     auth,
     server,
     tokenRequests,
-    client() {
+    client(options = {}) {
       const client = createLenraClient({
         socketEndpoint: server.socketUrl,
         transport: WebSocket,
         lingerMs: 100,
+        ...options,
         login: lenraLogin({
           clientId: CLIENT_ID,
           baseUri: auth.url,

@@ -117,7 +117,9 @@ export class Session {
     try {
       await this.#refresh();
     } catch {
-      this.#host.log.warn("The stored session could not be redeemed yet; retrying when a token is needed");
+      this.#host.log.warn(
+        "The stored session could not be redeemed yet; retrying when a token is needed",
+      );
     }
   }
 
@@ -191,7 +193,10 @@ export class Session {
     const params: Record<string, string> = { ...extraAuthParams };
     if (prompt) params.prompt = prompt;
     if (loginHint) params.login_hint = loginHint;
-    return [transaction, await flows.authorizationUrl(this.#flowContext, server, transaction, params)];
+    return [
+      transaction,
+      await flows.authorizationUrl(this.#flowContext, server, transaction, params),
+    ];
   }
 
   handleRedirectCallback(href: string): Promise<RedirectCallbackResult> {

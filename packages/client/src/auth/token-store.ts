@@ -31,7 +31,9 @@ export function parseStoredSession(raw: string | null | undefined): StoredSessio
   } catch {
     return undefined;
   }
-  return typeof value?.id === "string" && typeof value.refreshToken === "string" && value.refreshToken
+  return typeof value?.id === "string" &&
+    typeof value.refreshToken === "string" &&
+    value.refreshToken
     ? { id: value.id, refreshToken: value.refreshToken }
     : undefined;
 }
