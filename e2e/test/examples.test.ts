@@ -4,11 +4,14 @@
  * Each test starts from fresh browser contexts; users are unique per test, the global counter is
  * shared, so tests compare it with what it was at their start.
  */
-import type { Browser, Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { AppPage, NOT_CONNECTED, signInOnDevLoginPage, uniqueUser } from "./support/app.ts";
 import { BrowserSession, launchChromium } from "./support/browser.ts";
 import { EXAMPLES, type Example, Harness } from "./support/lenra.ts";
+
+/** What the recording pages note: the login status and every error message. */
+const RECORDED = ["auth-status", ".error"];
 
 let harness: Harness;
 let browser: Browser;
@@ -18,6 +21,14 @@ beforeAll(async () => {
   browser = await launchChromium();
   harness = await Harness.start(EXAMPLES);
 });
+
+/**
+ * Waits at most 5 s (from now: call it once the dev server is ready) for `read` to give
+ * `expected`: the bound within which a page must be live again after a restart.
+ */
+async function expectWithin5s<T>(read: () => Promise<T>, expected: T): Promise<void> {
+  await expect.poll(read, { timeout: 5_000, message: "live within 5 s" }).toBe(expected);
+}
 
 afterAll(async () => {
   await browser?.close();
@@ -73,6 +84,34 @@ describe.each(EXAMPLES.map((example) => [example.name, example] as const))(
       if (!popup.isClosed()) await popup.waitForEvent("close");
       await app.expectText("auth-status", "authenticated");
       return popup;
+    }
+
+    /**
+     * A new visitor (a fresh context, or a new tab of `context`, or a context with what a closed
+     * one had stored) whose page records its login status and every error message from the
+     * first render on.
+     */
+    async function recordingVisit(
+      from?: BrowserContext | Awaited<ReturnType<BrowserContext["storageState"]>>,
+    ): Promise<AppPage> {
+      const page = from && "newPage" in from ? await from.newPage() : await session.newPage(from);
+      const app = new AppPage(page, harness.origin(example));
+      await app.recordTexts(RECORDED);
+      await app.open();
+      return app;
+    }
+
+    /**
+     * Waits until `app` is signed in as `username`, live, with `me` on its counter, and checks
+     * that the page went from `loading` to `authenticated` without a guest or an error between.
+     */
+    async function expectSignedIn(app: AppPage, username: string, me: number): Promise<void> {
+      await app.expectText("auth-status", "authenticated");
+      await app.expectText("user", username);
+      await app.expectConnected();
+      await app.expectNumber("me-value", me);
+      expect(await app.seen("auth-status")).toEqual(["loading", "authenticated"]);
+      expect(await app.seen(".error")).toEqual([]);
     }
 
     it("shows a guest the global counter, connected, and increments it", async () => {
@@ -146,8 +185,8 @@ describe.each(EXAMPLES.map((example) => [example.name, example] as const))(
       expect(await second.sameDocument()).toBe(true);
     });
 
-    it("logs in through the dev login page with a redirect", async () => {
-      const app = await visit();
+    it("logs in through the dev login page with a redirect, and stays signed in across a reload", async () => {
+      const app = await recordingVisit();
       await app.connectedGlobalValue();
       const username = uniqueUser(`${example.name}-redirect`);
 
@@ -160,13 +199,10 @@ describe.each(EXAMPLES.map((example) => [example.name, example] as const))(
       expect(harness.userCount(username)).toBe(1);
       await app.expectText("me-error", undefined);
 
-      // Tokens are kept in memory (the client's default; the examples set no `storage`), so a
-      // reload starts over as a guest; the data stays on the server.
+      // The session is kept (the client's default storage): the reloaded page is the same user,
+      // `loading` until its stored session is redeemed, never a guest on the way.
       await app.page.reload();
-      await app.expectText("auth-status", "guest");
-      await app.expectConnected();
-      expect(await app.text("user")).toBeUndefined();
-      expect(await app.text("me-value")).toBeUndefined();
+      await expectSignedIn(app, username, 1);
       expect(harness.userCount(username)).toBe(1);
     });
 
@@ -184,8 +220,8 @@ describe.each(EXAMPLES.map((example) => [example.name, example] as const))(
       expect(referers.filter((referer) => /[?&](code|state)=/.test(referer))).toEqual([]);
     });
 
-    it("logs in in a popup without leaving the page", async () => {
-      const app = await visit();
+    it("logs in in a popup without leaving the page, and stays signed in across a reload", async () => {
+      const app = await recordingVisit();
       await app.connectedGlobalValue();
       await app.markDocument();
       const before = app.page.url();
@@ -199,6 +235,89 @@ describe.each(EXAMPLES.map((example) => [example.name, example] as const))(
       await app.expectNumber("me-value", 1);
       expect(await app.sameDocument()).toBe(true);
       expect(app.page.url()).toBe(before);
+      expect(await app.seen(".error")).toEqual([]);
+
+      await app.page.reload();
+      await expectSignedIn(app, username, 1);
+    });
+
+    it("stays signed in in a second tab, in tabs opened together, and in a reopened browser", async () => {
+      const first = await recordingVisit();
+      await first.connectedGlobalValue();
+      const username = uniqueUser(`${example.name}-tabs`);
+      await popupLogin(first, username);
+      await first.expectNumber("me-value", 0);
+      const context = first.page.context();
+
+      const second = await recordingVisit(context);
+      await expectSignedIn(second, username, 0);
+      // Both tabs are live on the user's data.
+      await second.byTestId("me-inc").click();
+      await first.expectNumber("me-value", 1);
+
+      // Tabs that load at the same moment take turns with the refresh token, which each one
+      // rotates: every one of them is signed in.
+      const together = await Promise.all([1, 2, 3].map(() => recordingVisit(context)));
+      for (const tab of together) await expectSignedIn(tab, username, 1);
+      await first.byTestId("me-inc").click();
+      for (const tab of [second, ...together]) await tab.expectNumber("me-value", 2);
+
+      // The browser closed and opened again, with what it had stored.
+      const stored = await context.storageState();
+      await context.close();
+      const reopened = await recordingVisit(stored);
+      await expectSignedIn(reopened, username, 2);
+      expect(harness.userCount(username)).toBe(2);
+    });
+
+    it("follows a login and a logout made in another tab, with no error on the way", async () => {
+      const a = await recordingVisit();
+      const context = a.page.context();
+      // The sockets tab B opens, with their token param (a guest's has none).
+      const sockets: URL[] = [];
+      const bPage = await context.newPage();
+      bPage.on("websocket", (socket) => sockets.push(new URL(socket.url())));
+      const b = new AppPage(bPage, harness.origin(example));
+      await b.recordTexts(RECORDED);
+      await b.open();
+      await a.connectedGlobalValue();
+      await b.connectedGlobalValue();
+      await b.expectText("auth-status", "guest");
+      const username = uniqueUser(`${example.name}-follow`);
+
+      await popupLogin(a, username);
+      await expect
+        .poll(() => b.text("auth-status"), { timeout: 5_000, message: "tab B signed in" })
+        .toBe("authenticated");
+      await b.expectText("user", username);
+      await b.expectNumber("me-value", 0);
+      await b.expectConnected();
+      expect(sockets.at(-1)?.searchParams.get("token")).toBeTruthy();
+
+      // "Log out" in tab A, which goes through the login server and comes back: tab B follows.
+      await a.byTestId("logout").click();
+      await expect
+        .poll(() => b.text("auth-status"), { timeout: 5_000, message: "tab B logged out" })
+        .toBe("guest");
+      await b.byTestId("me-value").waitFor({ state: "detached" });
+      await b.expectConnected();
+      // Tab B's socket is a guest's now: the server no longer takes it for the user.
+      expect(sockets.at(-1)?.searchParams.has("token")).toBe(false);
+      const start = await b.connectedGlobalValue();
+      await b.byTestId("global-inc").click();
+      await b.expectNumber("global-value", start + 1);
+      await a.page.waitForURL(`${harness.origin(example)}/`);
+      await a.expectText("auth-status", "guest");
+
+      // React renders a first `loading`; Vue renders after the startup checks, which a page
+      // with no stored session ends at once.
+      const statuses = await b.seen("auth-status");
+      expect(statuses.filter((status, index) => index > 0 || status !== "loading")).toEqual([
+        "guest",
+        "authenticated",
+        "guest",
+      ]);
+      for (const tab of [a, b]) expect(await tab.seen(".error")).toEqual([]);
     });
 
     it("shows a cancelled popup login as an auth error, then logs in", async () => {
@@ -322,8 +441,9 @@ describe.each(EXAMPLES.map((example) => [example.name, example] as const))(
       await harness.editStoppedData((store) => harness.addToGlobal(5, store));
       await harness.startDevServer();
 
+      // Live again within 5 s of the server being ready.
+      await expectWithin5s(() => app.number("global-value"), start + 5);
       await app.expectConnected();
-      await app.expectNumber("global-value", start + 5);
       // The rejoined view is live again, both ways.
       harness.addToGlobal(1);
       await app.expectNumber("global-value", start + 6);
@@ -359,9 +479,9 @@ describe.each(EXAMPLES.map((example) => [example.name, example] as const))(
 
     it("keeps a signed-in page signed in and live across a dev server restart (--data)", async () => {
       const app = new AppPage(await session.newPage(), harness.origin(example));
-      await app.recordTexts(["auth-status", "me-error", "global-error", "auth-error"]);
+      await app.recordTexts([...RECORDED, "me-error", "global-error", "auth-error"]);
       await app.open();
-      await app.connectedGlobalValue();
+      const start = await app.connectedGlobalValue();
       const username = uniqueUser(`${example.name}-kept`);
       await redirectLogin(app, username);
       await app.expectNumber("me-value", 0);
@@ -372,8 +492,11 @@ describe.each(EXAMPLES.map((example) => [example.name, example] as const))(
       // The OAuth server's keys and tokens are in the data file: the page's tokens stay good.
       await harness.stopDevServer();
       await expect.poll(() => app.text("connection")).toBeOneOf(NOT_CONNECTED);
+      await harness.editStoppedData((store) => harness.addToGlobal(5, store));
       await harness.startDevServer();
 
+      // Signed in and live again within 5 s of the server being ready.
+      await expectWithin5s(() => app.number("global-value"), start + 5);
       await app.expectConnected();
       await app.expectText("auth-status", "authenticated");
       await app.expectText("user", username);
@@ -385,9 +508,12 @@ describe.each(EXAMPLES.map((example) => [example.name, example] as const))(
       // document is the one the login came back to).
       const statuses = await app.seen("auth-status");
       expect(statuses.slice(statuses.indexOf("authenticated"))).toEqual(["authenticated"]);
-      for (const testId of ["me-error", "global-error", "auth-error"]) {
+      for (const testId of ["me-error", "global-error", "auth-error", ".error"]) {
         expect(await app.seen(testId), testId).toEqual([]);
       }
+      // And a reload after the restart is still that user.
+      await app.page.reload();
+      await expectSignedIn(app, username, 2);
     });
 
     it("marks its data stale and disables its buttons while the dev server is down", async () => {
@@ -434,7 +560,7 @@ describe.each(EXAMPLES.map((example) => [example.name, example] as const))(
 
     it("lets another person log in after logout, never showing the badge offline", async () => {
       const app = new AppPage(await session.newPage(), harness.origin(example));
-      await app.recordTexts(["connection", "auth-status"]);
+      await app.recordTexts(["connection", ...RECORDED]);
       await app.open();
       await app.connectedGlobalValue();
       const first = uniqueUser(`${example.name}-first`);
@@ -460,6 +586,7 @@ describe.each(EXAMPLES.map((example) => [example.name, example] as const))(
       expect(harness.userCount(first)).toBe(0);
       expect(await app.seen("connection")).not.toContain("offline");
       expect(await app.seen("auth-status")).not.toContain("error");
+      expect(await app.seen(".error")).toEqual([]);
     });
   },
 );

@@ -71,7 +71,8 @@ export class AppPage {
   /**
    * Records, from each document's first render on, every text shown by the elements with one of
    * `testIds` (an element that appears counts, one that goes away does not), read back with
-   * {@link seen}. Call it before {@link open}: it runs in every document the page loads.
+   * {@link seen}; `.error` stands for every error message (both examples give them that class).
+   * Call it before {@link open}: it runs in every document the page loads.
    */
   async recordTexts(testIds: readonly string[]): Promise<void> {
     await this.page.addInitScript((ids: readonly string[]) => {
@@ -79,7 +80,8 @@ export class AppPage {
       (window as unknown as { e2eSeen: typeof seen }).e2eSeen = seen;
       const note = () => {
         for (const id of ids) {
-          for (const element of document.querySelectorAll(`[data-testid="${id}"]`)) {
+          const selector = id.startsWith(".") ? id : `[data-testid="${id}"]`;
+          for (const element of document.querySelectorAll(selector)) {
             const text = element.textContent?.trim() ?? "";
             seen[id] ??= [];
             if (seen[id].at(-1) !== text) seen[id].push(text);

@@ -55,9 +55,15 @@ export class BrowserSession {
     this.#browser = browser;
   }
 
-  /** A new visitor (fresh context) with one page. */
-  async newPage(): Promise<Page> {
-    const context = await this.#browser.newContext({ viewport: { width: 1000, height: 800 } });
+  /**
+   * A new visitor (fresh context) with one page; with `storageState` (a context's
+   * `storageState()`), the same visitor coming back: a browser closed and opened again.
+   */
+  async newPage(storageState?: Awaited<ReturnType<BrowserContext["storageState"]>>): Promise<Page> {
+    const context = await this.#browser.newContext({
+      viewport: { width: 1000, height: 800 },
+      storageState,
+    });
     context.setDefaultTimeout(ACTION_TIMEOUT_MS);
     this.#contexts.push(context);
     const label = `context ${this.#contexts.length}`;

@@ -16,8 +16,8 @@ export const lenra = createLenraClient({
     // openid for the user id (`sub`), offline_access for refresh tokens.
     scopes: ["openid", "app:websocket", "offline_access"],
     // Where "Log out" comes back to once the login server ended its session too (registered
-    // with the OAuth client, as the redirect URI is).
-    postLogoutRedirectUri: `${window.location.origin}/`,
+    // with the OAuth client, as the redirect URI is): a path of the page's origin.
+    postLogoutRedirectUri: "/",
   }),
 });
 

@@ -92,7 +92,9 @@ const subscribeToNothing = () => () => {};
 
 /**
  * {@link useLenraView} for `<Suspense>`: suspends until the first data and throws errors to the
- * nearest error boundary.
+ * nearest error boundary, only those the view will not get past by itself (a refused join is
+ * tried again under the fallback first). In the boundary's reset, call the view's `retry()`: the
+ * children then suspend on a fresh attempt rather than throw the old error again.
  *
  * On the server it always shows the `<Suspense>` fallback, leaving the data to the client. Keep
  * the client's `lingerMs` (defaults to 2000 ms) above React's Suspense reveal delay (300 ms), so
@@ -109,7 +111,10 @@ const subscribeToNothing = () => () => {};
  *   return <p>{data.value}</p>;
  * }
  *
- * <ErrorBoundary fallback={<p>Could not load the counter</p>}>
+ * <ErrorBoundary
+ *   fallback={<p>Could not load the counter</p>}
+ *   onReset={() => lenra.view("/counter/global").retry()}
+ * >
  *   <Suspense fallback={<p>Loading…</p>}>
  *     <Counter />
  *   </Suspense>

@@ -11,7 +11,10 @@
  *
  * export const lenra = createLenraClient({
  *   appName: "counter-app",
- *   login: lenraLogin({ clientId: "my-client-id", scopes: ["app:websocket", "offline_access"] }),
+ *   login: lenraLogin({
+ *     clientId: "my-client-id",
+ *     scopes: ["openid", "app:websocket", "offline_access"],
+ *   }),
  * });
  * ```
  * @see https://www.rfc-editor.org/rfc/rfc7636 (PKCE) and PROTOCOL.md §1 (endpoints and defaults).

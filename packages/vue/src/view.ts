@@ -19,8 +19,10 @@ export type UseLenraViewOptions<T, S = Hydrated<T>> = Omit<ViewObserverOptions<T
 /** What {@link useLenraView} returns: refs of the view result, plus `suspense()`. */
 export interface UseLenraViewResult<S> extends Refs<ViewResult<S>> {
   /**
-   * Resolves once the view has data, or rejects with its error: `await` it in an async
-   * `setup()` under `<Suspense>`. On the server it resolves at once, pending.
+   * Resolves once the view has data, or rejects with its error (one it will not get past by
+   * itself: a refused join is tried again first): `await` it in an async `setup()` under
+   * `<Suspense>`. After an error, call the view's `retry()` before mounting the component again,
+   * so that it waits for a fresh attempt. On the server it resolves at once, pending.
    *
    * @example
    * ```vue
