@@ -69,6 +69,8 @@ export interface LoginContext {
   readonly key: string;
   /** `LenraAuthError`, for the session and the flows to throw. */
   readonly AuthError: typeof LenraAuthError;
+  /** `LenraArgumentError`, for a wrong argument found only when used. */
+  readonly ArgumentError: typeof LenraArgumentError;
   isBrowser(): boolean;
   /**
    * The storage of the session, or `undefined` when it is kept in memory. Resolved on each
@@ -76,9 +78,8 @@ export interface LoginContext {
    * (server-side rendering, sandboxed frames that throw on access).
    */
   storage(): TokenStorage | undefined;
-  /** Where the authorization server sends the browser back. */
-  redirectUri(): string;
 }
+
 
 /**
  * Opens the login popup. Called synchronously inside the click handler: browsers only allow
@@ -113,6 +114,7 @@ class Login implements AuthController {
       // One session per client and authorization server.
       key: `lenra:auth:${settings.clientId}:${settings.issuer ?? settings.baseUri}`,
       AuthError: LenraAuthError,
+      ArgumentError: LenraArgumentError,
       isBrowser,
       storage: () =>
         storage === "memory"
@@ -122,17 +124,6 @@ class Login implements AuthController {
             : storage === "local"
               ? globalThis.localStorage
               : globalThis.sessionStorage,
-      redirectUri() {
-        const uri = settings.redirectUri ?? "/redirect.html";
-        // A path is of the page's origin, known only in the browser.
-        if (isBrowser()) return new URL(uri, window.location.origin).href;
-        if (uri[0] === "/") {
-          throw new LenraArgumentError({
-            message: "lenraLogin: set `redirectUri` to a full URL outside a browser.",
-          });
-        }
-        return uri;
-      },
     };
     this.subscribe = store.subscribe;
     this.getSnapshot = store.getSnapshot;
@@ -141,7 +132,11 @@ class Login implements AuthController {
   isRedirectCallback(url?: string): boolean {
     try {
       const parsed = new URL(url ?? window.location.href);
-      const expected = new URL(this.#context.redirectUri());
+      // A path is of the page's origin (outside a browser it cannot match: false).
+      const expected = new URL(
+        this.#context.settings.redirectUri ?? "/redirect.html",
+        isBrowser() ? window.location.origin : undefined,
+      );
       const params = parsed.searchParams;
       return (
         parsed.origin === expected.origin &&
@@ -200,16 +195,10 @@ class Login implements AuthController {
   handleRedirectCallback(url?: string): Promise<RedirectCallbackResult> {
     try {
       this.#context.host.assertAlive();
-      const href = url ?? (isBrowser() ? window.location.href : undefined);
-      if (!href) {
-        throw new LenraArgumentError({
-          message: "handleRedirectCallback(url): pass the URL outside a browser.",
-        });
-      }
-      return this.#load().then((session) => session.handleRedirectCallback(href));
     } catch (error) {
       return Promise.reject(error);
     }
+    return this.#load().then((session) => session.handleRedirectCallback(url));
   }
 
   async logout(options: LogoutOptions = {}): Promise<void> {

@@ -189,7 +189,7 @@ export class Session {
     returnTo: string | undefined,
   ): Promise<[LoginTransaction, string]> {
     const [flows, server] = await this.#authorizationServer();
-    const transaction = flows.createTransaction(this.#context.redirectUri(), appState, returnTo);
+    const transaction = flows.createTransaction(this.#redirectUri(), appState, returnTo);
     const params: Record<string, string> = { ...extraAuthParams };
     if (prompt) params.prompt = prompt;
     if (loginHint) params.login_hint = loginHint;
@@ -199,7 +199,15 @@ export class Session {
     ];
   }
 
-  handleRedirectCallback(href: string): Promise<RedirectCallbackResult> {
+  handleRedirectCallback(url: string | undefined): Promise<RedirectCallbackResult> {
+    const href = url ?? (this.#context.isBrowser() ? window.location.href : undefined);
+    if (!href) {
+      return Promise.reject(
+        new this.#context.ArgumentError({
+          message: "handleRedirectCallback(url): pass the URL outside a browser.",
+        }),
+      );
+    }
     // React StrictMode runs effects twice: the same URL redeems its code once.
     let result = this.#callbacks.get(href);
     if (!result) {
@@ -207,6 +215,16 @@ export class Session {
       this.#callbacks.set(href, result);
     }
     return result;
+  }
+
+  /** Where the authorization server sends the browser back: a path is of the page's origin. */
+  #redirectUri(): string {
+    const uri = this.#settings.redirectUri ?? "/redirect.html";
+    if (this.#context.isBrowser()) return new URL(uri, window.location.origin).href;
+    if (uri[0] !== "/") return uri;
+    throw new this.#context.ArgumentError({
+      message: "lenraLogin: set `redirectUri` to a full URL outside a browser.",
+    });
   }
 
   async logout(options: LogoutOptions): Promise<void> {
@@ -284,12 +302,12 @@ export class Session {
   }
 
   async #completeRedirect(href: string): Promise<RedirectCallbackResult> {
+    const expected = new URL(this.#redirectUri());
     const previous = this.#store.getSnapshot();
     this.#store.set({ status: "loading", user: undefined, error: undefined });
     let transaction: LoginTransaction | undefined;
     try {
       const url = new URL(href);
-      const expected = new URL(this.#context.redirectUri());
       if (url.origin !== expected.origin || url.pathname !== expected.pathname) {
         throw this.#error(
           "LENRA_AUTH_CALLBACK_INVALID",
