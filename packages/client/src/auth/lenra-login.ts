@@ -80,7 +80,6 @@ export interface LoginContext {
   storage(): TokenStorage | undefined;
 }
 
-
 /**
  * Opens the login popup. Called synchronously inside the click handler: browsers only allow
  * popups opened during the user's gesture, so nothing may be awaited before it.
