@@ -156,7 +156,8 @@ export interface LenraClientOptions {
   heartbeatIntervalMs?: number;
   /**
    * Refused joins of a route tried in a row before giving up until the next connection or
-   * `view.retry()`. Defaults to 3.
+   * `view.retry()`; the view stays `pending` until then, and turns `error` when it gives up.
+   * Defaults to 3.
    *
    * @example `maxJoinAttempts: 1`
    * @see PROTOCOL.md section 3

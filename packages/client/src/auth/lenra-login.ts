@@ -33,7 +33,9 @@ function isBrowser(): boolean {
 /**
  * The login of a client, for `createLenraClient({ login })`: OAuth 2.0 authorization code with
  * PKCE (S256), in redirect or popup mode, with refresh-token rotation and revocation on logout.
- * Wrong options throw a {@link LenraArgumentError} naming the option, here rather than at the
+ * The session lasts across reloads, tabs and browser restarts (the refresh token in
+ * `localStorage`, see `storage`), and every tab of the origin follows a login or logout made in
+ * another. Wrong options throw a {@link LenraArgumentError} naming the option, here rather than at the
  * first login. Only a small part is loaded with the page; the rest (the token handling and
  * oauth4webapi) is loaded by the first login, callback, or stored session.
  *

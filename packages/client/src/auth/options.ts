@@ -107,7 +107,8 @@ export interface LenraLoginOptions {
   redirectUri?: string;
   /**
    * The scopes to ask for. Defaults to `["app:websocket"]`. Add `offline_access` for refresh
-   * tokens and `openid` for the user's id (`auth.getSnapshot().user.sub`).
+   * tokens (without one the session ends with the access token, and no reload, tab or restart
+   * keeps it) and `openid` for the user's id (`auth.getSnapshot().user.sub`).
    *
    * @example `scopes: ["openid", "app:websocket", "offline_access"]`
    * @see https://www.rfc-editor.org/rfc/rfc6749#section-3.3
