@@ -9,7 +9,7 @@ import {
   REDIRECT_URI,
   startAuthHarness,
 } from "./support/auth.ts";
-import { sleep, waitFor } from "./support/server.ts";
+import { polled, sleep, waitFor } from "./support/server.ts";
 
 let harness: AuthHarness;
 
@@ -33,17 +33,6 @@ async function revokeBehindTheClientsBack(token: string | undefined): Promise<vo
 function storedSession(storage: ReturnType<typeof memoryStorage>) {
   const raw = storage.items.get(`lenra:auth:${CLIENT_ID}:${harness.auth.url}`);
   return raw ? (JSON.parse(raw) as { id: string; refreshToken: string }) : undefined;
-}
-
-/** Polls what `read` returns, for `waitFor`. */
-function polled<T>(read: () => T) {
-  return {
-    subscribe: (fn: () => void) => {
-      const t = setInterval(fn, 50);
-      return () => clearInterval(t);
-    },
-    getSnapshot: read,
-  };
 }
 
 /** Uses a refresh token directly against the token endpoint, as an attacker replaying it would. */

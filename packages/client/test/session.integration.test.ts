@@ -8,7 +8,7 @@ import { completeDevLogin } from "@lenra/devserver/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { LenraAuthError, type LenraClient, LenraErrorCode } from "../src/index.ts";
 import { type AuthHarness, CLIENT_ID, REDIRECT_URI, startAuthHarness } from "./support/auth.ts";
-import { waitFor } from "./support/server.ts";
+import { polled, waitFor } from "./support/server.ts";
 import { installTabs } from "./support/tabs.ts";
 
 let harness: AuthHarness;
@@ -160,7 +160,7 @@ describe("tabs of one origin", () => {
     const me = b.view<{ me: string }>("/me");
     me.subscribe(() => {});
     expect((await waitFor(me, (s) => s.status === "success")).data?.me).toBe("alice");
-    harness.app.update((s) => {
+    await harness.app.update((s) => {
       s.count = 5;
     });
     await waitFor(counter, (s) => s.data?.value === 5 && !s.isStale);
@@ -194,15 +194,12 @@ describe("tabs of one origin", () => {
     const [a, b] = await twoSignedInTabs("alice");
     // Both tabs refresh ahead of expiry, every 1.5 s or so, each from what the other stored.
     await waitFor(
-      {
-        subscribe: (fn) => {
-          const timer = setInterval(fn, 50);
-          return () => clearInterval(timer);
-        },
-        getSnapshot: () => refreshes().length,
-      },
+      polled(() => refreshes().length),
       (count) => count >= 5,
-      { timeoutMs: 20_000, what: "five refreshes" },
+      {
+        timeoutMs: 20_000,
+        what: "five refreshes",
+      },
     );
     const used = refreshes().map((r) => r.body.get("refresh_token"));
     expect(new Set(used).size).toBe(used.length);

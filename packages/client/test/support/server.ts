@@ -35,6 +35,17 @@ export function waitFor<T>(
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** What `read` returns, as a store polled every 50 ms, for `waitFor`. */
+export function polled<T>(read: () => T): ReadableStore<T> {
+  return {
+    subscribe: (fn) => {
+      const timer = setInterval(fn, 50);
+      return () => clearInterval(timer);
+    },
+    getSnapshot: read,
+  };
+}
+
 export interface Harness<S> {
   app: TestApp<S>;
   server: ProtocolServer;
