@@ -78,6 +78,8 @@ const clients: LenraClient[] = [];
 async function client(): Promise<LenraClient> {
   server ??= await startProtocolServer({ backend: lenraLikeBackend() });
   const created = createLenraClient({
+    // Guests name the app, as Lenra requires (the backend's authenticate is the platform's).
+    appName: "test-app",
     socketEndpoint: server.socketUrl,
     transport: WebSocket,
     lingerMs: 50,

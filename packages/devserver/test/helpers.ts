@@ -39,7 +39,13 @@ export async function startHarness<S>(
   return { app, server };
 }
 
-/** An official Phoenix client over `ws`, disconnected after the test. */
+/** The app name test sockets give: Lenra refuses a guest socket that names no app. */
+export const TEST_APP_NAME = "test-app";
+
+/**
+ * An official Phoenix client over `ws`, disconnected after the test. It names the app
+ * ({@link TEST_APP_NAME}) unless `params` says otherwise, as a Lenra client does.
+ */
 export function connectPhoenix(
   server: { socketUrl: string },
   params: Record<string, unknown> = {},
@@ -47,7 +53,7 @@ export function connectPhoenix(
 ): Socket {
   const socket = new Socket(server.socketUrl, {
     transport: WebSocket as unknown as new (endpoint: string) => object,
-    params,
+    params: { app: TEST_APP_NAME, ...params },
     timeout: options.timeout ?? 2_000,
     reconnectAfterMs: () => 50,
     rejoinAfterMs: () => 50,
@@ -206,7 +212,10 @@ export class RawClient {
     onCleanup(() => this.ws.terminate());
   }
 
-  static async open(server: ProtocolServer, query = "vsn=2.0.0"): Promise<RawClient> {
+  static async open(
+    server: ProtocolServer,
+    query = `vsn=2.0.0&app=${TEST_APP_NAME}`,
+  ): Promise<RawClient> {
     const client = new RawClient(`${server.socketUrl}/websocket?${query}`);
     await client.opened;
     return client;

@@ -121,17 +121,21 @@ describe("route:<path> channel", () => {
       "/counter/me",
     );
 
-    const unknown = {
-      status: "error",
-      response: {
-        error: { message: "No listeners found for the given code", reason: "unknow_listener_code" },
-      },
+    // As on Lenra: the code comes back as metadata, the reply has the status, the event not.
+    const refused = {
+      message: "No listeners found for the given code",
+      reason: "unknow_listener_code",
     };
-    expect(await mine.run("not-a-code")).toEqual(unknown);
-    expect(await mine.run(alice.code("onIncrement"))).toEqual(unknown);
+    const unknown = (code: string) => ({
+      status: "error",
+      response: { error: { ...refused, metadata: code, status_code: 400 } },
+    });
+    const aliceCode = alice.code("onIncrement");
+    expect(await mine.run("not-a-code")).toEqual(unknown("not-a-code"));
+    expect(await mine.run(aliceCode)).toEqual(unknown(aliceCode));
     expect(mine.errors).toEqual([
-      { message: "No listeners found for the given code", reason: "unknow_listener_code" },
-      { message: "No listeners found for the given code", reason: "unknow_listener_code" },
+      { ...refused, metadata: "not-a-code" },
+      { ...refused, metadata: aliceCode },
     ]);
     // A code the app has no listener for.
     expect(await mine.run(mine.code("onMissing"))).toEqual({
@@ -225,19 +229,27 @@ describe("route:<path> channel", () => {
     await waitFor(() => route.count("patchUi") === 1);
     expect(route.document).toEqual({ title: "fixed" });
 
-    // A first render that fails: the join succeeds, an error comes, then a whole ui.
+    // A first render that fails refuses the join with the error, as on Lenra; once the view
+    // renders again, a join gets the whole ui.
     await app.update((state) => {
       state.title = "broken";
     });
     const late = new LiveRoute(connectPhoenix(server), "/broken");
-    expect((await late.join()).status).toBe("ok");
-    await waitFor(() => late.errors.length === 1);
-    expect(late.document).toBeUndefined();
+    expect(await late.join()).toEqual({
+      status: "error",
+      response: {
+        message: "The view failed",
+        reason: "view_error",
+        metadata: { route: "/broken" },
+      },
+    });
+    late.channel.leave();
+    expect(late.received).toEqual([]);
     await app.update((state) => {
       state.title = "back";
     });
-    await waitFor(() => late.document !== undefined);
-    expect(late.received.map((r) => r.event)).toEqual(["error", "ui"]);
+    const again = await openRoute(connectPhoenix(server), "/broken");
+    expect(again.received).toEqual([{ event: "ui", payload: { title: "back" } }]);
   });
 
   it("lets tests inject pushes, hang listeners and crash nothing else", async () => {

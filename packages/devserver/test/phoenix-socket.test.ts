@@ -14,6 +14,7 @@ import {
   RawClient,
   sleep,
   startHarness,
+  TEST_APP_NAME,
   waitFor,
 } from "./helpers.ts";
 
@@ -321,10 +322,11 @@ describe("Phoenix socket (serializer v2)", () => {
 
     it("accepts only serializer 2.0.0, reading a missing vsn as 1.0.0", async () => {
       const { server } = await startHarness(counterApp());
-      const endpoint = `${server.socketUrl}/websocket`;
-      expect(await upgradeStatus(`${endpoint}?vsn=1.0.0`)).toBe(403);
+      // The app is named, as a guest must: only the serializer decides.
+      const endpoint = `${server.socketUrl}/websocket?app=${TEST_APP_NAME}`;
+      expect(await upgradeStatus(`${endpoint}&vsn=1.0.0`)).toBe(403);
       expect(await upgradeStatus(endpoint)).toBe(403);
-      expect(await upgradeStatus(`${endpoint}?vsn=2.0.0`)).toBe(101);
+      expect(await upgradeStatus(`${endpoint}&vsn=2.0.0`)).toBe(101);
     });
 
     it("answers 400 to a plain request on the socket path and 404 elsewhere", async () => {

@@ -37,7 +37,8 @@ class Boundary extends Component<
   override render() {
     const { error } = this.state;
     if (error === undefined) return this.props.children;
-    const text = `caught: ${(error as { code?: string }).code}`;
+    const { code, reason } = error as { code?: string; reason?: string };
+    const text = `caught: ${code} ${reason}`;
     if (shown.at(-1) !== text) shown.push(text);
     return (
       <>
@@ -125,7 +126,7 @@ describe("useSuspenseLenraView", () => {
         </Boundary>
       </LenraProvider>,
     );
-    await screen.findByText(`caught: ${LenraErrorCode.RouteError}`);
+    await screen.findByText(`caught: ${LenraErrorCode.JoinRefused} view_error`);
   });
 
   it("waits under the fallback while a refused join is tried again; only the final refusal is thrown", async () => {
@@ -146,9 +147,10 @@ describe("useSuspenseLenraView", () => {
       </LenraProvider>,
     );
     // Phoenix joins again after 0.5 s, then 1 s.
-    await screen.findByText(`caught: ${LenraErrorCode.JoinRefused}`, {}, { timeout: 10_000 });
+    const caught = `caught: ${LenraErrorCode.JoinRefused} route_does_not_exist`;
+    await screen.findByText(caught, {}, { timeout: 10_000 });
     expect(refusals()).toBe(3);
-    expect(shown).toEqual(["loading", `caught: ${LenraErrorCode.JoinRefused}`]);
+    expect(shown).toEqual(["loading", caught]);
   });
 
   it("gets a fresh attempt from a boundary reset that calls view.retry(), then the data once the route works", async () => {
@@ -166,7 +168,7 @@ describe("useSuspenseLenraView", () => {
         </Boundary>
       </LenraProvider>,
     );
-    const caught = `caught: ${LenraErrorCode.RouteError}`;
+    const caught = `caught: ${LenraErrorCode.JoinRefused} view_error`;
     await screen.findByText(caught);
     const joins = server.joins("route:/items/i9");
 

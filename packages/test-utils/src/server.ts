@@ -37,11 +37,15 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/** The app name test clients give: Lenra refuses a guest socket that names no app. */
+export const TEST_APP_NAME = "test-app";
+
 /**
- * A test app on a protocol server on a free port of 127.0.0.1, and clients of it over `ws`:
+ * A test app on a protocol server on a free port of 127.0.0.1, and clients of it over `ws`
+ * (naming the app, {@link TEST_APP_NAME}, as a Lenra client does):
  * `/counter` (a counter with a listener that fails), `/list` (`items` titled "Item 0" to
- * "Item <items - 1>", each with a rename listener) and `/items/:id` (one item, an error for an
- * unknown id).
+ * "Item <items - 1>", each with a rename listener) and `/items/:id` (one item; for an unknown id
+ * the view fails, so the join is refused, as on Lenra).
  */
 export async function startHarness(items = 3): Promise<Harness> {
   const app = createTestApp<State>({
@@ -96,6 +100,7 @@ export async function startHarness(items = 3): Promise<Harness> {
     server,
     client(options = {}) {
       const client = createLenraClient({
+        appName: TEST_APP_NAME,
         socketEndpoint: server.socketUrl,
         transport: WebSocket,
         lingerMs: 100,

@@ -41,7 +41,8 @@ function boundary(inner: ReturnType<typeof defineComponent>, onReset?: () => voi
     setup() {
       const caught = ref<string>();
       onErrorCaptured((error) => {
-        caught.value = (error as { code?: string }).code;
+        const { code, reason } = error as { code?: string; reason?: string };
+        caught.value = `${code} ${reason}`;
         return false;
       });
       const retry = () => {
@@ -87,7 +88,9 @@ describe("suspense()", () => {
       harness.client(),
       boundary(suspending<Item>("/items/missing", (data) => String(data?.title))),
     );
-    await vi.waitFor(() => expect(wrapper.text()).toBe(`caught: ${LenraErrorCode.RouteError}`));
+    await vi.waitFor(() =>
+      expect(wrapper.text()).toBe(`caught: ${LenraErrorCode.JoinRefused} view_error`),
+    );
   });
 
   it("waits while a refused join is tried again; only the final refusal is thrown", async () => {
@@ -103,7 +106,7 @@ describe("suspense()", () => {
       server.client({ maxJoinAttempts: 3 }),
       boundary(suspending("/no-such-route", () => "joined")),
     );
-    const caught = `caught: ${LenraErrorCode.JoinRefused}`;
+    const caught = `caught: ${LenraErrorCode.JoinRefused} route_does_not_exist`;
     // Phoenix joins again after 0.5 s, then 1 s.
     await vi.waitFor(() => expect(wrapper.text()).toContain(caught), { timeout: 10_000 });
     expect(refusals()).toBe(3);
@@ -124,7 +127,7 @@ describe("suspense()", () => {
         () => client.view("/items/i9").retry(),
       ),
     );
-    const caught = `caught: ${LenraErrorCode.RouteError}`;
+    const caught = `caught: ${LenraErrorCode.JoinRefused} view_error`;
     await vi.waitFor(() => expect(wrapper.text()).toContain(caught));
     const joins = server.joins("route:/items/i9");
 

@@ -1,4 +1,8 @@
-import { type ProtocolServer, startProtocolServer } from "@lenra/devserver/protocol";
+import {
+  type LenraBackend,
+  type ProtocolServer,
+  startProtocolServer,
+} from "@lenra/devserver/protocol";
 import { createTestApp, type TestApp, type TestAppOptions } from "@lenra/devserver/testing";
 import { WebSocket } from "ws";
 import { createLenraClient, type LenraClient, type LenraClientOptions } from "../../src/index.ts";
@@ -54,10 +58,20 @@ export interface Harness<S> {
   close(): Promise<void>;
 }
 
-/** A test app on a protocol server on a free port of 127.0.0.1, and clients connected to it. */
-export async function startHarness<S>(appOptions: TestAppOptions<S>): Promise<Harness<S>> {
+/** The app name test clients give: Lenra refuses a guest socket that names no app. */
+export const TEST_APP_NAME = "test-app";
+
+/**
+ * A test app on a protocol server on a free port of 127.0.0.1, and clients connected to it,
+ * naming the app ({@link TEST_APP_NAME}) as a Lenra client does. `backend` puts a backend of the
+ * test's own in front of the app, for what a server other than Lenra may do.
+ */
+export async function startHarness<S>(
+  appOptions: TestAppOptions<S>,
+  { backend }: { backend?: (app: TestApp<S>) => LenraBackend } = {},
+): Promise<Harness<S>> {
   const app = createTestApp(appOptions);
-  const server = await startProtocolServer({ backend: app });
+  const server = await startProtocolServer({ backend: backend?.(app) ?? app });
   const clients: LenraClient[] = [];
   return {
     app,
@@ -66,6 +80,7 @@ export async function startHarness<S>(appOptions: TestAppOptions<S>): Promise<Ha
     client(options = {}) {
       const client = createLenraClient({
         socketEndpoint: server.socketUrl,
+        appName: TEST_APP_NAME,
         transport: WebSocket,
         lingerMs: 50,
         ...options,

@@ -130,12 +130,11 @@ export class RouteNotFoundError extends LenraBackendError {
 export class UnknownListenerError extends LenraBackendError {
   override name = "UnknownListenerError";
 
-  constructor(code?: string) {
-    super(
-      ErrorReason.UnknownListenerCode,
-      "No listeners found for the given code",
-      code === undefined ? undefined : { metadata: code, statusCode: 400 },
-    );
+  constructor(code: string) {
+    super(ErrorReason.UnknownListenerCode, "No listeners found for the given code", {
+      metadata: code,
+      statusCode: 400,
+    });
   }
 }
 

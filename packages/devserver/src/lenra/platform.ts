@@ -76,13 +76,6 @@ export interface PlatformOptions {
    * without any check. Anyone can forge such a token. Defaults to `false`.
    */
   insecureTestTokens?: boolean | undefined;
-  /**
-   * The in-process test app's departures from Lenra, so client tests reach states Lenra's
-   * server rarely produces (the dev server never sets it): a guest need not name the app, a
-   * route whose first render fails still joins (its `error` comes first, the whole `ui` once a
-   * render succeeds), and a refused listener code is not echoed back. Defaults to `false`.
-   */
-  lenient?: boolean | undefined;
   logger?: DevServerLogger | undefined;
 }
 
@@ -121,8 +114,6 @@ const REFUSED: Record<SystemListener, string> = {
 export class LenraPlatform implements LenraBackend, SessionHost {
   readonly app: ServedApp;
   readonly log: Log;
-  /** See {@link PlatformOptions.lenient}. */
-  readonly lenient: boolean;
   readonly #store: PlatformOptions["store"];
   readonly #verify: VerifyAccessToken | undefined;
   readonly #insecureTestTokens: boolean;
@@ -142,7 +133,6 @@ export class LenraPlatform implements LenraBackend, SessionHost {
     this.#store = options.store;
     this.#verify = options.verifyAccessToken;
     this.#insecureTestTokens = options.insecureTestTokens === true;
-    this.lenient = options.lenient === true;
     this.log = createLog(options.logger);
     this.#notice = createNotice(this.log);
     this.#unsubscribe = this.app.onChange((collections) => {
@@ -161,7 +151,7 @@ export class LenraPlatform implements LenraBackend, SessionHost {
     const token = socketToken(request);
     if (token === undefined) {
       const app = request.params.app;
-      if (!this.lenient && (typeof app !== "string" || app === "")) {
+      if (typeof app !== "string" || app === "") {
         this.#notice(
           "no-app",
           'A guest connected without the "app" socket parameter: Lenra refuses such a socket (HTTP 403), and so does the dev server. Give the client your app\'s name (createLenraClient({ appName })).',

@@ -23,8 +23,6 @@ import type { AppListenerCall, ServedApp } from "./served-app.ts";
 export interface SessionHost {
   readonly app: ServedApp;
   readonly log: Log;
-  /** See `PlatformOptions.lenient`. */
-  readonly lenient: boolean;
   /** The render group of `path` for a session; `undefined` when it may see no such route. */
   groupFor(path: string, info: SessionInfo): RouteGroup | undefined;
   callListener(call: AppListenerCall): Promise<void>;
@@ -77,22 +75,15 @@ export class AppSession implements BackendSession {
       throw new RouteNotFoundError(path);
     }
     if (!first.ok) {
-      const failure = appFailure(first.error);
-      if (!this.#host.lenient) {
-        leave();
-        throw failure;
-      }
-      // The test app's way: the join succeeds, the error comes first, the whole `ui` once a
-      // render succeeds.
-      sink.error(failure.toEventPayload());
-      return { initial: undefined, close: leave };
+      leave();
+      throw appFailure(first.error);
     }
     return { initial: first.document, close: leave };
   }
 
   async run(code: string, event: unknown, meta: RunMeta): Promise<void> {
     const target = this.codes.resolve(code);
-    if (!target) throw new UnknownListenerError(this.#host.lenient ? undefined : code);
+    if (!target) throw new UnknownListenerError(code);
     const log = this.#host.log;
     if (target.name.startsWith("@lenra:")) {
       // Lenra runs these itself (navTo moves a Lenra-mode client); the app never sees them.

@@ -101,10 +101,9 @@ export interface TestApp<S> extends LenraBackend {
  * Creates an in-process Lenra app for tests, usable as the `backend` of `startProtocolServer`:
  * views are functions of one shared state, listeners change it, and after each listener (or
  * `update`) every open route renders again and its sessions get a `patchUi`. The app is served
- * by the same platform as a real app on the dev server (sessions, shared renders, listener
- * codes, one listener call at a time per session), with three departures that let client tests
- * reach rare states: a guest need not name the app, a route whose first render fails still
- * joins (an `error`, then the whole `ui` once it renders), and views and listeners fail with
+ * by the same platform as a real app on the dev server, so it behaves as Lenra does (a guest
+ * names the app, a view that fails on its first render refuses the join, sessions share
+ * renders, one listener call at a time per session); only its own failures are spelled
  * `view_error`, `listener_error` and `listener_not_found` rather than Lenra's `error_500`.
  *
  * @example
@@ -162,7 +161,6 @@ class InProcessTestApp<S> implements TestApp<S> {
       // Remembers the users who joined, as the dev server's data file does.
       store: new DataStore(),
       insecureTestTokens: true,
-      lenient: true,
     });
   }
 
