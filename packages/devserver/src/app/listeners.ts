@@ -1,10 +1,10 @@
-import { createHash } from "node:crypto";
-import { canonicalJson, isPlainObject, type JsonObject, type JsonValue } from "../shared/json.ts";
+import { createHmac, randomBytes } from "node:crypto";
+import { canonicalJson, type JsonObject, type JsonValue } from "../shared/json.ts";
 
 /**
- * Listeners, from what an app writes to what a client may call: the app-side object, its
- * opaque code, the encoding of a view's answer, and one session's registry of the codes it was
- * sent. The one place listener codes are made and kept.
+ * Listeners, from what an app writes to what a client may call: the app-side object, and the
+ * codec that turns a name and props into an opaque code and finds them again from a document a
+ * session was sent. The one place listener codes are made.
  */
 
 /**
@@ -45,145 +45,117 @@ export function listener(name: string, props?: JsonObject): AppListener {
   return props === undefined ? { _type: "listener", name } : { _type: "listener", name, props };
 }
 
-/**
- * The code of a listener: a hash of its name and canonical props, so equal listeners get equal
- * codes across renders and sessions, and a client cannot guess what a code stands for.
- */
-export function listenerCode(name: string, props: JsonObject | undefined): string {
-  return createHash("sha256")
-    .update(canonicalJson([name, props ?? null]))
-    .digest("base64url");
-}
-
-/** A view's answer with its listeners encoded, and what each code stands for. */
-export interface EncodedView {
-  readonly document: JsonValue;
-  readonly listeners: Map<string, ListenerTarget>;
-}
-
-/** A view, with its nested views rendered in place and its listeners encoded. */
+/** A view rendered for a route, with its listeners encoded. */
 export interface RenderedTree {
+  /** The document, never changed afterwards. */
   readonly document: JsonValue;
-  /** Every collection a view of the tree read: a change to one of them makes it stale. */
-  readonly collections: ReadonlySet<string>;
-  /** The listener codes the document holds, and what each stands for. */
-  readonly listeners: ReadonlyMap<string, ListenerTarget>;
+  /** The codes of the listeners the document holds, and what each stands for. */
+  listeners(): ReadonlyMap<string, ListenerTarget>;
 }
 
-export interface EncodeOptions {
-  /** The view's name, for notices. */
-  readonly view: string;
-  /** Hears of what Lenra would leave uncallable; `key` is the same for the same thing. */
-  readonly notice?: ((key: string, message: string) => void) | undefined;
-  /** Called for each `{ _type: "view" }` object (left in place) with where it is. */
-  readonly nestedView?:
-    | ((value: Record<string, unknown>, path: (string | number)[]) => void)
-    | undefined;
-}
+/** Memoised codes kept at most, so an app that renders ever new props cannot grow it forever. */
+const MEMO_LIMIT = 50_000;
 
 /**
- * Encodes the listeners of a JSON answer as Lenra's JSON builder does: a listener's `name` and
- * `props` become a `code` and its `type` key goes, its other keys stay as they are; a listener
- * with `navTo` and no name is `{ navTo }`; a nameless one and an object with any other `_type`
- * (a nested view included) are left as they are, listeners inside them too. The input is never
- * changed.
+ * Makes listener codes and finds listeners from them. A code is an HMAC-SHA256 of the
+ * listener's name and canonical props under a key drawn at random for each codec (one per dev
+ * server run): equal listeners get equal codes across renders and sessions, and a code tells
+ * nothing about its props, even low-entropy ones, to anyone without the key.
+ *
+ * Codes are memoised by canonical name and props, and an encoder that reuses an unchanged
+ * listener object from the previous render does not ask for its code at all. The codec keeps no
+ * list of the codes it made: what a code stands for is attached to the listener objects of the
+ * documents themselves, so it lives exactly as long as a document that holds it.
  *
  * @see PROTOCOL.md §4
  */
-export function encodeListeners(answer: unknown, options: EncodeOptions): EncodedView {
-  const { view, notice, nestedView } = options;
-  const listeners = new Map<string, ListenerTarget>();
-  const path: (string | number)[] = [];
+export class ListenerCodec {
+  readonly #key: Uint8Array;
+  readonly #memo = new Map<string, string>();
+  readonly #targets = new WeakMap<object, ListenerTarget>();
+  readonly #indexes = new WeakMap<object, Map<string, ListenerTarget>>();
 
-  const encodeListener = (value: Record<string, unknown>): JsonValue => {
-    if (typeof value.name !== "string") {
-      if (Object.hasOwn(value, "navTo")) return { navTo: value.navTo as JsonValue };
-      notice?.(
-        `nameless:${view}`,
-        `The view "${view}" has a listener without a name at ${pointer(path)}: Lenra leaves it as it is, so it cannot be called. Give it a name.`,
-      );
-      return value as JsonValue;
+  /** `key` defaults to 32 random bytes. */
+  constructor(key: Uint8Array = randomBytes(32)) {
+    this.#key = key;
+  }
+
+  /** The code of a listener. */
+  code(name: string, props: JsonObject | undefined): string {
+    const canonical = canonicalJson([name, props ?? null]);
+    let code = this.#memo.get(canonical);
+    if (code === undefined) {
+      code = createHmac("sha256", this.#key).update(canonical).digest("base64url");
+      if (this.#memo.size >= MEMO_LIMIT) this.#memo.clear();
+      this.#memo.set(canonical, code);
     }
-    const props = isPlainObject(value.props) ? (value.props as JsonObject) : undefined;
-    const code = listenerCode(value.name, props);
-    if (!listeners.has(code)) listeners.set(code, { name: value.name, props });
-    const entries = Object.entries(value).filter(
-      ([key]) => key !== "name" && key !== "props" && key !== "type",
-    ) as [string, JsonValue][];
-    entries.push(["code", code]);
-    // fromEntries defines own properties, so a "__proto__" key stays data.
-    return Object.fromEntries(entries);
-  };
+    return code;
+  }
 
-  const walk = (value: unknown): JsonValue => {
+  /**
+   * Makes `members` (a fresh object with the listener's keys other than `name`, `props` and
+   * `type`) the object a client receives for `target`: its `code` is set, last.
+   */
+  encode(target: ListenerTarget, members: JsonObject): JsonObject {
+    members.code = this.code(target.name, target.props);
+    this.#targets.set(members, target);
+    return members;
+  }
+
+  /** What an object made by {@link encode} stands for; `undefined` for any other object. */
+  targetOf(value: unknown): ListenerTarget | undefined {
+    return typeof value === "object" && value !== null ? this.#targets.get(value) : undefined;
+  }
+
+  /**
+   * A {@link RenderedTree} of `document`: its codes are those of the listener objects this
+   * codec encoded in it, indexed on the first lookup, once per document.
+   */
+  tree(document: JsonValue): RenderedTree {
+    return { document, listeners: () => this.#index(document) };
+  }
+
+  #index(document: JsonValue): ReadonlyMap<string, ListenerTarget> {
+    if (typeof document !== "object" || document === null) return new Map();
+    let index = this.#indexes.get(document);
+    if (!index) {
+      index = new Map();
+      this.#collect(document, index);
+      this.#indexes.set(document, index);
+    }
+    return index;
+  }
+
+  #collect(value: JsonValue, index: Map<string, ListenerTarget>): void {
     if (Array.isArray(value)) {
-      return value.map((item, index) => {
-        path.push(index);
-        const walked = walk(item);
-        path.pop();
-        return walked;
-      });
+      for (const item of value) this.#collect(item, index);
+      return;
     }
-    if (!isPlainObject(value)) return value as JsonValue;
-    if (Object.hasOwn(value, "_type")) {
-      if (value._type === "listener") return encodeListener(value);
-      if (value._type === "view") nestedView?.(value, [...path]);
-      else if (holdsListener(value)) {
-        notice?.(
-          `type:${view}:${String(value._type)}`,
-          `The view "${view}" returned an object with _type "${String(value._type)}" that holds listeners: in JSON views Lenra leaves such objects as they are, so those listeners keep their name and props and cannot be called.`,
-        );
-      }
-      return value as JsonValue;
+    if (typeof value !== "object" || value === null) return;
+    const target = this.#targets.get(value);
+    if (target && typeof value.code === "string") {
+      index.set(value.code, target);
+      return;
     }
-    const entries: [string, JsonValue][] = [];
-    for (const [key, member] of Object.entries(value)) {
-      path.push(key);
-      entries.push([key, walk(member)]);
-      path.pop();
-    }
-    return Object.fromEntries(entries);
-  };
-
-  return { document: walk(answer), listeners };
+    for (const key in value) this.#collect(value[key] as JsonValue, index);
+  }
 }
 
-function holdsListener(value: unknown): boolean {
-  if (Array.isArray(value)) return value.some(holdsListener);
-  if (!isPlainObject(value)) return false;
-  if (value._type === "listener") return true;
-  return Object.values(value).some(holdsListener);
+/** Sets `key` as an own data property, so a `"__proto__"` key stays data. */
+export function defineMember(target: object, key: string | number, value: unknown): void {
+  if (key === "__proto__") {
+    Object.defineProperty(target, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  } else {
+    (target as Record<string | number, unknown>)[key] = value;
+  }
 }
 
 /** A JSON pointer for messages. */
 export function pointer(path: readonly (string | number)[]): string {
   return path.length === 0 ? "the root" : `/${path.join("/")}`;
-}
-
-/**
- * One session's listener codes: a `run` is accepted only for a code this session was sent, so
- * a code resolves only in the session that rendered it.
- *
- * Codes are kept for the session's lifetime rather than only while shown, so a click on a
- * listener the client still shows never fails because a newer render dropped it.
- */
-export class ListenerCodes {
-  readonly #targets = new Map<string, ListenerTarget>();
-
-  /** Remembers the codes a render sent to this session. */
-  learn(listeners: ReadonlyMap<string, ListenerTarget>): void {
-    for (const [code, target] of listeners) {
-      if (!this.#targets.has(code)) this.#targets.set(code, target);
-    }
-  }
-
-  /** The listener behind `code`, if this session was sent it. */
-  resolve(code: string): ListenerTarget | undefined {
-    return this.#targets.get(code);
-  }
-
-  /** Number of distinct codes this session was sent. */
-  get size(): number {
-    return this.#targets.size;
-  }
 }

@@ -4,12 +4,13 @@ import {
   paramRefs,
   replaceParams,
 } from "../data/placeholders.ts";
-import type { DataStore } from "../data/store.ts";
+import { type DataStore, type DocumentChange, queryMatcher } from "../data/store.ts";
 import { DevServerError } from "../shared/errors.ts";
 import { canonicalJson, isPlainObject, type JsonObject, type JsonValue } from "../shared/json.ts";
 import type { AppClient } from "./client.ts";
-import { encodeListeners, type ListenerTarget, pointer, type RenderedTree } from "./listeners.ts";
+import { type ListenerCodec, pointer } from "./listeners.ts";
 import { parseViewSpec, projectContext, type ViewSpec } from "./manifest.ts";
+import { encodeView } from "./view-encoder.ts";
 
 /** Who a view is rendered for: what placeholders in its find and its context projection read. */
 export interface RenderScope {
@@ -70,6 +71,8 @@ export class RenderLease {
 export interface ViewRendererOptions {
   app: AppClient;
   store: DataStore;
+  /** Makes the listener codes of the views' answers. */
+  codec: ListenerCodec;
   /** How deep views may nest. Defaults to 16. */
   maxDepth?: number | undefined;
   /**
@@ -92,10 +95,12 @@ export interface ViewRendererStats {
 interface ViewEntry {
   readonly key: string;
   readonly coll: string | undefined;
-  /** The data version the view's find read. */
-  readonly epoch: number;
+  /** Whether a document (as it was or is after a change) can be in the find's result. */
+  readonly matches: ((doc: object) => boolean) | undefined;
   readonly result: Promise<ViewResult>;
   refs: number;
+  /** False once a change its find can see made it stale, or once it failed. */
+  current: boolean;
 }
 
 /** What the app answered for one view, ready to be shared by every route that shows it. */
@@ -103,7 +108,6 @@ interface ViewResult {
   /** The answer with its listeners encoded; nested views still as the app wrote them. */
   readonly document: JsonValue;
   readonly nested: readonly { readonly path: readonly (string | number)[]; spec: ViewSpec }[];
-  readonly listeners: ReadonlyMap<string, ListenerTarget>;
 }
 
 interface ResolvedView {
@@ -113,76 +117,72 @@ interface ResolvedView {
   readonly context: JsonObject;
 }
 
-interface Accumulator {
-  readonly collections: Set<string>;
-  readonly listeners: Map<string, ListenerTarget>;
-}
-
 /**
  * Renders views for every session, sharing work between them: a view is identified by its name,
  * find (placeholders substituted), props and projected context, and one app call serves every
- * route that shows the same view at the same data version. 200 guests on one route cost one
- * render per change, not 200.
+ * route that shows the same view with the same data. 200 guests on one route cost one render
+ * per change, not 200.
  *
- * A data change makes the views that read a touched collection stale; the next render of any
- * route showing them asks the app again, once.
+ * A data change makes stale the views whose find can see a changed document: one that matched
+ * their query before the change or matches it after. Other views, and views without a find,
+ * stay as they are; the next render of a route showing a stale view asks the app again, once,
+ * and the parts of the new answer equal to the last one's are kept by identity.
  *
  * @see PROTOCOL.md §5
  */
 export class ViewRenderer {
   readonly #app: AppClient;
   readonly #store: DataStore;
+  readonly #codec: ListenerCodec;
   readonly #maxDepth: number;
   readonly #notice: (key: string, message: string) => void;
+  /** The latest entry of each view a route holds, current or stale. */
   readonly #entries = new Map<string, ViewEntry>();
+  /** The current entries with a find, by collection. */
   readonly #byCollection = new Map<string, Set<ViewEntry>>();
-  readonly #changedAt = new Map<string, number>();
   // Resolving (substitution and the key) is pure: routes render the same spec in the same scope
   // again and again.
   readonly #resolved = new WeakMap<ViewSpec, WeakMap<RenderScope, ResolvedView>>();
-  #epoch = 0;
+  /** Nested view objects already read, so an unchanged one keeps its spec (and its resolution). */
+  readonly #nestedSpecs = new WeakMap<object, ViewSpec>();
   #appRenders = 0;
   #shared = 0;
 
   constructor(options: ViewRendererOptions) {
     this.#app = options.app;
     this.#store = options.store;
+    this.#codec = options.codec;
     this.#maxDepth = options.maxDepth ?? 16;
     this.#notice = options.notice ?? (() => {});
   }
 
-  /** Marks every view that read one of `collections` stale. Call it on every committed change. */
-  dataChanged(collections: Iterable<string>): void {
-    this.#epoch++;
-    for (const coll of collections) {
-      this.#changedAt.set(coll, this.#epoch);
-      const stale = this.#byCollection.get(coll);
-      if (!stale) continue;
-      this.#byCollection.delete(coll);
-      for (const entry of stale) this.#forget(entry);
+  /** Marks stale every view whose find can see one of `changes`. Call it on every committed change. */
+  dataChanged(changes: readonly DocumentChange[]): void {
+    for (const { coll, before, after } of changes) {
+      const entries = this.#byCollection.get(coll);
+      if (!entries) continue;
+      for (const entry of entries) {
+        if (sees(entry, before) || sees(entry, after)) this.#retire(entry);
+      }
     }
   }
 
-  /**
-   * Renders `spec` and its nested views for `scope`, holding what it used in `lease`. Rejects
-   * with {@link ViewRenderError}; `collections` of a failed render are still added to `read`.
-   */
-  async render(
-    spec: ViewSpec,
-    scope: RenderScope,
-    lease: RenderLease,
-    read: Set<string>,
-  ): Promise<RenderedTree> {
-    const accumulator: Accumulator = { collections: read, listeners: new Map() };
-    const document = await this.#renderTree(spec, scope, lease, accumulator, [], 0);
-    return { document, collections: read, listeners: accumulator.listeners };
+  /** Renders `spec` and its nested views for `scope`, holding what it used in `lease`. */
+  render(spec: ViewSpec, scope: RenderScope, lease: RenderLease): Promise<JsonValue> {
+    return this.#renderTree(spec, scope, lease, [], 0);
+  }
+
+  /** True when a view `lease` holds went stale (or failed): the route should render again. */
+  outdated(lease: RenderLease): boolean {
+    for (const entry of lease.entries) if (!entry.current) return true;
+    return false;
   }
 
   /** Gives back what a lease held; views no route holds any more leave the cache. */
   release(lease: RenderLease): void {
     for (const entry of lease.entries) {
       entry.refs--;
-      if (entry.refs === 0) this.#forget(entry);
+      if (entry.refs === 0) this.#drop(entry);
     }
     lease.entries.clear();
   }
@@ -195,7 +195,6 @@ export class ViewRenderer {
     spec: ViewSpec,
     scope: RenderScope,
     lease: RenderLease,
-    accumulator: Accumulator,
     ancestors: readonly string[],
     depth: number,
   ): Promise<JsonValue> {
@@ -212,15 +211,13 @@ export class ViewRenderer {
         { view: spec.name },
       );
     }
-    if (spec.find) accumulator.collections.add(spec.find.coll);
     const entry = this.#acquire(resolved, lease);
     const result = await entry.result;
-    for (const [code, target] of result.listeners) accumulator.listeners.set(code, target);
     if (result.nested.length === 0) return result.document;
     const path = [...ancestors, resolved.key];
     const children = await Promise.all(
       result.nested.map(({ spec: child }) =>
-        this.#renderTree(child, scope.nested, lease, accumulator, path, depth + 1),
+        this.#renderTree(child, scope.nested, lease, path, depth + 1),
       ),
     );
     return assemble(
@@ -277,10 +274,10 @@ export class ViewRenderer {
 
   #acquire(resolved: ResolvedView, lease: RenderLease): ViewEntry {
     let entry = this.#entries.get(resolved.key);
-    if (entry && this.#fresh(entry)) {
+    if (entry?.current) {
       if (!lease.entries.has(entry)) this.#shared++;
     } else {
-      entry = this.#start(resolved);
+      entry = this.#start(resolved, entry);
     }
     if (!lease.entries.has(entry)) {
       lease.entries.add(entry);
@@ -289,38 +286,49 @@ export class ViewRenderer {
     return entry;
   }
 
-  #fresh(entry: ViewEntry): boolean {
-    return entry.coll === undefined || (this.#changedAt.get(entry.coll) ?? 0) <= entry.epoch;
-  }
-
-  #start(resolved: ResolvedView): ViewEntry {
-    const { spec } = resolved;
+  /** Asks the app for a view; `earlier` is the view's last entry, whose answer it compares with. */
+  #start(resolved: ResolvedView, earlier: ViewEntry | undefined): ViewEntry {
+    const { spec, query } = resolved;
     const coll = spec.find?.coll;
+    let matches: ViewEntry["matches"];
     let result: Promise<ViewResult>;
     try {
-      // Read now, synchronously: the entry is then exactly as fresh as its epoch says.
+      // A query mingo refuses fails the find below; until then, any change may matter to it.
+      if (query) matches = tryMatcher(query);
+      // Read now, synchronously: the entry then reflects every change made before this point.
       const data = spec.find
         ? this.#store.find(spec.find.coll, {
-            query: resolved.query,
+            query,
             projection: spec.find.projection,
             options: spec.find.options,
           })
         : [];
       this.#appRenders++;
-      result = this.#app
-        .view({ view: spec.name, data, props: spec.props ?? {}, context: resolved.context })
-        .then((answer) => prepareResult(answer, spec.name, this.#notice));
+      const previous = earlier?.result.then(
+        (last) => last.document,
+        () => undefined,
+      );
+      result = Promise.all([
+        this.#app.view({
+          view: spec.name,
+          data,
+          props: spec.props ?? {},
+          context: resolved.context,
+        }),
+        previous,
+      ]).then(([answer, last]) => this.#prepare(answer, spec.name, last));
     } catch (error) {
       result = Promise.reject(error);
     }
     const entry: ViewEntry = {
       key: resolved.key,
       coll,
-      epoch: this.#epoch,
+      matches,
       refs: 0,
+      current: true,
       result: result.catch((error: unknown) => {
         // A failure is never shared with later renders: the next one asks the app again.
-        this.#forget(entry);
+        this.#retire(entry);
         throw asViewError(error, spec.name);
       }),
     };
@@ -336,9 +344,77 @@ export class ViewRenderer {
     return entry;
   }
 
-  #forget(entry: ViewEntry): void {
-    if (this.#entries.get(entry.key) === entry) this.#entries.delete(entry.key);
+  /**
+   * Prepares a view's answer as Lenra's JSON builder does, once for every route that shows it:
+   * an answer with a `view` key is that key's value (Lenra's `ApplicationServices.fetch_view`);
+   * `{ _type: "view" }` objects are nested views, rendered later; listeners are encoded (see
+   * {@link encodeView}), the parts equal to the `previous` answer's kept by identity.
+   *
+   * @see PROTOCOL.md §4
+   */
+  #prepare(answer: unknown, view: string, previous: JsonValue | undefined): ViewResult {
+    const nested: { path: (string | number)[]; spec: ViewSpec }[] = [];
+    let root = answer;
+    if (isPlainObject(answer) && Object.hasOwn(answer, "view")) {
+      const dropped = Object.keys(answer).filter((key) => key !== "view");
+      if (dropped.length > 0) {
+        this.#notice(
+          `view-key:${view}`,
+          `The view "${view}" answered an object with a "view" key: Lenra keeps only that key's value and drops ${dropped.map((key) => `"${key}"`).join(", ")}, and so does the dev server.`,
+        );
+      }
+      root = answer.view;
+    }
+    const document = encodeView(root, {
+      codec: this.#codec,
+      view,
+      previous,
+      notice: this.#notice,
+      nestedView: (value, path) => {
+        let spec = this.#nestedSpecs.get(value);
+        if (!spec) {
+          spec = parseViewSpec(
+            value,
+            `A nested view in "${view}" (at ${pointer(path)})`,
+            ViewRenderError,
+          );
+          this.#nestedSpecs.set(value, spec);
+        }
+        nested.push({ path: [...path], spec });
+      },
+    });
+    return { document, nested };
+  }
+
+  /** The entry is stale (or failed): the next render asks the app again. */
+  #retire(entry: ViewEntry): void {
+    entry.current = false;
     if (entry.coll !== undefined) this.#byCollection.get(entry.coll)?.delete(entry);
+  }
+
+  /** No route holds the entry any more. */
+  #drop(entry: ViewEntry): void {
+    this.#retire(entry);
+    if (this.#entries.get(entry.key) === entry) this.#entries.delete(entry.key);
+  }
+}
+
+/** Whether `doc` can be in the entry's find result; true when that cannot be told. */
+function sees(entry: ViewEntry, doc: object | undefined): boolean {
+  if (doc === undefined) return false;
+  try {
+    return entry.matches === undefined || entry.matches(doc);
+  } catch {
+    return true;
+  }
+}
+
+/** The query's matcher; `undefined` (any change may matter) for a query mingo refuses. */
+function tryMatcher(query: JsonObject): ViewEntry["matches"] {
+  try {
+    return queryMatcher(query);
+  } catch {
+    return undefined;
   }
 }
 
@@ -349,47 +425,6 @@ function asViewError(error: unknown, view: string): ViewRenderError {
   }
   const message = error instanceof Error && error.message ? error.message : String(error);
   return new ViewRenderError(`The view "${view}" failed: ${message}`, { view, cause: error });
-}
-
-/**
- * Prepares a view's answer as Lenra's JSON builder does, once for every route that shows it:
- * an answer with a `view` key is that key's value (Lenra's `ApplicationServices.fetch_view`);
- * `{ _type: "view" }` objects are nested views, rendered later; listeners are encoded (see
- * {@link encodeListeners}).
- *
- * @see PROTOCOL.md §4
- */
-function prepareResult(
-  answer: unknown,
-  view: string,
-  notice: (key: string, message: string) => void,
-): ViewResult {
-  const nested: { path: (string | number)[]; spec: ViewSpec }[] = [];
-  let root = answer;
-  if (isPlainObject(answer) && Object.hasOwn(answer, "view")) {
-    const dropped = Object.keys(answer).filter((key) => key !== "view");
-    if (dropped.length > 0) {
-      notice(
-        `view-key:${view}`,
-        `The view "${view}" answered an object with a "view" key: Lenra keeps only that key's value and drops ${dropped.map((key) => `"${key}"`).join(", ")}, and so does the dev server.`,
-      );
-    }
-    root = answer.view;
-  }
-  const { document, listeners } = encodeListeners(root, {
-    view,
-    notice,
-    nestedView: (value, path) =>
-      nested.push({
-        path,
-        spec: parseViewSpec(
-          value,
-          `A nested view in "${view}" (at ${pointer(path)})`,
-          ViewRenderError,
-        ),
-      }),
-  });
-  return { document, nested, listeners };
 }
 
 /** Puts each rendered child at its path, copying only the containers on those paths. */

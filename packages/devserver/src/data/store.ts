@@ -57,9 +57,33 @@ export interface UpdateManyResult {
   modifiedCount: number;
 }
 
-/** Emitted after every committed change: the collections it touched. */
+/** One document a change created, replaced or deleted, as it was and as it is. */
+export interface DocumentChange {
+  readonly coll: string;
+  /** The document before the change; `undefined` when the change created it. */
+  readonly before: Readonly<DataDocument> | undefined;
+  /** The document after the change; `undefined` when the change deleted it. */
+  readonly after: Readonly<DataDocument> | undefined;
+}
+
+/** Emitted after every committed change: the collections it touched and its documents. */
 export interface DataChange {
   collections: ReadonlySet<string>;
+  /** Frozen: read them, never keep them changed. */
+  documents: readonly DocumentChange[];
+}
+
+/**
+ * A test of documents against a MongoDB query, as the store's `find` runs it (through mingo).
+ * Throws a `DataError` (`invalid_query`) for a query mingo refuses.
+ */
+export function queryMatcher(query: Record<string, unknown>): (doc: object) => boolean {
+  try {
+    const compiled = new Query(query, MINGO_OPTIONS);
+    return (doc) => compiled.test(doc as Record<string, unknown>);
+  } catch (error) {
+    throw asDataError(error, DataErrorReason.InvalidQuery, "query");
+  }
 }
 
 /**
@@ -580,7 +604,9 @@ export class DataStore {
   #publish(draft: Draft): void {
     if (draft.written.size === 0) return;
     const next = new Map(this.#committed);
+    const documents: DocumentChange[] = [];
     for (const [coll, ids] of draft.written) {
+      const previous = this.#committed.get(coll);
       // A non-transactional draft is based on the current data: its copy is the new collection.
       let collection: Map<string, StoredDoc>;
       if (draft.base === this.#committed) {
@@ -596,10 +622,15 @@ export class DataStore {
       }
       if (collection.size === 0) next.delete(coll);
       else next.set(coll, collection);
+      for (const id of ids) {
+        const before = previous?.get(id);
+        const after = collection.get(id);
+        if (before !== after) documents.push({ coll, before, after });
+      }
     }
     this.#committed = next;
     this.#saver?.schedule();
-    const change: DataChange = { collections: new Set(draft.written.keys()) };
+    const change: DataChange = { collections: new Set(draft.written.keys()), documents };
     for (const listener of [...this.#listeners]) {
       try {
         listener(change);

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { AppClient } from "../app/client.ts";
-import type { RenderedTree } from "../app/listeners.ts";
+import { ListenerCodec, type RenderedTree } from "../app/listeners.ts";
 import type { JsonRoute, Manifest, Role } from "../app/manifest.ts";
 import {
   createRenderScope,
@@ -24,6 +24,8 @@ export interface HttpAppOptions {
   store: DataStore;
   /** How deep views may nest. Defaults to 16. */
   maxViewDepth?: number | undefined;
+  /** Makes listener codes. Defaults to a codec with a random key (one per dev server run). */
+  codec?: ListenerCodec | undefined;
   logger?: DevServerLogger | undefined;
 }
 
@@ -39,6 +41,7 @@ export class HttpApp implements ServedApp {
   readonly #manifest: Manifest;
   readonly #store: DataStore;
   readonly #renderer: ViewRenderer;
+  readonly #codec: ListenerCodec;
   readonly #tokens = new Map<string, DataApiTokenInfo>();
   #apiUrl: string | undefined;
 
@@ -46,9 +49,11 @@ export class HttpApp implements ServedApp {
     this.#client = options.client;
     this.#manifest = options.manifest;
     this.#store = options.store;
+    this.#codec = options.codec ?? new ListenerCodec();
     this.#renderer = new ViewRenderer({
       app: options.client,
       store: options.store,
+      codec: this.#codec,
       maxDepth: options.maxViewDepth,
       notice: createNotice(createLog(options.logger)),
     });
@@ -90,27 +95,34 @@ export class HttpApp implements ServedApp {
       if (!pathParams) continue;
       const scope = createRenderScope(identity.userId, identity.roles, pathParams, context);
       const renderer = this.#renderer;
-      // The views a render used stay cached for as long as the route shows them.
+      const codec = this.#codec;
+      // The views a render used stay cached for as long as the route shows them; those of a
+      // render in flight are held too.
       let lease = new RenderLease();
+      let pending: RenderLease | undefined;
       let closed = false;
       return {
         async render(): Promise<RenderedTree> {
           const next = new RenderLease();
+          pending = next;
           try {
-            const tree = await renderer.render(route.view, scope, next, new Set());
-            if (!isPlainObject(tree.document)) {
+            const document = await renderer.render(route.view, scope, next);
+            if (!isPlainObject(document)) {
               throw new ViewRenderError(
-                `The view "${route.view.name}" of route ${route.path} must return a JSON object, not ${describeJson(tree.document)}.`,
+                `The view "${route.view.name}" of route ${route.path} must return a JSON object, not ${describeJson(document)}.`,
                 { view: route.view.name },
               );
             }
-            return tree;
+            return codec.tree(document);
           } finally {
+            pending = undefined;
             renderer.release(lease);
             lease = next;
             if (closed) renderer.release(next);
           }
         },
+        outdated: () =>
+          renderer.outdated(lease) || (pending !== undefined && renderer.outdated(pending)),
         close() {
           closed = true;
           renderer.release(lease);
@@ -142,11 +154,11 @@ export class HttpApp implements ServedApp {
     }
   }
 
-  onChange(listener: (collections: ReadonlySet<string>) => void): () => void {
-    return this.#store.onChange(({ collections }) => {
+  onChange(listener: () => void): () => void {
+    return this.#store.onChange(({ documents }) => {
       // Stale views first, so the renders the listener schedules ask the app again.
-      this.#renderer.dataChanged(collections);
-      listener(collections);
+      this.#renderer.dataChanged(documents);
+      listener();
     });
   }
 }

@@ -89,6 +89,8 @@ export interface PlatformStats {
   renderGroups: number;
   /** Listeners the app was asked to run, system listeners included. */
   listenerCalls: number;
+  /** Listener codes the sessions hold, over all sessions: what their routes show. */
+  listenerCodes: number;
 }
 
 const KNOWN_USERS_KEY = "knownUsers";
@@ -135,9 +137,9 @@ export class LenraPlatform implements LenraBackend, SessionHost {
     this.#insecureTestTokens = options.insecureTestTokens === true;
     this.log = createLog(options.logger);
     this.#notice = createNotice(this.log);
-    this.#unsubscribe = this.app.onChange((collections) => {
+    this.#unsubscribe = this.app.onChange(() => {
       for (const group of this.#groups.values()) {
-        if (group.dependsOn(collections)) group.schedule();
+        if (group.outdated()) group.schedule();
       }
     });
   }
@@ -213,8 +215,10 @@ export class LenraPlatform implements LenraBackend, SessionHost {
 
   stats(): PlatformStats {
     let openRoutes = 0;
+    let listenerCodes = 0;
     const routes: Record<string, number> = {};
     for (const session of this.#sessions) {
+      listenerCodes += session.codes().size;
       for (const member of session.openRoutes) {
         openRoutes++;
         routes[member.group.path] = (routes[member.group.path] ?? 0) + 1;
@@ -226,6 +230,7 @@ export class LenraPlatform implements LenraBackend, SessionHost {
       routes,
       renderGroups: this.#groups.size,
       listenerCalls: this.#listenerCalls,
+      listenerCodes,
     };
   }
 

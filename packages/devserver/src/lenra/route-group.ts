@@ -1,5 +1,4 @@
-import type { ListenerCodes, ListenerTarget } from "../app/listeners.ts";
-import type { JsonValue } from "../shared/json.ts";
+import type { RenderedTree } from "../app/listeners.ts";
 import { describeError, type Log } from "../shared/log.ts";
 import type { RouteSink } from "./backend.ts";
 import { appFailure, failureText, type LenraErrorPayload } from "./errors.ts";
@@ -7,17 +6,18 @@ import type { RouteView } from "./served-app.ts";
 
 /** One session's channel on a route, fed by the route's render group. */
 export interface RouteMember {
-  /** The codes of the member's session: it learns those of every render it is given. */
-  readonly codes: ListenerCodes;
   readonly sink: RouteSink;
   readonly group: RouteGroup;
+  /**
+   * The last document the member was sent and the one before: the client shows one of them
+   * (the newest may still be on its way), so their listeners are the ones it may call.
+   */
+  shown: { current: RenderedTree | undefined; previous: RenderedTree | undefined };
   /** Set until the member got its first render's outcome (`undefined` when it left first). */
   awaitingFirst: ((outcome: RenderOutcome | undefined) => void) | undefined;
 }
 
-export type RenderOutcome =
-  | { ok: true; document: JsonValue; listeners: ReadonlyMap<string, ListenerTarget> }
-  | { ok: false; error: unknown };
+export type RenderOutcome = { ok: true; tree: RenderedTree } | { ok: false; error: unknown };
 
 /**
  * The sessions showing one route with identical inputs (path, user, roles, client context):
@@ -32,8 +32,6 @@ export class RouteGroup {
   readonly #log: Log;
   readonly #onClose: (group: RouteGroup) => void;
   readonly members = new Set<RouteMember>();
-  /** Collections the last render read; `undefined` after a failure (any change retries). */
-  #dependencies: ReadonlySet<string> | undefined;
   #last: RenderOutcome | undefined;
   #requested = 0;
   #delivered = 0;
@@ -69,7 +67,7 @@ export class RouteGroup {
     if (last?.ok && !this.#dirty) {
       // The group's current document is as fresh as the data: no render needed. A render in
       // flight will reach this member as an update.
-      member.codes.learn(last.listeners);
+      show(member, last.tree);
       return Promise.resolve(last);
     }
     const first = new Promise<RenderOutcome | undefined>((resolve) => {
@@ -88,11 +86,9 @@ export class RouteGroup {
     if (this.members.size === 0) this.#close();
   }
 
-  dependsOn(collections: ReadonlySet<string>): boolean {
-    const dependencies = this.#dependencies;
-    if (dependencies === undefined) return true;
-    for (const coll of collections) if (dependencies.has(coll)) return true;
-    return false;
+  /** True when a data change may have changed what the group shows (any, after a failure). */
+  outdated(): boolean {
+    return this.#last?.ok === false || this.#view.outdated();
   }
 
   /** Asks for a render that reads the data as it is now. */
@@ -157,11 +153,8 @@ export class RouteGroup {
 
   async #render(): Promise<RenderOutcome> {
     try {
-      const tree = await this.#view.render();
-      this.#dependencies = tree.collections;
-      return { ok: true, document: tree.document, listeners: tree.listeners };
+      return { ok: true, tree: await this.#view.render() };
     } catch (error) {
-      this.#dependencies = undefined;
       return { ok: false, error };
     }
   }
@@ -176,14 +169,14 @@ export class RouteGroup {
       errorPayload = failure.toEventPayload();
     }
     for (const member of this.members) {
-      if (outcome.ok) member.codes.learn(outcome.listeners);
+      if (outcome.ok) show(member, outcome.tree);
       const first = member.awaitingFirst;
       if (first) {
         // A first render that failed refuses the member's join instead.
         member.awaitingFirst = undefined;
         first(outcome);
       } else if (outcome.ok) {
-        member.sink.update(outcome.document);
+        member.sink.update(outcome.tree.document);
       } else if (errorPayload) {
         member.sink.error(errorPayload);
       }
@@ -199,6 +192,14 @@ export class RouteGroup {
       else this.#waiters.push(waiter);
     }
   }
+}
+
+/** `tree` is what `member` is sent now. */
+function show(member: RouteMember, tree: RenderedTree): void {
+  const { shown } = member;
+  if (shown.current === tree) return;
+  shown.previous = shown.current;
+  shown.current = tree;
 }
 
 function nextTurn(): Promise<void> {

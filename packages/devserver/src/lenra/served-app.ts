@@ -24,16 +24,21 @@ export interface ServedApp {
   /** Runs a listener; rejects with why it failed (a `LenraBackendError` is sent as it is). */
   callListener(call: AppListenerCall): Promise<void>;
   /**
-   * Calls `listener` after every change that can make a view stale, with the collections it
-   * touched (a rendered tree's `collections` say which ones it read). Returns the unsubscribe.
+   * Calls `listener` after every change that can make a view stale: the views that
+   * {@link RouteView.outdated | became outdated} render again. Returns the unsubscribe.
    */
-  onChange(listener: (collections: ReadonlySet<string>) => void): () => void;
+  onChange(listener: () => void): () => void;
 }
 
 /** One route's view for one render group. */
 export interface RouteView {
   /** Renders it with the data as it is now; rejects with why it failed. */
   render(): Promise<RenderedTree>;
+  /**
+   * True when a change since the last render started may have changed what it shows: on a
+   * `@lenra/app` app, when a document its views' finds can see changed.
+   */
+  outdated(): boolean;
   /** The route is shown no more: release what its renders hold. */
   close(): void;
 }

@@ -1,4 +1,4 @@
-import { ListenerCodes } from "../app/listeners.ts";
+import type { ListenerTarget } from "../app/listeners.ts";
 import type { JsonValue } from "../shared/json.ts";
 import type { Log } from "../shared/log.ts";
 import type {
@@ -32,16 +32,16 @@ export interface SessionHost {
 
 /**
  * One socket's session, as Lenra's session server keeps it: the routes its roles may see, the
- * routes it has open (each a member of a render group), the listener codes it was sent, and
- * its listener calls, run one at a time.
+ * routes it has open (each a member of a render group), and its listener calls, run one at a
+ * time. A `run` is accepted only for a code of a document its routes show (the last one each
+ * was sent, or the one before), so what a session keeps for its codes is bounded by what it
+ * shows, and a code resolves only in a session that was sent it.
  */
 export class AppSession implements BackendSession {
   readonly #host: SessionHost;
   readonly info: SessionInfo;
   /** The routes this session has open, as members of their render groups. */
   readonly openRoutes = new Set<RouteMember>();
-  /** Every code this session was sent: a `run` accepts only these. */
-  readonly codes = new ListenerCodes();
   /** The last listener call: Lenra's event handler runs one at a time per session. */
   #calls: Promise<unknown> = Promise.resolve();
   #closed = false;
@@ -63,7 +63,12 @@ export class AppSession implements BackendSession {
   async openRoute(path: string, sink: RouteSink): Promise<RouteHandle> {
     const group = this.#closed ? undefined : this.#host.groupFor(path, this.info);
     if (!group) throw new RouteNotFoundError(path);
-    const member: RouteMember = { codes: this.codes, sink, group, awaitingFirst: undefined };
+    const member: RouteMember = {
+      sink,
+      group,
+      shown: { current: undefined, previous: undefined },
+      awaitingFirst: undefined,
+    };
     this.openRoutes.add(member);
     const leave = () => {
       this.openRoutes.delete(member);
@@ -78,11 +83,31 @@ export class AppSession implements BackendSession {
       leave();
       throw appFailure(first.error);
     }
-    return { initial: first.document, close: leave };
+    return { initial: first.tree.document, close: leave };
+  }
+
+  /** The codes this session accepts: those of what its routes show. */
+  codes(): Set<string> {
+    const codes = new Set<string>();
+    for (const { shown } of this.openRoutes) {
+      for (const tree of [shown.current, shown.previous]) {
+        for (const code of tree?.listeners().keys() ?? []) codes.add(code);
+      }
+    }
+    return codes;
+  }
+
+  /** The listener behind `code` in what this session's routes show. */
+  listener(code: string): ListenerTarget | undefined {
+    for (const { shown } of this.openRoutes) {
+      const target = shown.current?.listeners().get(code) ?? shown.previous?.listeners().get(code);
+      if (target) return target;
+    }
+    return undefined;
   }
 
   async run(code: string, event: unknown, meta: RunMeta): Promise<void> {
-    const target = this.codes.resolve(code);
+    const target = this.listener(code);
     if (!target) throw new UnknownListenerError(code);
     const log = this.#host.log;
     if (target.name.startsWith("@lenra:")) {

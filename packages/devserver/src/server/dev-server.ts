@@ -87,6 +87,8 @@ export interface DevServerStats {
   sharedRenders: number;
   cachedViews: number;
   listenerCalls: number;
+  /** Listener codes the sessions hold, over all sessions: what their routes show. */
+  listenerCodes: number;
 }
 
 /**
@@ -231,9 +233,18 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       store,
       manifest,
       stats() {
-        const { sessions, openRoutes, renderGroups, listenerCalls } = backend.stats();
+        const { sessions, openRoutes, renderGroups, listenerCalls, listenerCodes } =
+          backend.stats();
         const { sockets } = protocol.stats();
-        return { sockets, sessions, openRoutes, renderGroups, listenerCalls, ...app.stats() };
+        return {
+          sockets,
+          sessions,
+          openRoutes,
+          renderGroups,
+          listenerCalls,
+          listenerCodes,
+          ...app.stats(),
+        };
       },
       close() {
         closing ??= (async () => {

@@ -1,9 +1,10 @@
-import { encodeListeners, type RenderedTree } from "../app/listeners.ts";
+import { ListenerCodec, type RenderedTree } from "../app/listeners.ts";
 import type { JsonRoute, Role } from "../app/manifest.ts";
+import { encodeView } from "../app/view-encoder.ts";
 import type { SessionInfo } from "../lenra/backend.ts";
 import { ErrorReason, LenraBackendError, ListenerFailedError } from "../lenra/errors.ts";
 import type { AppListenerCall, RouteView, ServedApp } from "../lenra/served-app.ts";
-import { isPlainObject, type JsonObject, type JsonValue, toJsonSnapshot } from "../shared/json.ts";
+import { isPlainObject, type JsonObject, type JsonValue } from "../shared/json.ts";
 import { describeError } from "../shared/log.ts";
 
 /**
@@ -97,9 +98,6 @@ export interface ListenerCall {
   error?: unknown;
 }
 
-/** What every view of a test app reads, and what every change touches. */
-const STATE: ReadonlySet<string> = new Set(["state"]);
-
 interface CompiledRoute<S> {
   readonly path: string;
   readonly segments: readonly string[];
@@ -129,8 +127,12 @@ export class InProcessApp<S> implements ServedApp {
   readonly #holder: StateHolder<S>;
   readonly #routes: CompiledRoute<S>[];
   readonly #listeners: Record<string, TestListener<S>>;
-  readonly #changeListeners = new Set<(collections: ReadonlySet<string>) => void>();
+  readonly #changeListeners = new Set<() => void>();
   readonly #gates = new Map<string, Gate>();
+  /** Codes keyed for this app alone, as a dev server run's are. */
+  readonly #codec = new ListenerCodec();
+  /** Counts changes: a view rendered before the last one is outdated. */
+  #version = 0;
   readonly calls: ListenerCall[] = [];
   /** Views rendered since the app was created. */
   renders = 0;
@@ -169,9 +171,13 @@ export class InProcessApp<S> implements ServedApp {
     const found = this.#match(path, identity.roles);
     if (!found) return undefined;
     const view = found.route.definition.view;
+    // What this route showed last: the parts of a new answer equal to it keep their identity.
+    let previous: JsonValue | undefined;
+    let renderedAt = -1;
     return {
       render: async (): Promise<RenderedTree> => {
         this.renders++;
+        renderedAt = this.#version;
         let document: JsonValue;
         try {
           const result = await view(this.#holder.state, {
@@ -180,16 +186,18 @@ export class InProcessApp<S> implements ServedApp {
             pathParams: found.pathParams,
             context,
           });
-          document = toJsonSnapshot(result);
+          document = encodeView(result, { codec: this.#codec, view: path, previous });
           if (!isPlainObject(document)) throw new TypeError("A view must return a JSON object.");
         } catch (error) {
           throw new LenraBackendError(ErrorReason.ViewError, describeError(error), {
             metadata: { route: path },
           });
         }
-        const encoded = encodeListeners(document, { view: path });
-        return { document: encoded.document, collections: STATE, listeners: encoded.listeners };
+        previous = document;
+        return this.#codec.tree(document);
       },
+      // Every view reads the whole state, which every change may touch.
+      outdated: () => renderedAt < this.#version,
       close() {},
     };
   }
@@ -236,14 +244,15 @@ export class InProcessApp<S> implements ServedApp {
     }
   }
 
-  onChange(listener: (collections: ReadonlySet<string>) => void): () => void {
+  onChange(listener: () => void): () => void {
     this.#changeListeners.add(listener);
     return () => this.#changeListeners.delete(listener);
   }
 
   /** Tells the platform the state changed: every open route renders again. */
   changed(): void {
-    for (const listener of [...this.#changeListeners]) listener(STATE);
+    this.#version++;
+    for (const listener of [...this.#changeListeners]) listener();
   }
 
   /** Holds calls of the listener `name` before it runs, until the returned function is called. */

@@ -62,6 +62,8 @@ export interface TestAppStats {
   routes: Record<string, number>;
   /** Views rendered since the app was created. */
   renders: number;
+  /** Listener codes the sessions hold, over all sessions: what their routes show. */
+  listenerCodes: number;
 }
 
 /**
@@ -211,7 +213,7 @@ class InProcessTestApp<S> implements TestApp<S> {
   }
 
   stats(): TestAppStats {
-    const { sessions, openRoutes, routes } = this.#platform.stats();
-    return { sessions, openRoutes, routes, renders: this.#app.renders };
+    const { sessions, openRoutes, routes, listenerCodes } = this.#platform.stats();
+    return { sessions, openRoutes, routes, renders: this.#app.renders, listenerCodes };
   }
 }
