@@ -53,13 +53,15 @@ describe("ListenerCodec", () => {
     const codec = new ListenerCodec(key);
     const code = codec.code("vote", { choice: 1 });
     expect(code).toBe(
-      createHmac("sha256", key).update(canonicalJson(["vote", { choice: 1 }])).digest("base64url"),
+      createHmac("sha256", key)
+        .update(canonicalJson(["vote", { choice: 1 }]))
+        .digest("base64url"),
     );
     // An unsalted hash of the same input (what a guesser would try) is not the code.
     expect(code).not.toBe(
-      createHmac("sha256", Buffer.alloc(0)).update(canonicalJson(["vote", { choice: 1 }])).digest(
-        "base64url",
-      ),
+      createHmac("sha256", Buffer.alloc(0))
+        .update(canonicalJson(["vote", { choice: 1 }]))
+        .digest("base64url"),
     );
     // Two codecs (two dev server runs) give two codes for the same listener.
     expect(new ListenerCodec().code("vote", { choice: 1 })).not.toBe(

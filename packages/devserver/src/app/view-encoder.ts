@@ -139,7 +139,7 @@ class Walker {
       if (before !== undefined && typeof item === "object" && item !== null) {
         const id = (item as { _id?: unknown })._id;
         if (
-          (typeof id === "string" || typeof id === "number") &&
+          (typeof id === "string" || Number.isFinite(id)) &&
           (typeof match !== "object" || match === null || (match as { _id?: unknown })._id !== id)
         ) {
           // Items moved (an insert, a removal): compare with the item that had this id.
@@ -255,9 +255,7 @@ class Walker {
     const earlier = this.#codec.targetOf(previous);
     this.#path.push("props");
     const normalized =
-      raw.props === undefined
-        ? undefined
-        : this.value(raw.props, earlier?.props, "props", false);
+      raw.props === undefined ? undefined : this.value(raw.props, earlier?.props, "props", false);
     this.#path.pop();
     const props = isPlainObject(normalized) ? (normalized as JsonObject) : undefined;
     const sameTarget = earlier !== undefined && earlier.name === name && earlier.props === props;
