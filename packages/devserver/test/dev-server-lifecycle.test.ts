@@ -272,6 +272,61 @@ describe("the lenra-devserver CLI", () => {
     }
   });
 
+  it("answers a call ok only once its writes are on disk: kill -9 right after loses none of them", async () => {
+    const file = join(scratch, "durable-data.json");
+    const args = ["--app", counterAppDir, "--port", "0", "--auth-port", "0", "--data", file];
+    const started = async (cli: ReturnType<typeof runCli>) => {
+      await waitFor(() => cli.output().includes("Press Ctrl+C to stop."), 30_000, "the banner");
+      return {
+        socketUrl: /socket: +(ws:\/\/\S+)/.exec(cli.output())?.[1] as string,
+        appPid: Number(/pid (\d+)/.exec(cli.output())?.[1]),
+      };
+    };
+    const first = runCli(args);
+    let appPid: number | undefined;
+    try {
+      const { socketUrl, appPid: pid } = await started(first);
+      appPid = pid;
+      const socket = guest({ socketUrl });
+      const route = await open(socket, "/counter/global");
+      const code = route.code("onIncrement");
+      // Twenty calls back to back; the dev server is killed the moment the fifth ok arrives,
+      // well within the 100 ms a save used to wait for.
+      let acknowledged = 0;
+      const closed = new Promise<void>((resolve) => socket.onError(() => resolve()));
+      for (let i = 0; i < 20; i++) {
+        route.channel.push("run", { code }, 30_000).receive("ok", () => {
+          acknowledged++;
+          if (acknowledged === 5) first.child.kill("SIGKILL");
+        });
+      }
+      await first.exited;
+      // Replies already on their way when it died still count: each was sent after its save.
+      await closed;
+      expect(acknowledged).toBeGreaterThanOrEqual(5);
+      const saved = JSON.parse(await readFile(file, "utf8"));
+      expect(saved.collections.counter[0].count).toBeGreaterThanOrEqual(acknowledged);
+      expect(saved.collections.counter[0].count).toBeLessThanOrEqual(20);
+      // The app ends itself once its dev server is gone, and a new dev server has it all.
+      await waitFor(() => !isAlive(pid), 10_000, "the orphaned app to stop");
+      const second = runCli(args);
+      try {
+        const restarted = await started(second);
+        const again = await open(guest(restarted), "/counter/global");
+        expect((again.document as { value: number }).value).toBe(
+          saved.collections.counter[0].count,
+        );
+        second.child.kill("SIGTERM");
+        expect(await second.exited).toBe(0);
+      } finally {
+        second.child.kill("SIGKILL");
+      }
+    } finally {
+      first.child.kill("SIGKILL");
+      if (appPid !== undefined && isAlive(appPid)) process.kill(-appPid, "SIGKILL");
+    }
+  });
+
   it("runs a Bun app on the port --app-port gives, and lists the lenra routes it does not serve", async () => {
     const dir = await installAppFixture(scratch, "bun-app");
     const appPort = await freePort();

@@ -68,8 +68,12 @@ export const SYSTEM_LISTENERS: Record<string, Listener> = {
 };
 
 /** An app in this process behind the real backend, protocol server and data API. */
-export async function start(app: FakeApp, logger?: DevServerLogger): Promise<Harness> {
-  const store = await createDataStore();
+export async function start(
+  app: FakeApp,
+  logger?: DevServerLogger,
+  dataFile?: string,
+): Promise<Harness> {
+  const store = await createDataStore({ file: dataFile });
   const calls: Harness["calls"] = [];
   const renders: string[] = [];
   let backend: Backend | undefined;

@@ -1,3 +1,6 @@
+import { mkdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { insecureTestToken } from "../src/testing.ts";
 import { type FakeApp, GUEST, SYSTEM_LISTENERS, start } from "./fake-app.ts";
@@ -152,9 +155,8 @@ describe("live updates", () => {
     const seen = todos.received.length;
     const added = store.createDoc("todos", { user: "alice", title: "New" })._id;
     store.deleteDoc("todos", ids[3] as string);
-    await waitFor(
-      () => (todos.document as { items: unknown[] }).items.length === 50 && renders.length >= 2,
-    );
+    const shown = () => (todos.document as { items: { _id: string }[] }).items.map((i) => i._id);
+    await waitFor(() => shown().includes(added) && !shown().includes(ids[3] as string));
     await settled();
     const patches = todos.received.slice(seen).filter((r) => r.event === "patchUi");
     const operations = patches.flatMap((p) => (p.payload as { patch: { op: string }[] }).patch);
@@ -188,6 +190,40 @@ describe("live updates", () => {
       status: "error",
       response: { error: { reason: "unknow_listener_code", metadata: codes[0] } },
     });
+  });
+
+  it("answers a call only once its writes are saved, with data_not_saved when they cannot be", async () => {
+    const errors: string[] = [];
+    // A data file in a folder that does not exist: every save fails.
+    const file = join(tmpdir(), `missing-${process.pid}-${Date.now()}`, "data.json");
+    const { server, store } = await start(
+      app(),
+      { error: (message) => errors.push(message) },
+      file,
+    );
+    store.createDoc("counter", { user: "global", count: 0 });
+    const route = await openRoute(connectPhoenix(server, GUEST), "/counter/global");
+    const reply = await route.run((route.document as { onSet: Listener }).onSet.code);
+    expect(reply).toEqual({
+      status: "error",
+      response: {
+        error: {
+          message:
+            "The listener ran, but the data file could not be written (ENOENT): its changes may be lost when the dev server stops. Check the disk and the file's permissions.",
+          reason: "data_not_saved",
+          status_code: 500,
+        },
+      },
+    });
+    // The change itself was made, and shown before the reply; the log says what failed.
+    expect((route.document as { value: number }).value).toBe(1);
+    expect(errors).toContain('The data file could not be written after "set" ran');
+    // Once the file can be written, calls are answered ok again, with everything saved.
+    await mkdir(dirname(file));
+    expect((await route.run((route.document as { onSet: Listener }).onSet.code)).status).toBe("ok");
+    const saved = JSON.parse(await readFile(file, "utf8"));
+    expect(saved.collections.counter).toMatchObject([{ user: "global", count: 2 }]);
+    await rm(dirname(file), { recursive: true });
   });
 
   it("keeps what a session holds for its codes bounded by what it shows", async () => {

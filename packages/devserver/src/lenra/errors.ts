@@ -44,6 +44,8 @@ export const ErrorReason = {
   AppUnreachable: "openfaas_not_reachable",
   /** A `routes` join in a mode Lenra does not list routes for. */
   InvalidChannelName: "invalid_channel_name",
+  /** The dev server's own: a listener's changes could not be written to the data file. */
+  DataNotSaved: "data_not_saved",
 } as const;
 
 export type ErrorReason = (typeof ErrorReason)[keyof typeof ErrorReason];
@@ -135,6 +137,29 @@ export class UnknownListenerError extends LenraBackendError {
       metadata: code,
       statusCode: 400,
     });
+  }
+}
+
+/**
+ * A listener ran, but the data file could not be written afterwards: its changes are in memory
+ * and may be lost if the dev server stops. The dev server's own failure; Lenra has no data file.
+ *
+ * @example
+ * ```ts
+ * new DataNotSavedError(new Error("ENOSPC: no space left on device"));
+ * ```
+ */
+export class DataNotSavedError extends LenraBackendError {
+  override name = "DataNotSavedError";
+
+  constructor(cause: unknown) {
+    // The system's error code only (ENOSPC, EACCES...): the client need not learn file paths.
+    const code = (cause as { code?: unknown } | undefined)?.code;
+    super(
+      ErrorReason.DataNotSaved,
+      `The listener ran, but the data file could not be written${typeof code === "string" ? ` (${code})` : ""}: its changes may be lost when the dev server stops. Check the disk and the file's permissions.`,
+      { cause, statusCode: 500 },
+    );
   }
 }
 

@@ -67,8 +67,11 @@ export function socketToken(request: ConnectRequest): string | undefined {
 export interface PlatformOptions {
   /** The app served. */
   app: ServedApp;
-  /** Where the platform keeps what it remembers (the users who already joined). */
-  store: Pick<DataStore, "getPlatformValue" | "setPlatformValue">;
+  /**
+   * Where the platform keeps what it remembers (the users who already joined), and what tells
+   * when the data is on disk: a listener's reply waits for its writes to be saved.
+   */
+  store: Pick<DataStore, "getPlatformValue" | "setPlatformValue" | "flush">;
   /** Checks a socket's `token`; without it every token is refused and only guests connect. */
   verifyAccessToken?: VerifyAccessToken | undefined;
   /**
@@ -235,6 +238,11 @@ export class LenraPlatform implements LenraBackend, SessionHost {
   }
 
   // Used by sessions and render groups.
+
+  /** Resolves once every change made so far is on disk (at once without a data file). */
+  saved(): Promise<void> {
+    return this.#store.flush();
+  }
 
   /** Runs a listener of the app, counted. */
   callListener(call: AppListenerCall): Promise<void> {

@@ -1,6 +1,6 @@
 import type { ListenerTarget } from "../app/listeners.ts";
 import type { JsonValue } from "../shared/json.ts";
-import type { Log } from "../shared/log.ts";
+import { describeError, type Log } from "../shared/log.ts";
 import type {
   BackendSession,
   JsonRoute,
@@ -11,6 +11,7 @@ import type {
 } from "./backend.ts";
 import {
   appFailure,
+  DataNotSavedError,
   failureText,
   type LenraBackendError,
   RouteNotFoundError,
@@ -26,6 +27,8 @@ export interface SessionHost {
   /** The render group of `path` for a session; `undefined` when it may see no such route. */
   groupFor(path: string, info: SessionInfo): RouteGroup | undefined;
   callListener(call: AppListenerCall): Promise<void>;
+  /** Resolves once every change made so far is on disk; rejects when it cannot be written. */
+  saved(): Promise<void>;
   /** The session closed. */
   endSession(session: AppSession): void;
 }
@@ -135,8 +138,19 @@ export class AppSession implements BackendSession {
     // Even a failed listener may have changed data. The changes it made were announced before
     // the app answered, so this session's routes are already scheduled: the client gets the new
     // view before the reply (Lenra's order is not fixed: its change stream is asynchronous).
-    await Promise.all([...this.openRoutes].map((member) => member.group.settled()));
+    // With a data file, the reply also waits for the changes to be on disk: a call answered ok
+    // is never lost, not even by kill -9.
+    const [, saving] = await Promise.allSettled([
+      Promise.all([...this.openRoutes].map((member) => member.group.settled())),
+      this.#host.saved(),
+    ]);
+    if (saving.status === "rejected") {
+      log.error(`The data file could not be written after "${target.name}" ran`, {
+        error: describeError(saving.reason),
+      });
+    }
     if (failure) throw failure;
+    if (saving.status === "rejected") throw new DataNotSavedError(saving.reason);
   }
 
   close(): void {
