@@ -50,8 +50,10 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.max(0, index)] as number;
 }
 
+/** The reference the figures are compared with: the same load sent to this many sessions. */
+const REFERENCE_SESSIONS = 10;
+
 async function main(): Promise<void> {
-  const { startDevServer } = await import("../src/index.ts");
   const settings: Omit<Settings, "socketUrl"> = {
     sessions: Number(process.env.SESSIONS ?? 500),
     runs: Number(process.env.RUNS ?? 200),
@@ -59,6 +61,25 @@ async function main(): Promise<void> {
     senders: Number(process.env.SENDERS ?? 10),
     warmup: Number(process.env.WARMUP ?? 50),
   };
+  const reference = await measure({ ...settings, sessions: REFERENCE_SESSIONS }, false);
+  const measured = await measure(settings, true);
+  const ratio = (key: "p50" | "p99") => (measured[key] / reference[key]).toFixed(1);
+  console.log(
+    `\nagainst ${REFERENCE_SESSIONS} sessions in the same run (p50 ${reference.p50.toFixed(1)} ms, p99 ${reference.p99.toFixed(1)} ms): p50 x${ratio("p50")}, p99 x${ratio("p99")}`,
+  );
+  if (settings.sessions === 500) {
+    console.log(
+      `Target at 500 sessions: p99 ${measured.p99.toFixed(1)} ms (<= 30: ${measured.p99 <= 30 ? "met" : "NOT met"})`,
+    );
+  }
+}
+
+/** One run on a fresh dev server; prints its figures when `verbose`. */
+async function measure(
+  settings: Omit<Settings, "socketUrl">,
+  verbose: boolean,
+): Promise<{ p50: number; p99: number }> {
+  const { startDevServer } = await import("../src/index.ts");
   const counterApp = fileURLToPath(new URL("../../../examples/counter-app", import.meta.url));
   const server = await startDevServer({ app: counterApp, port: 0, authPort: 0 });
   const stored = () =>
@@ -77,6 +98,7 @@ await import(${JSON.stringify(import.meta.url)});`;
     worker.on("error", reject);
     worker.on("message", (message: FromWorker) => {
       if (message.type === "joined") {
+        if (!verbose) return;
         console.log(
           `${settings.sessions} sessions joined /counter/global in ${message.joinMs.toFixed(0)} ms ` +
             `(${server.stats().renderGroups} render group, ${server.stats().viewRenders} view renders)`,
@@ -105,6 +127,9 @@ await import(${JSON.stringify(import.meta.url)});`;
   const diverged = report.finalValues.filter((value) => value !== finalValue).length;
   const sorted = [...report.latencies].sort((a, b) => a - b);
   const { runs, sessions, intervalMs, senders } = settings;
+  if (diverged > 0 || sorted.length < runs) process.exitCode = 1;
+  const figures = { p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+  if (!verbose) return figures;
   console.log(
     [
       "",
@@ -114,13 +139,7 @@ await import(${JSON.stringify(import.meta.url)});`;
       `app view renders during the runs: ${renders} for ${runs} changes (wall time ${report.elapsedMs.toFixed(0)} ms)`,
     ].join("\n"),
   );
-  if (sessions === 500) {
-    const p99 = percentile(sorted, 99);
-    console.log(
-      `Target at 500 sessions: p99 ${p99.toFixed(1)} ms (<= 30: ${p99 <= 30 ? "met" : "NOT met"})`,
-    );
-  }
-  if (diverged > 0 || sorted.length < runs) process.exitCode = 1;
+  return figures;
 }
 
 /** The clients: connects, warms up, then measures when the main thread says so. */

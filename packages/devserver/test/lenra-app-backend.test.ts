@@ -173,11 +173,18 @@ describe("views", () => {
         { _id: "n3", text: "two" },
       ],
     });
-    // A change to the collection re-renders; a change elsewhere does not.
+    // A document its find can see renders it again; a change elsewhere does not.
     store.createDoc("elsewhere", { any: 1 });
     store.createDoc("notes", { _id: "n6", owner: "alice", tag: "x", rank: 5, text: "five" });
     await waitFor(() => (route.document as { notes: { _id: string }[] }).notes[0]?._id === "n6");
     expect(route.count("patchUi")).toBe(1);
+    // The find ran again, whole: its sort and limit still apply.
+    expect(route.document).toEqual({
+      notes: [
+        { _id: "n6", text: "five" },
+        { _id: "n2", text: "three" },
+      ],
+    });
   });
 
   it("renders nested views at any depth, and refuses a view that contains itself or nests too deep", async () => {
