@@ -38,7 +38,72 @@ const { value: answerArb } = fc.letrec<{ value: unknown }>((tie) => ({
   ),
 }));
 
+/** Answers with listeners (named or not, with props or not, with other keys) among JSON. */
+const { value: withListenersArb } = fc.letrec<{ value: unknown }>((tie) => ({
+  value: fc.oneof(
+    { depthSize: "small" },
+    fc.constantFrom<unknown>(1, "s", null, undefined, Number.NaN),
+    fc.array(tie("value"), { maxLength: 4 }),
+    fc.dictionary(fc.constantFrom("a", "b", "_id", "code"), tie("value"), { maxKeys: 3 }),
+    fc.record(
+      {
+        _type: fc.constantFrom("listener", "listener", "view", "other"),
+        name: fc.constantFrom<unknown>("add", "remove", undefined, 3),
+        props: fc.oneof(
+          fc.constant(undefined),
+          fc.dictionary(fc.constantFrom("id", "n"), fc.constantFrom<unknown>(1, "x", undefined)),
+          fc.constant("not an object"),
+        ),
+        label: tie("value"),
+        navTo: fc.constantFrom<unknown>(undefined, "/somewhere"),
+      },
+      { requiredKeys: ["_type"] },
+    ),
+  ),
+}));
+
+/** What Lenra's JSON builder makes of an answer, written plainly: the reference. */
+function reference(answer: unknown): unknown {
+  const walk = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(walk);
+    if (typeof value !== "object" || value === null) return value;
+    const object = value as Record<string, unknown>;
+    if (!Object.hasOwn(object, "_type")) {
+      return Object.fromEntries(Object.entries(object).map(([k, v]) => [k, walk(v)]));
+    }
+    if (object._type !== "listener") return object;
+    if (typeof object.name !== "string") {
+      return Object.hasOwn(object, "navTo") ? { navTo: object.navTo } : object;
+    }
+    const props =
+      typeof object.props === "object" && object.props !== null && !Array.isArray(object.props)
+        ? (object.props as never)
+        : undefined;
+    const others = Object.entries(object).filter(([k]) => !["name", "props", "type"].includes(k));
+    return { ...Object.fromEntries(others), code: codec.code(object.name, props) };
+  };
+  return walk(JSON.parse(JSON.stringify(answer)));
+}
+
 describe("encodeView", () => {
+  it("encodes listeners as Lenra's JSON builder does, whatever the previous document", () => {
+    fc.assert(
+      fc.property(withListenersArb, withListenersArb, (answer, other) => {
+        fc.pre(JSON.stringify(answer) !== undefined && JSON.stringify(other) !== undefined);
+        const expected = reference(answer);
+        expect(encode(answer)).toEqual(expected);
+        expect(encode(answer, encode(other))).toEqual(expected);
+        const first = encode(answer);
+        expect(encode(answer, first)).toBe(first);
+        // Its listeners are found from the document, by code.
+        for (const [code, target] of codec.tree(first).listeners()) {
+          expect(codec.code(target.name, target.props)).toBe(code);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it("gives what JSON makes of an answer, whatever the previous answer it compares with", () => {
     fc.assert(
       fc.property(answerArb, answerArb, (answer, other) => {

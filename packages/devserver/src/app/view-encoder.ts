@@ -63,6 +63,7 @@ class Walker {
   #depth = 0;
   /** The deep objects being walked, to refuse a cycle as JSON.stringify does. */
   readonly #ancestors = new Set<object>();
+  readonly #polluted = hasEnumerableKey(Object.prototype);
 
   constructor(options: EncodeOptions) {
     this.#options = options;
@@ -117,9 +118,11 @@ class Walker {
       result = this.#array(raw, previous, encode);
     } else {
       const object = raw as Record<string, unknown>;
+      const type =
+        encode && Object.hasOwn(object, "_type") ? this.#json(object, "_type") : undefined;
       result =
-        encode && Object.hasOwn(object, "_type")
-          ? this.#typed(object, previous)
+        type !== undefined
+          ? this.#typed(object, previous, type)
           : this.#object(object, previous, encode);
     }
     if (deep) this.#ancestors.delete(raw);
@@ -135,21 +138,34 @@ class Walker {
       before !== undefined && before.length === raw.length ? undefined : new Array(raw.length);
     for (let i = 0; i < raw.length; i++) {
       const item = raw[i];
-      let match: unknown = before?.[i];
-      if (before !== undefined && typeof item === "object" && item !== null) {
+      const here: unknown = before?.[i];
+      let value: JsonValue | undefined;
+      // Most items are what they were, where they were.
+      if (here !== undefined && this.#unchanged(item, here, encode)) value = here as JsonValue;
+      let match = here;
+      if (
+        value === undefined &&
+        before !== undefined &&
+        typeof item === "object" &&
+        item !== null
+      ) {
         const id = (item as { _id?: unknown })._id;
         if (
           (typeof id === "string" || Number.isFinite(id)) &&
-          (typeof match !== "object" || match === null || (match as { _id?: unknown })._id !== id)
+          (typeof here !== "object" || here === null || (here as { _id?: unknown })._id !== id)
         ) {
           // Items moved (an insert, a removal): compare with the item that had this id.
           byId ??= indexById(before);
           match = byId.get(id);
+          if (match !== undefined && this.#unchanged(item, match, encode))
+            value = match as JsonValue;
         }
       }
-      this.#path.push(i);
-      const value = this.value(item, match, i, encode) ?? null;
-      this.#path.pop();
+      if (value === undefined) {
+        this.#path.push(i);
+        value = this.value(item, match, i, encode) ?? null;
+        this.#path.pop();
+      }
       if (out === undefined) {
         if (value === before?.[i]) continue;
         out = (before as JsonValue[]).slice(0, i);
@@ -158,6 +174,74 @@ class Walker {
       out[i] = value;
     }
     return out ?? (before as JsonValue[]);
+  }
+
+  /**
+   * True when `raw` would be walked into `previous` itself: a plain comparison, without the
+   * walk's bookkeeping, that answers false whenever it cannot tell (the walk then decides). The
+   * items of a big list that did not change cost this and nothing else.
+   */
+  #unchanged(raw: unknown, previous: unknown, encode: boolean): boolean {
+    if (raw === previous) return typeof raw !== "object" || raw === null;
+    switch (typeof raw) {
+      case "number":
+        return !Number.isFinite(raw) && previous === null;
+      case "object":
+        break;
+      default:
+        return false;
+    }
+    if (raw === null || typeof previous !== "object" || previous === null) return false;
+    const proto = Object.getPrototypeOf(raw);
+    if (Array.isArray(raw)) {
+      if (proto !== Array.prototype || !Array.isArray(previous)) return false;
+      if (raw.length !== previous.length || Object.hasOwn(raw, "toJSON")) return false;
+      for (let i = 0; i < raw.length; i++) {
+        const item = raw[i];
+        const before = previous[i];
+        // JSON writes null for what it drops from an array.
+        if (isDropped(item) ? before !== null : !this.#unchanged(item, before, encode))
+          return false;
+      }
+      return true;
+    }
+    if ((proto !== Object.prototype && proto !== null) || Array.isArray(previous)) return false;
+    const object = raw as Record<string, unknown>;
+    const before = previous as JsonObject;
+    let skip: string | undefined;
+    let extra = 0;
+    if (encode && Object.hasOwn(object, "_type") && !isDropped(object._type)) {
+      const type = object._type;
+      // Nested views are left to the walk, which reports them; so are odd types and names.
+      if (typeof type !== "string") return false;
+      if (type !== "listener") return type !== "view" && this.#unchanged(object, previous, false);
+      const target = this.#codec.targetOf(previous);
+      if (!target || typeof object.name !== "string" || object.name !== target.name) return false;
+      if (object.props === undefined) {
+        if (target.props !== undefined) return false;
+      } else if (
+        target.props === undefined ||
+        !this.#unchanged(object.props, target.props, false)
+      ) {
+        return false;
+      }
+      skip = "listener";
+      extra = 1;
+    }
+    let count = 0;
+    for (const key in object) {
+      // A plain object's for-in lists its own keys, unless Object.prototype was given some.
+      if (this.#polluted && !Object.hasOwn(object, key)) continue;
+      // An own toJSON makes JSON.stringify write something else: the walk decides.
+      if (key === "toJSON") return false;
+      if (skip !== undefined && (key === "name" || key === "props" || key === "type")) continue;
+      const member = object[key];
+      if (isDropped(member)) continue;
+      if (!Object.hasOwn(before, key) || !this.#unchanged(member, before[key], encode))
+        return false;
+      count++;
+    }
+    return count + extra === countKeys(before);
   }
 
   /** A JSON object of `raw`'s own enumerable keys; `previous` itself when equal. */
@@ -217,30 +301,41 @@ class Walker {
     return target;
   }
 
+  /**
+   * What JSON makes of the member `key` of `raw`, to decide what `raw` is (its `_type`, its
+   * `name`): `undefined` when JSON drops it.
+   */
+  #json(raw: Record<string, unknown>, key: string): JsonValue | undefined {
+    const member = raw[key];
+    return typeof member === "string" ? member : this.value(member, undefined, key, false);
+  }
+
   /** An object with a `_type`: a listener, a nested view, or a component left as it is. */
-  #typed(raw: Record<string, unknown>, previous: unknown): JsonValue {
-    if (raw._type === "listener") return this.#listener(raw, previous);
+  #typed(raw: Record<string, unknown>, previous: unknown, type: JsonValue): JsonValue {
+    if (type === "listener") return this.#listener(raw, previous);
     const value = this.#object(raw, previous, false);
-    if (raw._type === "view") {
+    if (type === "view") {
       this.#options.nestedView?.(value, [...this.#path]);
     } else if (value !== previous && this.#options.notice && holdsListener(value)) {
       const { view } = this.#options;
       this.#options.notice(
-        `type:${view}:${String(raw._type)}`,
-        `The view "${view}" returned an object with _type "${String(raw._type)}" that holds listeners: in JSON views Lenra leaves such objects as they are, so those listeners keep their name and props and cannot be called.`,
+        `type:${view}:${String(type)}`,
+        `The view "${view}" returned an object with _type "${String(type)}" that holds listeners: in JSON views Lenra leaves such objects as they are, so those listeners keep their name and props and cannot be called.`,
       );
     }
     return value;
   }
 
   #listener(raw: Record<string, unknown>, previous: unknown): JsonValue {
-    const { name } = raw;
+    const name = this.#json(raw, "name");
     if (typeof name !== "string") {
-      if (Object.hasOwn(raw, "navTo")) {
-        const before = isPlainObject(previous) ? previous : undefined;
-        this.#path.push("navTo");
-        const navTo = this.value(raw.navTo, before?.navTo, "navTo", false) ?? null;
-        this.#path.pop();
+      const before = isPlainObject(previous) ? previous : undefined;
+      this.#path.push("navTo");
+      const navTo = Object.hasOwn(raw, "navTo")
+        ? this.value(raw.navTo, before?.navTo, "navTo", false)
+        : undefined;
+      this.#path.pop();
+      if (navTo !== undefined) {
         return before && navTo === before.navTo && countKeys(before as JsonObject) === 1
           ? (before as JsonObject)
           : { navTo };
@@ -266,6 +361,16 @@ class Walker {
     }
     return this.#codec.encode(sameTarget ? earlier : { name, props }, this.#build({}, others));
   }
+}
+
+function hasEnumerableKey(object: object): boolean {
+  for (const _ in object) return true;
+  return false;
+}
+
+/** What JSON leaves out of an object (and writes as null in an array). */
+function isDropped(value: unknown): boolean {
+  return value === undefined || typeof value === "function" || typeof value === "symbol";
 }
 
 /** The number of keys of a JSON object, without making the list of them. */
