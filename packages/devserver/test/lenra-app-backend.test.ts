@@ -1,6 +1,4 @@
 import { describe, expect, it, vi } from "vitest";
-import { AppRequestError, AppRequestErrorReason } from "../src/app/client.ts";
-import type { DevServerLogger } from "../src/index.ts";
 import type { ProtocolServer } from "../src/protocol.ts";
 import { insecureTestToken } from "../src/testing.ts";
 import { upgradeStatus } from "./dev-server-support.ts";

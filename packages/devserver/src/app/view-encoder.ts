@@ -1,5 +1,5 @@
 import { isPlainObject, type JsonObject, type JsonValue } from "../shared/json.ts";
-import { defineMember, type ListenerCodec, type ListenerTarget, pointer } from "./listeners.ts";
+import { defineMember, type ListenerCodec, pointer } from "./listeners.ts";
 
 /** Options of {@link encodeView}. */
 export interface EncodeOptions {

@@ -117,7 +117,7 @@ function diffKeyed(
   const keysA = uniqueKeys(a);
   const keysB = keysA && uniqueKeys(b);
   // Without a key in common, matching by key would only replace every item.
-  if (!keysA || !keysB || !keysB.list.some((key) => keysA.has(key))) return false;
+  if (!keysA || !keysB?.list.some((key) => keysA.has(key))) return false;
   const local: Ops = { ops: [], size: 0 };
   // The items left once the removed ones are gone, in their order.
   const left: { key: unknown; value: JsonValue }[] = [];
