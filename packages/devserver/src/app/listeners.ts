@@ -141,20 +141,6 @@ export class ListenerCodec {
   }
 }
 
-/** Sets `key` as an own data property, so a `"__proto__"` key stays data. */
-export function defineMember(target: object, key: string | number, value: unknown): void {
-  if (key === "__proto__") {
-    Object.defineProperty(target, key, {
-      value,
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-  } else {
-    (target as Record<string | number, unknown>)[key] = value;
-  }
-}
-
 /** A JSON pointer for messages. */
 export function pointer(path: readonly (string | number)[]): string {
   return path.length === 0 ? "the root" : `/${path.join("/")}`;

@@ -1,5 +1,5 @@
-import { isPlainObject, type JsonObject, type JsonValue } from "../shared/json.ts";
-import { defineMember, type ListenerCodec, pointer } from "./listeners.ts";
+import { defineMember, isPlainObject, type JsonObject, type JsonValue } from "../shared/json.ts";
+import { type ListenerCodec, pointer } from "./listeners.ts";
 
 /** Options of {@link encodeView}. */
 export interface EncodeOptions {
@@ -208,8 +208,8 @@ class Walker {
     if ((proto !== Object.prototype && proto !== null) || Array.isArray(previous)) return false;
     const object = raw as Record<string, unknown>;
     const before = previous as JsonObject;
-    let skip: string | undefined;
-    let extra = 0;
+    // A listener object is compared by what its code stands for, and has one key more: `code`.
+    let listener = false;
     if (encode && Object.hasOwn(object, "_type") && !isDropped(object._type)) {
       const type = object._type;
       // Nested views are left to the walk, which reports them; so are odd types and names.
@@ -225,8 +225,7 @@ class Walker {
       ) {
         return false;
       }
-      skip = "listener";
-      extra = 1;
+      listener = true;
     }
     let count = 0;
     for (const key in object) {
@@ -234,21 +233,21 @@ class Walker {
       if (this.#polluted && !Object.hasOwn(object, key)) continue;
       // An own toJSON makes JSON.stringify write something else: the walk decides.
       if (key === "toJSON") return false;
-      if (skip !== undefined && (key === "name" || key === "props" || key === "type")) continue;
+      if (listener && (key === "name" || key === "props" || key === "type")) continue;
       const member = object[key];
       if (isDropped(member)) continue;
       if (!Object.hasOwn(before, key) || !this.#unchanged(member, before[key], encode))
         return false;
       count++;
     }
-    return count + extra === countKeys(before);
+    return count + (listener ? 1 : 0) === countKeys(before);
   }
 
   /** A JSON object of `raw`'s own enumerable keys; `previous` itself when equal. */
   #object(raw: Record<string, unknown>, previous: unknown, encode: boolean): JsonObject {
     const members = this.#members(raw, previous, encode, false);
     const before = previous as JsonObject;
-    return members.same && members.kept === countKeys(before) ? before : this.#build({}, members);
+    return members.same && members.kept === countKeys(before) ? before : build(members.scratch);
   }
 
   /**
@@ -291,14 +290,6 @@ class Walker {
     }
     scratch.count = kept;
     return { same, kept, scratch };
-  }
-
-  /** Defines the members walked last at this depth on `target`, and returns it. */
-  #build(target: JsonObject, { scratch }: { scratch: Scratch }): JsonObject {
-    for (let i = 0; i < scratch.count; i++) {
-      defineMember(target, scratch.keys[i] as string, scratch.values[i]);
-    }
-    return target;
   }
 
   /**
@@ -359,8 +350,17 @@ class Walker {
     if (sameTarget && others.same && others.kept + 1 === countKeys(previous as JsonObject)) {
       return previous as JsonObject;
     }
-    return this.#codec.encode(sameTarget ? earlier : { name, props }, this.#build({}, others));
+    return this.#codec.encode(sameTarget ? earlier : { name, props }, build(others.scratch));
   }
+}
+
+/** A new object of the members walked last into `scratch`. */
+function build(scratch: Scratch): JsonObject {
+  const object: JsonObject = {};
+  for (let i = 0; i < scratch.count; i++) {
+    defineMember(object, scratch.keys[i] as string, scratch.values[i]);
+  }
+  return object;
 }
 
 function hasEnumerableKey(object: object): boolean {

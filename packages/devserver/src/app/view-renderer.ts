@@ -6,7 +6,13 @@ import {
 } from "../data/placeholders.ts";
 import { type DataStore, type DocumentChange, queryMatcher } from "../data/store.ts";
 import { DevServerError } from "../shared/errors.ts";
-import { canonicalJson, isPlainObject, type JsonObject, type JsonValue } from "../shared/json.ts";
+import {
+  canonicalJson,
+  defineMember,
+  isPlainObject,
+  type JsonObject,
+  type JsonValue,
+} from "../shared/json.ts";
 import type { AppClient } from "./client.ts";
 import { type ListenerCodec, pointer } from "./listeners.ts";
 import { parseViewSpec, projectContext, type ViewSpec } from "./manifest.ts";
@@ -158,6 +164,13 @@ export class ViewRenderer {
 
   /** Marks stale every view whose find can see one of `changes`. Call it on every committed change. */
   dataChanged(changes: readonly DocumentChange[]): void {
+    // A bulk write (an insertMany of thousands) is not worth a test per document and view.
+    if (changes.length > MAX_TESTED_CHANGES) {
+      for (const { coll } of changes) {
+        for (const entry of this.#byCollection.get(coll) ?? []) this.#retire(entry);
+      }
+      return;
+    }
     for (const { coll, before, after } of changes) {
       const entries = this.#byCollection.get(coll);
       if (!entries) continue;
@@ -399,6 +412,9 @@ export class ViewRenderer {
   }
 }
 
+/** Beyond this many documents in one change, every view of their collections is stale. */
+const MAX_TESTED_CHANGES = 256;
+
 /** Whether `doc` can be in the entry's find result; true when that cannot be told. */
 function sees(entry: ViewEntry, doc: object | undefined): boolean {
   if (doc === undefined) return false;
@@ -457,17 +473,4 @@ function ensureCopied(value: JsonValue, copied: WeakSet<object>): JsonValue {
   const copy = Array.isArray(value) ? [...value] : Object.fromEntries(Object.entries(value));
   copied.add(copy);
   return copy;
-}
-
-function defineMember(
-  target: Record<string | number, JsonValue>,
-  key: string | number,
-  value: JsonValue,
-): void {
-  Object.defineProperty(target, key, {
-    value,
-    enumerable: true,
-    writable: true,
-    configurable: true,
-  });
 }

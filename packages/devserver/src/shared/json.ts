@@ -51,3 +51,17 @@ const stableStringify = configure({ deterministic: true, circularValue: TypeErro
 export function canonicalJson(value: unknown): string {
   return stableStringify(value) ?? "null";
 }
+
+/** Sets `key` as an own data property of `target`, so a `"__proto__"` key stays data. */
+export function defineMember(target: object, key: string | number, value: unknown): void {
+  if (key === "__proto__") {
+    Object.defineProperty(target, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  } else {
+    (target as Record<string | number, unknown>)[key] = value;
+  }
+}
