@@ -127,6 +127,21 @@ describe("live updates", () => {
     expect(about.count("patchUi")).toBe(0);
   });
 
+  it("renders again every view of a collection a bulk change touches, without testing each document", async () => {
+    const { server, store, renders, settled } = await start(app());
+    store.createDoc("counter", { user: "global", count: 0 });
+    const global = await openRoute(connectPhoenix(server, GUEST), "/counter/global");
+    renders.length = 0;
+    // Hundreds of documents no find can see, in one write: the counter view is asked again.
+    store.insertMany(
+      "counter",
+      Array.from({ length: 300 }, (_, i) => ({ user: `bulk-${i}`, count: i })),
+    );
+    await settled();
+    expect(renders).toEqual(["counter"]);
+    expect(global.count("patchUi")).toBe(0);
+  });
+
   it("renders again only the nested view whose document changed, and patches one value", async () => {
     const { server, store, renders, settled } = await start(app());
     const ids = Array.from(
