@@ -185,7 +185,7 @@ describe("live updates", () => {
   });
 
   it("accepts the codes of what a session shows (its last two documents), and no older ones", async () => {
-    const { server, store } = await start(app());
+    const { server, store, renders, settled } = await start(app());
     store.createDoc("counter", { user: "global", count: 0 });
     const route = await openRoute(connectPhoenix(server, GUEST), "/counter/global");
     const codes = [(route.document as { onSet: Listener }).onSet.code];
@@ -196,6 +196,11 @@ describe("live updates", () => {
       codes.push((route.document as { onSet: Listener }).onSet.code);
     }
     expect(new Set(codes).size).toBe(4);
+    // A change the view does not show renders it again, the same: nothing moves on.
+    renders.length = 0;
+    store.updateMany("counter", { user: "global" }, { $set: { note: "unseen" } });
+    await settled();
+    expect(renders).toEqual(["counter"]);
     // The document before the last one: a click the client made before the patch arrived.
     expect((await route.run(codes[2] as string)).status).toBe("ok");
     expect((route.document as { value: number }).value).toBe(3);

@@ -1,6 +1,7 @@
 import type { RenderedTree } from "../app/listeners.ts";
 import { describeError, type Log } from "../shared/log.ts";
 import type { RouteSink } from "./backend.ts";
+import { equalJson } from "./diff.ts";
 import { appFailure, failureText, type LenraErrorPayload } from "./errors.ts";
 import type { RouteView } from "./served-app.ts";
 
@@ -159,7 +160,14 @@ export class RouteGroup {
     }
   }
 
-  #deliver(outcome: RenderOutcome): void {
+  #deliver(rendered: RenderOutcome): void {
+    const last = this.#last;
+    // A render that changed nothing keeps the document the members have: no patch goes out, and
+    // the codes they may call stay those of what they were sent.
+    const outcome =
+      rendered.ok && last?.ok && equalJson(last.tree.document, rendered.tree.document)
+        ? last
+        : rendered;
     this.#last = outcome;
     let errorPayload: LenraErrorPayload | undefined;
     if (!outcome.ok) {
