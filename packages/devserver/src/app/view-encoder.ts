@@ -235,9 +235,16 @@ class Walker {
       if (key === "toJSON") return false;
       if (listener && (key === "name" || key === "props" || key === "type")) continue;
       const member = object[key];
+      const earlier = before[key];
+      // The common case first: the same string, number or boolean (only an own member of a
+      // JSON object can be one).
+      const kind = typeof member;
+      if (member === earlier && (kind === "string" || kind === "number" || kind === "boolean")) {
+        count++;
+        continue;
+      }
       if (isDropped(member)) continue;
-      if (!Object.hasOwn(before, key) || !this.#unchanged(member, before[key], encode))
-        return false;
+      if (!Object.hasOwn(before, key) || !this.#unchanged(member, earlier, encode)) return false;
       count++;
     }
     return count + (listener ? 1 : 0) === countKeys(before);
