@@ -62,6 +62,8 @@ const latencies: number[] = [];
 
 function open(_: unknown, index: number): Session {
   const client = createLenraClient({
+    // Guests name the app, as Lenra requires (the test app refuses them otherwise).
+    appName: "test-app",
     socketEndpoint: socketUrl,
     transport: WebSocket,
     logger: {
