@@ -12,6 +12,7 @@ import {
 import { type Harness, sleep, startHarness, waitFor } from "./support/server.ts";
 
 interface State {
+  broken?: boolean;
   count: number;
   items: { id: string; title: string }[];
   personal: Record<string, number>;
@@ -49,7 +50,10 @@ async function start(options: Parameters<typeof startHarness<State>>[1] = {}) {
         },
         "/fragile": {
           roles: ["guest", "user"],
-          view: (state) => ({ value: state.count }),
+          view: (state) => {
+            if (state.broken) throw new Error("not yet");
+            return { value: state.count };
+          },
         },
         "/me": {
           view: (state, { me }) => ({ me, value: state.personal[me ?? ""] ?? 0 }),
@@ -287,10 +291,16 @@ describe("views over a real socket", () => {
     await harness.app.update((state) => {
       state.broken = true;
     });
-    const view = harness.client().view<{ value: number }>("/fragile");
+    const joinAttempts = () =>
+      harness.server.events.filter((e) => e.type === "join" && e.topic === "route:/fragile").length;
+    // A view that fails on its first render gets its join refused, as on Lenra.
+    const view = harness.client({ maxJoinAttempts: 1 }).view<{ value: number }>("/fragile");
     const failed = await view.load();
-    expect(failed).toMatchObject({ status: "error", error: { code: LenraErrorCode.RouteError } });
-    expect(acceptedJoins("route:/fragile")).toBe(1);
+    expect(failed).toMatchObject({
+      status: "error",
+      error: { code: LenraErrorCode.JoinRefused, reason: "view_error" },
+    });
+    expect(joinAttempts()).toBe(1);
 
     view.subscribe(() => {});
     view.retry();
@@ -299,12 +309,14 @@ describe("views over a real socket", () => {
     // A new attempt's outcome, not the old error handed back.
     expect(again.status).toBe("error");
     expect(again.error).not.toBe(failed.error);
-    expect(acceptedJoins("route:/fragile")).toBe(2);
+    expect(joinAttempts()).toBe(2);
     await harness.app.update((state) => {
       state.broken = false;
       state.count = 4;
     });
+    view.retry();
     expect((await waitFor(view, (s) => s.status === "success")).data).toEqual({ value: 4 });
+    expect(acceptedJoins("route:/fragile")).toBe(1);
   });
 
   it("refuses a guest a user-only route, and lets a user in", async () => {

@@ -118,7 +118,7 @@ describe("useSuspenseLenraView", () => {
     harness = await startHarness();
     vi.spyOn(console, "error").mockImplementation(() => {});
     render(
-      <LenraProvider client={harness.client()}>
+      <LenraProvider client={harness.client({ maxJoinAttempts: 1 })}>
         <Boundary>
           <Suspense fallback={<p>loading</p>}>
             <Missing />
@@ -158,7 +158,8 @@ describe("useSuspenseLenraView", () => {
     harness = server;
     shown = [];
     vi.spyOn(console, "error").mockImplementation(() => {});
-    const client = server.client();
+    // One attempt per retry: the failing view would fail each time.
+    const client = server.client({ maxJoinAttempts: 1 });
     render(
       <LenraProvider client={client}>
         <Boundary onReset={() => client.view("/items/i9").retry()}>
@@ -170,13 +171,13 @@ describe("useSuspenseLenraView", () => {
     );
     const caught = `caught: ${LenraErrorCode.JoinRefused} view_error`;
     await screen.findByText(caught);
-    const joins = server.joins("route:/items/i9");
+    const joins = server.joinAttempts("route:/items/i9");
 
     // Still failing: the reset waits for a new attempt instead of showing the old error again.
     act(() => screen.getByText("retry").click());
     await screen.findByText(caught);
     expect(shown).toEqual(["loading", caught, "loading", caught]);
-    expect(server.joins("route:/items/i9")).toBe(joins + 1);
+    expect(server.joinAttempts("route:/items/i9")).toBe(joins + 1);
 
     await server.app.update((state) => {
       state.items.push({ id: "i9", title: "Nine" });

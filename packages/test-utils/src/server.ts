@@ -33,6 +33,8 @@ export interface Harness {
   client(options?: LenraClientOptions): LenraClient;
   /** Joins of `topic` the server accepted. */
   joins(topic: string): number;
+  /** Joins of `topic` asked for, accepted or refused. */
+  joinAttempts(topic: string): number;
   leaves(topic: string): number;
   close(): Promise<void>;
 }
@@ -112,6 +114,7 @@ export async function startHarness(items = 3): Promise<Harness> {
     joins: (topic) =>
       server.events.filter((e) => e.type === "join" && e.topic === topic && e.status === "ok")
         .length,
+    joinAttempts: (topic) => server.count("join", topic),
     leaves: (topic) => server.count("leave", topic),
     async close() {
       await Promise.all(clients.map((client) => client.dispose()));

@@ -85,7 +85,7 @@ describe("suspense()", () => {
   it("rejects with the view's error, for onErrorCaptured", async () => {
     harness = await startHarness();
     const wrapper = mountWith(
-      harness.client(),
+      harness.client({ maxJoinAttempts: 1 }),
       boundary(suspending<Item>("/items/missing", (data) => String(data?.title))),
     );
     await vi.waitFor(() =>
@@ -119,7 +119,8 @@ describe("suspense()", () => {
     shown = [];
     vi.spyOn(console, "info").mockImplementation(() => {});
     vi.spyOn(console, "warn").mockImplementation(() => {});
-    const client = server.client();
+    // One attempt per retry: the failing view would fail each time.
+    const client = server.client({ maxJoinAttempts: 1 });
     const wrapper = mountWith(
       client,
       boundary(
@@ -129,12 +130,12 @@ describe("suspense()", () => {
     );
     const caught = `caught: ${LenraErrorCode.JoinRefused} view_error`;
     await vi.waitFor(() => expect(wrapper.text()).toContain(caught));
-    const joins = server.joins("route:/items/i9");
+    const joins = server.joinAttempts("route:/items/i9");
 
     // Still failing: the reset waits for a new attempt instead of showing the old error again.
     await wrapper.get("button").trigger("click");
     await vi.waitFor(() => expect(shown).toEqual(["loading", caught, "loading", caught]));
-    expect(server.joins("route:/items/i9")).toBe(joins + 1);
+    expect(server.joinAttempts("route:/items/i9")).toBe(joins + 1);
 
     await server.app.update((state) => {
       state.items.push({ id: "i9", title: "Nine" });
