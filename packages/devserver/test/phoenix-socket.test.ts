@@ -229,6 +229,22 @@ describe("Phoenix socket (serializer v2)", () => {
     expect(server.count("join", "route:/counter")).toBe(3);
   });
 
+  it("answers the listener calls in flight before close() closes the sockets", async () => {
+    const { app, server } = await startHarness(counterApp());
+    const socket = connectPhoenix(server);
+    const route = await openRoute(socket, "/counter");
+    const closes: number[] = [];
+    socket.onClose((event: { code: number }) => closes.push(event.code));
+    // The slow listener takes 50 ms: the close starts while it runs.
+    const reply = route.run(route.code("onSlow"));
+    await waitFor(() => app.calls.length === 1, 5_000, "the call to start");
+    const closed = server.close();
+    expect(await reply).toEqual({ status: "ok", response: {} });
+    await closed;
+    expect(closes[0]).toBe(CloseCode.GoingAway);
+    expect(app.state.count).toBe(100);
+  });
+
   it("crashes a route channel on a run without a code, as Lenra's channel does", async () => {
     const { server } = await startHarness(counterApp());
     const socket = connectPhoenix(server);

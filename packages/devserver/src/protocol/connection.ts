@@ -73,6 +73,8 @@ export class PhoenixConnection<A> {
   readonly #onClose: ConnectionOptions<A>["onClose"];
   readonly #channels = new Map<string, ChannelRecord>();
   #queue: Promise<void> = Promise.resolve();
+  /** Event handlers that answer later (listener runs), until they have answered. */
+  readonly #answering = new Set<Promise<void>>();
   #idleTimer: NodeJS.Timeout | undefined;
   // Set as soon as the server decides to close, so queued frames are dropped.
   #stopping = false;
@@ -123,6 +125,11 @@ export class PhoenixConnection<A> {
   /** Topics currently joined on this socket. */
   get topics(): string[] {
     return [...this.#channels.keys()];
+  }
+
+  /** Resolves once every event handler running now has answered (or failed). */
+  async answered(): Promise<void> {
+    await Promise.all([...this.#answering]);
   }
 
   /** Closes the websocket with a close frame (the client sees `code`). */
@@ -327,10 +334,13 @@ export class PhoenixConnection<A> {
       return;
     }
     if (result instanceof Promise) {
-      result.then(
-        (reply) => this.#reply(record, message.ref, reply),
-        (error: unknown) => this.#crash(record, error),
-      );
+      const answering = result
+        .then(
+          (reply) => this.#reply(record, message.ref, reply),
+          (error: unknown) => this.#crash(record, error),
+        )
+        .finally(() => this.#answering.delete(answering));
+      this.#answering.add(answering);
     } else {
       this.#reply(record, message.ref, result);
     }

@@ -42,7 +42,10 @@ export interface SocketServerOptions<A> {
   maxFrameBytes?: number;
   /** A socket that sends nothing for this long is closed with 1000, as Phoenix's `timeout`. Defaults to 60 000 ms. */
   idleTimeoutMs?: number;
-  /** How long `close()` and `disconnectAll()` wait for close handshakes before dropping sockets. Defaults to 1 000 ms. */
+  /**
+   * How long `close()` waits for the listener calls in flight to answer, then `close()` and
+   * `disconnectAll()` for close handshakes, before dropping sockets. Defaults to 1 000 ms.
+   */
   closeTimeoutMs?: number;
   /** How many events `events` keeps (counters stay exact). Defaults to 10 000. */
   eventLogLimit?: number;
@@ -200,6 +203,9 @@ export class PhoenixSocketServer<A> implements SocketServerControls {
     this.#accepting = false;
     for (const socket of this.#pending) socket.destroy();
     this.#pending.clear();
+    // Listener calls already running get their replies first: a call the app ran (and, with a
+    // data file, whose writes are saved) is not left with an unknown outcome by a stop.
+    await this.#within(Promise.all([...this.#connections].map((c) => c.answered())));
     await this.#disconnect([...this.#connections], {
       code: CloseCode.GoingAway,
       reason: "server closing",
@@ -276,17 +282,22 @@ export class PhoenixSocketServer<A> implements SocketServerControls {
       else connection.close(code, reason);
     }
     const all = Promise.all(connections.map((connection) => connection.whenClosed));
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<"late">((resolve) => {
-      timer = setTimeout(() => resolve("late"), this.#closeTimeoutMs);
-    });
-    const outcome = await Promise.race([all, late]);
-    clearTimeout(timer);
-    if (outcome === "late") {
+    if (!(await this.#within(all))) {
       // A client that never answers the close frame must not keep the port busy.
       for (const connection of connections) if (!connection.closed) connection.terminate();
       await all;
     }
+  }
+
+  /** Waits for `work` at most the close timeout; false when it was not done by then. */
+  async #within(work: Promise<unknown>): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.#closeTimeoutMs);
+    });
+    const done = await Promise.race([work.then(() => true), late]);
+    clearTimeout(timer);
+    return done;
   }
 
   #onRequest(request: IncomingMessage, response: ServerResponse): void {
