@@ -234,7 +234,9 @@ describe("Phoenix socket (serializer v2)", () => {
     const socket = connectPhoenix(server);
     const route = await openRoute(socket, "/counter");
     const closes: number[] = [];
-    socket.onClose((event: { code: number }) => closes.push(event.code));
+    socket.onClose((event) => {
+      closes.push(event.code);
+    });
     // The slow listener takes 50 ms: the close starts while it runs.
     const reply = route.run(route.code("onSlow"));
     await waitFor(() => app.calls.length === 1, 5_000, "the call to start");
