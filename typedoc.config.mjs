@@ -1,13 +1,13 @@
 // `pnpm docs:api`: the API reference of every public entry point, from the TSDoc, into docs/api
 // (build output, not committed). Warnings are errors, so an export missing from the reference,
 // an undocumented export or a broken {@link} fails the build; `pnpm test` runs it.
-import { publicEntryPoints } from "./scripts/typedoc-entry-points.mjs";
+import { publicEntryPoints } from "./scripts/typedoc-plugin.mjs";
 
 /** @type {Partial<import("typedoc").TypeDocOptions>} */
 export default {
   name: "Lenra JSON-view clients",
   entryPoints: publicEntryPoints().map(([file]) => file),
-  plugin: ["./scripts/typedoc-entry-points.mjs"],
+  plugin: ["./scripts/typedoc-plugin.mjs"],
   tsconfig: "./tsconfig.docs.json",
   out: "./docs/api",
   readme: "none",
