@@ -1,4 +1,4 @@
-// `pnpm docs:api`: the API reference of every public entry point, from the TSDoc, into docs/api
+// `pnpm run docs`: the API reference of every public entry point, from the TSDoc, into docs/api
 // (build output, not committed). Warnings are errors, so an export missing from the reference,
 // an undocumented export or a broken {@link} fails the build; `pnpm test` runs it.
 import { publicEntryPoints } from "./scripts/typedoc-plugin.mjs";
