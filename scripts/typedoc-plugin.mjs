@@ -85,20 +85,21 @@ export function load(app) {
     };
     for (const table of readmeTables()) {
       const what = `${table.where}: the ${table.kind} table of ${table.entry}#${table.type}`;
+      const row = table.kind === "options" ? "option" : "value";
       let reflection = context.project.getChildByName([table.entry, table.type]);
       if (reflection?.kindOf(ReflectionKind.Reference))
         reflection = reflection.getTargetReflectionDeep();
       const symbol = reflection && context.getSymbolFromReflection(reflection);
       const names = symbol && expected(table.kind, symbol);
       if (!names) {
-        app.logger.error(`${what} documents a ${table.kind === "options" ? "type" : "constant"} that ${table.entry} does not export.`);
+        app.logger.error(`${what} documents nothing that ${table.entry} exports.`);
         continue;
       }
       const missing = names.filter((name) => !table.names.includes(name));
       const unknown = table.names.filter((name) => !names.includes(name));
       if (missing.length > 0) app.logger.error(`${what} lacks ${missing.join(", ")}.`);
       if (unknown.length > 0)
-        app.logger.error(`${what} has rows for no ${table.kind === "options" ? "option" : "value"}: ${unknown.join(", ")}.`);
+        app.logger.error(`${what} has rows for no ${row}: ${unknown.join(", ")}.`);
     }
   });
 }
