@@ -11,7 +11,7 @@ import { createHydrator } from "../src/listener.ts";
 import { createLog } from "../src/logger.ts";
 import { applyPatch, type JsonPatchOperation } from "../src/patch.ts";
 import { createStore } from "../src/store.ts";
-import { RouteView } from "../src/view.ts";
+import { createRouteView } from "../src/view.ts";
 import { deepFreeze, drawPatch, jsonArb } from "../test/support/arbitraries.ts";
 import { assertSameJson, clone, referenceApply } from "../test/support/reference-patch.ts";
 
@@ -157,7 +157,7 @@ describe(`fuzz (seed ${seed}, ${RUNS} sequences per property)`, () => {
         fc.property(scenarioArb, ({ doc, events }) => {
           sequences++;
           const server = new FakeServer(clone(doc));
-          const view = new RouteView("/fuzz", server.context());
+          const view = createRouteView("/fuzz", server.context());
           const published = new Map<unknown, string>();
           view.subscribe(() => {
             const { data } = view.getSnapshot();

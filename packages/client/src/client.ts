@@ -1,5 +1,5 @@
 import { type AuthHost, createGuestAuth, type LenraAuth, type LenraLogin } from "./auth-state.ts";
-import { Connection, type ConnectionState, type WebSocketConstructor } from "./connection.ts";
+import { type ConnectionState, createConnection, type WebSocketConstructor } from "./connection.ts";
 import {
   LenraArgumentError,
   LenraError,
@@ -10,7 +10,7 @@ import {
 } from "./errors.ts";
 import { createLog, type LenraLogger } from "./logger.ts";
 import type { ReadableStore } from "./store.ts";
-import { type LenraView, RouteView, type ViewContext } from "./view.ts";
+import { createRouteView, type LenraView, type RouteView, type ViewContext } from "./view.ts";
 
 /**
  * The development socket endpoint of a local Lenra (and of `@lenra/devserver`), the default of
@@ -251,8 +251,6 @@ export interface LenraClient {
   dispose(): Promise<void>;
 }
 
-const REJOIN_DELAYS = [500, 1000, 2000, 5000];
-
 /**
  * Creates a client for one Lenra app. Nothing is connected and no browser API is touched until
  * a view is used, so it is safe to create at import time and during server-side rendering.
@@ -294,8 +292,8 @@ export function createLenraClient(options: LenraClientOptions = {}): LenraClient
   };
   const auth = options.login ? options.login.createAuth(host) : createGuestAuth(host);
 
-  const connection = new Connection({
-    endpoint: settings.socketEndpoint,
+  const connection = createConnection({
+    ...settings,
     params: () => {
       const params: Params = { ...resolve(options.params) };
       if (options.appName !== undefined) params.app = options.appName;
@@ -304,17 +302,8 @@ export function createLenraClient(options: LenraClientOptions = {}): LenraClient
       return params;
     },
     getAccessToken: options.getAccessToken ?? (() => auth.tokenForConnection()),
-    onTokenRejected: () => auth.onTokenRejected(),
-    onUnauthorized: () => auth.markUnauthorized(),
+    auth,
     transport: options.transport,
-    // 0.1 s, 0.25 s, 0.6 s, 1.6 s, then 2 s: a page is live again within 5 s of its server's
-    // restart. A little jitter keeps a crowd of clients from reconnecting in lockstep.
-    reconnectDelay: (attempt) =>
-      Math.round(Math.min(2000, 100 * 2.5 ** (attempt - 1)) * (1 + Math.random() * 0.25)),
-    rejoinDelay: (attempt) => pick(REJOIN_DELAYS, attempt),
-    timeout: settings.joinTimeoutMs,
-    connectTimeout: settings.connectTimeoutMs,
-    heartbeatInterval: settings.heartbeatIntervalMs,
     log,
     signal,
   });
@@ -347,7 +336,7 @@ export function createLenraClient(options: LenraClientOptions = {}): LenraClient
       }
       let view = views.get(path);
       if (!view) {
-        view = new RouteView(path, context);
+        view = createRouteView(path, context);
         views.set(path, view);
       }
       return view as unknown as LenraView<T>;
@@ -418,10 +407,6 @@ function disposedError() {
 
 function resolve(value: Params | (() => Params) | undefined): Params {
   return (typeof value === "function" ? value() : value) ?? {};
-}
-
-function pick(delays: readonly number[], attempt: number): number {
-  return delays[attempt - 1] ?? 10_000;
 }
 
 /**

@@ -1,7 +1,8 @@
 import { type Channel, Socket } from "phoenix";
+import type { AuthController } from "./auth-state.ts";
 import { LenraArgumentError } from "./errors.ts";
 import type { Log } from "./logger.ts";
-import { probeUpgrade, RefusalCheck } from "./refusal-check.ts";
+import { createRefusalCheck, probeUpgrade } from "./refusal-check.ts";
 import { createStore, type ReadableStore } from "./store.ts";
 
 /**
@@ -33,29 +34,41 @@ export interface ConnectionState {
 /** A WebSocket constructor, such as the browser's `WebSocket` or the `ws` package's. */
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => object;
 
+/** What the connection takes from the client: its checked options, and the token's source. */
 export interface ConnectionOptions {
-  endpoint: string;
+  /** The socket endpoint, checked, without a trailing slash. */
+  socketEndpoint: string;
   /** The socket params of the next connect, read on every (re)connect. */
   params: () => Record<string, unknown>;
   /** Called before every attempt; its result is sent as the `token` param. */
   getAccessToken: () => string | null | undefined | Promise<string | null | undefined>;
   transport: WebSocketConstructor | undefined;
-  /** Delay before the n-th attempt in a row (n >= 1). */
-  reconnectDelay: (attempt: number) => number;
-  rejoinDelay: (attempt: number) => number;
-  timeout: number;
+  /** How long a join waits for its reply before phoenix joins again. */
+  joinTimeoutMs: number;
   /** How long an upgrade may go unanswered before the attempt is given up. */
-  connectTimeout: number;
+  connectTimeoutMs: number;
   /** How often the open socket must hear from the server (a heartbeat is sent to make sure). */
-  heartbeatInterval: number;
+  heartbeatIntervalMs: number;
   log: Log;
   /** Aborted when the client is disposed. */
   signal: AbortSignal;
-  /** The server seems to refuse the token: returns true when a new token is ready to try. */
-  onTokenRejected: () => Promise<boolean>;
-  /** The server still refused after a fresh token: the connection stopped retrying. */
-  onUnauthorized: () => void;
+  /**
+   * The login: `onTokenRejected()` when the server seems to refuse the token (true when a new
+   * one is ready to try), `markUnauthorized()` when it still refuses after a fresh one.
+   */
+  auth: Pick<AuthController, "onTokenRejected" | "markUnauthorized">;
 }
+
+/**
+ * The delay before the n-th attempt in a row (n >= 1): 0.1 s, 0.25 s, 0.6 s, 1.6 s, then 2 s, so
+ * a page is live again within 5 s of its server's restart. A little jitter keeps a crowd of
+ * clients from reconnecting in lockstep.
+ */
+const reconnectDelay = (attempt: number) =>
+  Math.round(Math.min(2000, 100 * 2.5 ** (attempt - 1)) * (1 + Math.random() * 0.25));
+
+/** The delay before phoenix joins a channel again after the n-th failed join in a row. */
+const rejoinDelay = (attempt: number) => [500, 1000, 2000, 5000][attempt - 1] ?? 10_000;
 
 const IDLE: ConnectionState = Object.freeze({
   status: "idle",
@@ -71,6 +84,38 @@ const NO_STORAGE = Object.freeze({
   removeItem() {},
 });
 
+/** The client's connection: the socket's state, its channels, and what the app asks of it. */
+export interface Connection {
+  readonly state: ReadableStore<ConnectionState>;
+  /** A channel on the socket (created, not connected, on first use). */
+  channel(topic: string, params: object): Channel;
+  /**
+   * Calls `listener` with the topic of each frame dropped because it could not be read, or
+   * `undefined` when even its topic could not be: that frame may have been a patch, so the views
+   * concerned resync. Returns the function that stops it.
+   */
+  onFrameDropped(listener: (topic: string | undefined) => void): () => void;
+  /**
+   * Connects the socket; does nothing when it is already connected or connecting. After
+   * `unauthorized`, tries again.
+   */
+  connect(): void;
+  /** Closes the socket for good (until the next `connect()`); views turn stale. */
+  disconnect(): Promise<void>;
+  /**
+   * Drops the current connection and connects again right away, reading the params and the
+   * token anew: used when the identity changes (login, logout). The old socket closes at once,
+   * before the new token is read: a channel joined meanwhile waits for the new socket rather
+   * than joining as the old identity.
+   */
+  reconnect(): void;
+  /**
+   * Closes the socket and then leaves every channel, which clears phoenix's join and rejoin
+   * timers: closing first makes the leaves complete at once, without waiting for a reply.
+   */
+  dispose(): Promise<void>;
+}
+
 /**
  * The client's single phoenix Socket, and the attempts to connect it. Each attempt resolves the
  * access token first, so every (re)connect carries the current token: the connection drives the
@@ -80,108 +125,81 @@ const NO_STORAGE = Object.freeze({
  * listeners in its constructor, and nothing may touch `window` before the app asks for a
  * connection (server-side rendering).
  */
-export class Connection {
-  readonly state: ReadableStore<ConnectionState>;
-  readonly #store = createStore(IDLE);
-  readonly #options: ConnectionOptions;
-  readonly #refusals: RefusalCheck;
-  readonly #dropListeners = new Set<(topic: string | undefined) => void>();
+export function createConnection(options: ConnectionOptions): Connection {
+  const { log, signal } = options;
+  const store = createStore(IDLE);
+  const { getSnapshot } = store;
+  const refusals = createRefusalCheck(probe, () => options.auth.onTokenRejected());
+  const dropListeners = new Set<(topic: string | undefined) => void>();
   /** Every channel not closed yet, to leave them all on `dispose()`. */
-  readonly #channels = new Set<Channel>();
-  #socket: Socket | undefined;
-  #token: string | undefined;
+  const channels = new Set<Channel>();
+  let socket: Socket | undefined;
+  let token: string | undefined;
   /** Counts attempts: a step of an attempt that a newer one (or `disconnect()`) replaced does nothing. */
-  #attempt = 0;
+  let attempt = 0;
   /** The attempt whose connection phoenix holds, or 0 when none: closes of others are ours. */
-  #live = 0;
+  let live = 0;
   /** Whether the live attempt's socket opened. */
-  #opened = false;
+  let opened = false;
   /** A frame arrived since the last heartbeat was sent. */
-  #heard = false;
+  let heard = false;
   /** The one timer of the current state: connect timeout, next heartbeat, or next attempt. */
-  #timer: ReturnType<typeof setTimeout> | undefined;
-
-  constructor(options: ConnectionOptions) {
-    this.#options = options;
-    this.#refusals = new RefusalCheck(() => this.#probe(), options.onTokenRejected);
-    this.state = { subscribe: this.#store.subscribe, getSnapshot: this.#store.getSnapshot };
-  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
 
   /** Whether the app wants the socket connected: from `connect()` to `disconnect()`. */
-  get #wanted(): boolean {
-    const { status } = this.#store.getSnapshot();
+  const wanted = () => {
+    const { status } = getSnapshot();
     return status !== "idle" && status !== "closed";
-  }
+  };
 
-  /** A channel on the socket (created, not connected, on first use). */
-  channel(topic: string, params: object): Channel {
-    this.#socket ??= this.#createSocket();
-    const channel = this.#socket.channel(topic, params);
-    this.#channels.add(channel);
-    channel.onClose(() => void this.#channels.delete(channel));
-    return channel;
-  }
-
-  /**
-   * Calls `listener` with the topic of each frame dropped because it could not be read, or
-   * `undefined` when even its topic could not be: that frame may have been a patch, so the views
-   * concerned resync. Returns the function that stops it.
-   */
-  onFrameDropped(listener: (topic: string | undefined) => void): () => void {
-    this.#dropListeners.add(listener);
-    return () => this.#dropListeners.delete(listener);
-  }
-
-  /**
-   * Connects the socket; does nothing when it is already connected or connecting. After
-   * `unauthorized`, tries again.
-   */
-  connect(): void {
-    if (this.#wanted && this.#store.getSnapshot().status !== "unauthorized") return;
-    this.#store.set({ status: "connecting", attempt: 0, nextRetryAt: undefined });
-    this.#refusals.reset();
-    void this.#try();
-  }
-
-  /** Closes the socket for good (until the next `connect()`); views turn stale. */
-  disconnect(): Promise<void> {
-    this.#stop();
-    this.#store.update({ status: "closed", nextRetryAt: undefined });
+  const disconnect = (): Promise<void> => {
+    stop();
+    store.update({ status: "closed", nextRetryAt: undefined });
     return new Promise((resolve) => {
-      if (this.#socket) this.#socket.disconnect(resolve);
+      if (socket) socket.disconnect(resolve);
       else resolve();
     });
-  }
+  };
 
-  /**
-   * Drops the current connection and connects again right away, reading the params and the
-   * token anew: used when the identity changes (login, logout). The old socket closes at once,
-   * before the new token is read: a channel joined meanwhile waits for the new socket rather
-   * than joining as the old identity.
-   */
-  reconnect(): void {
-    if (!this.#wanted) return;
-    this.#refusals.reset();
-    this.#store.update({ status: "reconnecting", nextRetryAt: undefined });
-    void this.#try();
-    this.#socket?.disconnect();
-  }
-
-  /**
-   * Closes the socket and then leaves every channel, which clears phoenix's join and rejoin
-   * timers: closing first makes the leaves complete at once, without waiting for a reply.
-   */
-  async dispose(): Promise<void> {
-    await this.disconnect();
-    for (const channel of this.#channels) channel.leave();
-  }
+  return {
+    state: { subscribe: store.subscribe, getSnapshot },
+    channel(topic, params) {
+      socket ??= createSocket();
+      const channel = socket.channel(topic, params);
+      channels.add(channel);
+      channel.onClose(() => void channels.delete(channel));
+      return channel;
+    },
+    onFrameDropped(listener) {
+      dropListeners.add(listener);
+      return () => dropListeners.delete(listener);
+    },
+    connect() {
+      if (wanted() && getSnapshot().status !== "unauthorized") return;
+      store.set({ status: "connecting", attempt: 0, nextRetryAt: undefined });
+      refusals.reset();
+      void attemptNow();
+    },
+    disconnect,
+    reconnect() {
+      if (!wanted()) return;
+      refusals.reset();
+      store.update({ status: "reconnecting", nextRetryAt: undefined });
+      void attemptNow();
+      socket?.disconnect();
+    },
+    async dispose() {
+      await disconnect();
+      for (const channel of channels) channel.leave();
+    },
+  };
 
   /** Forgets the attempt under way, its timer and its retry. */
-  #stop() {
-    this.#attempt += 1;
-    this.#live = 0;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+  function stop() {
+    attempt += 1;
+    live = 0;
+    clearTimeout(timer);
+    timer = undefined;
   }
 
   /**
@@ -189,68 +207,67 @@ export class Connection {
    * the new one at once: a dead socket's close may take long), opens, and gives the upgrade
    * `connectTimeout` to be answered.
    */
-  async #try() {
-    this.#stop();
-    this.#store.update({ nextRetryAt: undefined });
-    const attempt = this.#attempt;
-    let token: string | undefined;
+  async function attemptNow() {
+    stop();
+    store.update({ nextRetryAt: undefined });
+    const current = attempt;
+    let next: string | undefined;
     try {
-      token = (await this.#options.getAccessToken()) ?? undefined;
+      next = (await options.getAccessToken()) ?? undefined;
     } catch {
-      if (attempt === this.#attempt) this.#lost("Could not get an access token");
+      if (current === attempt) lost("Could not get an access token");
       return;
     }
-    if (attempt !== this.#attempt) return;
-    this.#token = token;
-    this.#socket ??= this.#createSocket();
-    this.#socket.disconnect();
-    this.#live = attempt;
-    this.#opened = false;
-    this.#socket.connect();
-    this.#timer = setTimeout(() => this.#lost("Upgrade timed out"), this.#options.connectTimeout);
+    if (current !== attempt) return;
+    token = next;
+    socket ??= createSocket();
+    socket.disconnect();
+    live = current;
+    opened = false;
+    socket.connect();
+    timer = setTimeout(() => lost("Upgrade timed out"), options.connectTimeoutMs);
   }
 
   /**
    * The live connection is given up (a hung upgrade, a silent socket): it is an outage, never a
    * refusal. Its views turn stale now, and the next attempt follows one backoff step later.
    */
-  #lost(why: string) {
-    this.#options.log.warn(`${why}; reconnecting`);
-    this.#live = 0;
-    this.#socket?.disconnect();
-    this.#failed();
-    this.#schedule();
+  function lost(why: string) {
+    log.warn(`${why}; reconnecting`);
+    live = 0;
+    socket?.disconnect();
+    failed();
+    schedule();
   }
 
   /** Sends a heartbeat each interval; an interval without any frame from the server ends the socket. */
-  #beat(socket: Socket) {
-    this.#timer = setTimeout(() => {
-      if (!this.#heard) return this.#lost("Heartbeat missed");
-      this.#heard = false;
-      socket.ping(() => {});
-      this.#beat(socket);
-    }, this.#options.heartbeatInterval);
+  function beat(open: Socket) {
+    timer = setTimeout(() => {
+      if (!heard) return lost("Heartbeat missed");
+      heard = false;
+      open.ping(() => {});
+      beat(open);
+    }, options.heartbeatIntervalMs);
   }
 
   /** Whether the server accepts the same upgrade without the token: then the token is what it refuses. */
-  #probe(): Promise<boolean> {
+  function probe(): Promise<boolean> {
     // Asked after a failed attempt, so the socket exists.
-    const url = new URL((this.#socket as Socket).endPointURL());
+    const url = new URL((socket as Socket).endPointURL());
     url.searchParams.delete("token");
-    const { connectTimeout, signal } = this.#options;
-    return probeUpgrade(url.href, this.#transport(), connectTimeout, signal);
+    return probeUpgrade(url.href, transport(), options.connectTimeoutMs, signal);
   }
 
-  #transport(): WebSocketConstructor {
-    const transport =
-      this.#options.transport ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-    if (!transport) {
+  function transport(): WebSocketConstructor {
+    const found =
+      options.transport ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (!found) {
       throw new LenraArgumentError({
         message:
           'No WebSocket implementation found: pass the `transport` option (for Node, `import { WebSocket } from "ws"`).',
       });
     }
-    return transport;
+    return found;
   }
 
   /**
@@ -258,8 +275,8 @@ export class Connection {
    * views it may concern resync), an unknown reply status becomes an `error` reply so the push
    * it answers settles, and nothing thrown while handling a frame reaches the app.
    */
-  #decode(raw: unknown, deliver: (message: object) => void) {
-    this.#heard = true;
+  function decode(raw: unknown, deliver: (message: object) => void) {
+    heard = true;
     let topic: unknown;
     try {
       // Throws on what is not JSON (a binary frame too) and on JSON that is not a list.
@@ -279,93 +296,90 @@ export class Connection {
       deliver({ join_ref, ref, topic, event, payload });
     } catch (error) {
       // The error's name only: a message may quote the frame, which holds view data.
-      this.#options.log.warn("Dropped a frame; resyncing", { error: (error as Error).name });
-      for (const listener of [...this.#dropListeners]) {
+      log.warn("Dropped a frame; resyncing", { error: (error as Error).name });
+      for (const listener of [...dropListeners]) {
         listener(typeof topic === "string" ? topic : undefined);
       }
     }
   }
 
-  #failed() {
-    const { attempt } = this.#store.getSnapshot();
-    this.#store.update({ status: "reconnecting", attempt: attempt + 1, nextRetryAt: undefined });
+  function failed() {
+    store.update({
+      status: "reconnecting",
+      attempt: getSnapshot().attempt + 1,
+      nextRetryAt: undefined,
+    });
   }
 
-  #schedule() {
-    const delay = this.#options.reconnectDelay(this.#store.getSnapshot().attempt);
-    this.#store.update({ nextRetryAt: Date.now() + delay });
-    this.#timer = setTimeout(() => void this.#try(), delay);
+  function schedule() {
+    const delay = reconnectDelay(getSnapshot().attempt);
+    store.update({ nextRetryAt: Date.now() + delay });
+    timer = setTimeout(() => void attemptNow(), delay);
   }
 
   /** The live attempt's socket closed: retry, or stop when the server keeps refusing the token. */
-  async #closed(socket: Socket) {
-    const attempt = this.#attempt;
-    const refused = !this.#opened && this.#token !== undefined;
-    this.#live = 0;
-    clearTimeout(this.#timer);
+  async function closed(closing: Socket) {
+    const current = attempt;
+    const refused = !opened && token !== undefined;
+    live = 0;
+    clearTimeout(timer);
     // Phoenix schedules its own reconnect, with the params it has: stop it.
-    socket.disconnect();
-    this.#failed();
-    const verdict = refused
-      ? await this.#refusals.refused(() => attempt !== this.#attempt)
-      : "retry";
-    if (attempt !== this.#attempt) return;
+    closing.disconnect();
+    failed();
+    const verdict = refused ? await refusals.refused(() => current !== attempt) : "retry";
+    if (current !== attempt) return;
     if (verdict === "retry") {
-      this.#schedule();
+      schedule();
       return;
     }
-    this.#options.log.warn("Token refused; stopped reconnecting");
-    this.#store.update({ status: "unauthorized", nextRetryAt: undefined });
-    this.#options.onUnauthorized();
+    log.warn("Token refused; stopped reconnecting");
+    store.update({ status: "unauthorized", nextRetryAt: undefined });
+    options.auth.markUnauthorized();
   }
 
-  #createSocket(): Socket {
-    const options = this.#options;
-    const socket = new Socket(options.endpoint, {
-      transport: this.#transport() as never,
+  function createSocket(): Socket {
+    const created = new Socket(options.socketEndpoint, {
+      transport: transport() as never,
       params: () => {
         const params: Record<string, unknown> = {};
         for (const [key, value] of Object.entries(options.params())) {
           if (value !== undefined && value !== null) params[key] = value;
         }
-        if (this.#token) params.token = this.#token;
+        if (token) params.token = token;
         return params;
       },
-      timeout: options.timeout,
-      rejoinAfterMs: options.rejoinDelay,
+      timeout: options.joinTimeoutMs,
+      rejoinAfterMs: rejoinDelay,
       sessionStorage: NO_STORAGE,
-      decode: (raw: unknown, deliver: (message: object) => void) => this.#decode(raw, deliver),
-      // The connection sends the heartbeats itself (see #beat): phoenix's own heartbeat timeout
+      decode,
+      // The connection sends the heartbeats itself (see `beat`): phoenix's own heartbeat timeout
       // closes the socket without a close event, so the status would never hear of it.
       heartbeatIntervalMs: 2 ** 31 - 1,
     });
-    socket.onOpen(() => {
-      if (this.#live !== this.#attempt) return;
-      clearTimeout(this.#timer);
-      this.#opened = true;
-      this.#heard = true;
-      this.#refusals.reset();
-      this.#store.set({ status: "open", attempt: 0, nextRetryAt: undefined });
-      this.#beat(socket);
+    created.onOpen(() => {
+      if (live !== attempt) return;
+      clearTimeout(timer);
+      opened = true;
+      heard = true;
+      refusals.reset();
+      store.set({ status: "open", attempt: 0, nextRetryAt: undefined });
+      beat(created);
     });
-    socket.onClose(() => {
-      if (this.#live === this.#attempt) void this.#closed(socket);
+    created.onClose(() => {
+      if (live === attempt) void closed(created);
     });
     // A tab coming back into view retries now rather than at the end of its backoff.
     if (typeof document !== "undefined") {
       document.addEventListener(
         "visibilitychange",
         () => {
-          if (
-            document.visibilityState === "visible" &&
-            this.#store.getSnapshot().nextRetryAt !== undefined
-          ) {
-            void this.#try();
+          if (document.visibilityState === "visible" && getSnapshot().nextRetryAt !== undefined) {
+            void attemptNow();
           }
         },
-        { signal: options.signal },
+        { signal },
       );
     }
-    return socket;
+    return created;
   }
 }

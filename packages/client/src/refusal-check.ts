@@ -21,53 +21,56 @@ export type RefusalVerdict = "retry" | "unauthorized";
  * Every refused connection goes through this one place (the login's refresh and the
  * `unauthorized` state hang off it).
  */
-export class RefusalCheck {
-  readonly #probe: () => Promise<boolean>;
-  readonly #refresh: () => Promise<boolean>;
-  #refusals = 0;
-  #refreshed = false;
-
-  /**
-   * @param probe Whether the server accepts the upgrade without the token.
-   * @param refresh Refreshes the token; true when a new one is ready to try.
-   */
-  constructor(probe: () => Promise<boolean>, refresh: () => Promise<boolean>) {
-    this.#probe = probe;
-    this.#refresh = refresh;
-  }
-
+export interface RefusalCheck {
   /** The socket opened, or the identity changed: the token is not suspected anymore. */
-  reset(): void {
-    this.#refusals = 0;
-    this.#refreshed = false;
-  }
-
+  reset(): void;
   /**
    * An attempt that sent a token closed before the socket opened. `moot()` is asked after each
    * step: once the question went away (the app disconnected, the identity changed), nothing more
    * is done and the answer does not matter.
    */
-  async refused(moot: () => boolean): Promise<RefusalVerdict> {
-    this.#refusals += 1;
-    if (this.#refusals < REFUSALS_BEFORE_SUSPICION) return "retry";
-    const accepted = await this.#probe();
-    if (moot()) return "retry";
-    if (!accepted) {
-      // The server refuses everyone, which explains the failures: the token is not suspected,
-      // but the next failure asks again, so a token the restarted server refuses is refreshed
-      // at the first refusal the probe confirms.
-      this.#refusals -= 1;
-      return "retry";
-    }
-    if (!this.#refreshed) {
-      this.#refreshed = true;
-      if (await this.#refresh()) {
-        this.#refusals = 0;
+  refused(moot: () => boolean): Promise<RefusalVerdict>;
+}
+
+/**
+ * Creates the check of one connection.
+ *
+ * @param probe Whether the server accepts the upgrade without the token.
+ * @param refresh Refreshes the token; true when a new one is ready to try.
+ */
+export function createRefusalCheck(
+  probe: () => Promise<boolean>,
+  refresh: () => Promise<boolean>,
+): RefusalCheck {
+  let refusals = 0;
+  let refreshed = false;
+  return {
+    reset() {
+      refusals = 0;
+      refreshed = false;
+    },
+    async refused(moot) {
+      refusals += 1;
+      if (refusals < REFUSALS_BEFORE_SUSPICION) return "retry";
+      const accepted = await probe();
+      if (moot()) return "retry";
+      if (!accepted) {
+        // The server refuses everyone, which explains the failures: the token is not suspected,
+        // but the next failure asks again, so a token the restarted server refuses is refreshed
+        // at the first refusal the probe confirms.
+        refusals -= 1;
         return "retry";
       }
-    }
-    return "unauthorized";
-  }
+      if (!refreshed) {
+        refreshed = true;
+        if (await refresh()) {
+          refusals = 0;
+          return "retry";
+        }
+      }
+      return "unauthorized";
+    },
+  };
 }
 
 /**

@@ -28,10 +28,15 @@ export interface WritableStore<T> extends ReadableStore<T> {
   update(changes: Partial<T>): void;
 }
 
-/** Creates a {@link WritableStore} holding `initial`. */
+/**
+ * Creates a {@link WritableStore} holding `initial`. `onFirstSubscribe` runs when it gets its
+ * first subscriber, `onLastUnsubscribe` when its last one leaves (to start and stop the work
+ * behind it).
+ */
 export function createStore<T extends object>(
   initial: T,
-  hooks: { onFirstSubscribe?: () => void; onLastUnsubscribe?: () => void } = {},
+  onFirstSubscribe?: () => void,
+  onLastUnsubscribe?: () => void,
 ): WritableStore<T> {
   let snapshot = initial;
   const listeners = new Set<() => void>();
@@ -50,13 +55,13 @@ export function createStore<T extends object>(
       // both subscriptions are released.
       const entry = () => listener();
       listeners.add(entry);
-      if (listeners.size === 1) hooks.onFirstSubscribe?.();
+      if (listeners.size === 1) onFirstSubscribe?.();
       let active = true;
       return () => {
         if (!active) return;
         active = false;
         listeners.delete(entry);
-        if (listeners.size === 0) hooks.onLastUnsubscribe?.();
+        if (listeners.size === 0) onLastUnsubscribe?.();
       };
     },
     set,

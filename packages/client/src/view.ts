@@ -72,7 +72,7 @@ export interface LenraView<T = unknown> extends ReadableStore<ViewState<T>> {
 
 /** Options of a listener call made through a view. */
 export interface RunOptions {
-  /** Applied on top of the server's document until the call settles; see {@link RouteView}. */
+  /** Applied on top of the server's document until the call settles; see {@link createRouteView}. */
   optimistic?: readonly JsonPatchOperation[];
 }
 
@@ -112,153 +112,147 @@ const PENDING: ViewState<never> = Object.freeze({
   isStale: false,
 });
 
-/**
- * One route subscription: joins `route:<path>` on the first subscriber, leaves `lingerMs` after
- * the last one, keeps the hydrated document and resyncs (leave + rejoin, which makes the server
- * send a whole `ui`) whenever a patch cannot be applied.
- */
-export class RouteView<T = unknown> implements LenraView<T> {
-  readonly path: string;
-  readonly subscribe: (listener: () => void) => () => void;
-  readonly getSnapshot: () => ViewState<T>;
-
-  readonly #context: ViewContext;
-  readonly #store = createStore<ViewState<T>>(PENDING as ViewState<T>, {
-    onFirstSubscribe: () => this.#acquire(),
-    onLastUnsubscribe: () => this.#release(),
-  });
-  #hydrator = this.#createHydrator();
-  #channel: Channel | undefined;
-  /** A whole `ui` arrived since the current join: patches can apply. */
-  #synced = false;
-  #joinFailures = 0;
-  #gaveUp = false;
-  #resyncFailures = 0;
-  #resyncTimer: ReturnType<typeof setTimeout> | undefined;
-  #resyncWhenIdle = false;
-  #lingerTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Timers that drop confirmed optimistic updates; see {@link CONFIRMED_LAYER_GRACE_MS}. */
-  #graceTimers = new Set<ReturnType<typeof setTimeout>>();
-  /** Listener calls waiting for their reply, each with what settles it. */
-  #inFlight = new Map<Push, (error?: LenraError) => void>();
-  /** Stops watching the connection; set while the view is acquired. */
-  #unwatch: (() => void) | undefined;
-  /** The server's document, without optimistic updates. */
-  #base: Hydrated<T> | undefined;
-  /** Counts the server's documents and patches, to order optimistic updates against them. */
-  #version = 0;
-  #layers: OptimisticLayer[] = [];
-  /** Layers whose call succeeded: the server's next document includes them. */
-  #confirmed = new WeakSet<OptimisticLayer>();
-  #loading: Promise<ViewState<T>> | undefined;
-
-  constructor(path: string, context: ViewContext) {
-    this.path = path;
-    this.#context = context;
-    this.subscribe = (listener) => {
-      context.assertAlive();
-      return this.#store.subscribe(listener);
-    };
-    this.getSnapshot = this.#store.getSnapshot;
-  }
-
-  #createHydrator() {
-    return createHydrator((code, event, options) => this.#run(code, event, options));
-  }
-
-  load(): Promise<ViewState<T>> {
-    this.#context.assertAlive();
-    const state = this.getSnapshot();
-    if (state.status !== "pending") return Promise.resolve(state);
-    this.#loading ??= until(this, (s) => s.status !== "pending").finally(() => {
-      this.#loading = undefined;
-    });
-    return this.#loading;
-  }
-
+/** A view as the client holds it: what the app sees, and what the client does to it. */
+export interface RouteView<T = unknown> extends LenraView<T> {
   /**
    * The client is disposed: stops every timer, rejects the calls waiting for a reply with
    * `error`, and lets go of the channel (the connection leaves it once the socket is closed).
    */
-  dispose(error: LenraError): void {
-    clearTimeout(this.#lingerTimer);
-    clearTimeout(this.#resyncTimer);
-    for (const timer of this.#graceTimers) clearTimeout(timer);
-    this.#unwatch?.();
-    // Not joined anymore: a subscriber leaving later starts no linger timer.
-    this.#unwatch = undefined;
-    this.#channel = undefined;
-    this.#resyncWhenIdle = false;
-    this.#forget();
-    for (const settle of [...this.#inFlight.values()]) settle(error);
-  }
-
+  dispose(error: LenraError): void;
   /** Forgets the document because the identity behind the socket changed; the channel stays. */
-  clearData(): void {
-    this.#forget();
-    this.#synced = false;
-    this.#store.set(PENDING as ViewState<T>);
-  }
+  clearData(): void;
+}
+
+/**
+ * One route subscription: joins `route:<path>` on the first subscriber, leaves `lingerMs` after
+ * the last one, keeps the hydrated document and resyncs (leave + rejoin, which makes the server
+ * send a whole `ui`) whenever a patch cannot be applied. A closure rather than a class: its
+ * state is local variables, which minify to one letter where `this.#field` does not.
+ */
+export function createRouteView<T = unknown>(path: string, context: ViewContext): RouteView<T> {
+  const { connection, log } = context;
+  const store = createStore<ViewState<T>>(PENDING as ViewState<T>, acquire, release);
+  const { getSnapshot } = store;
+  let hydrator = createHydrator(run);
+  let channel: Channel | undefined;
+  /** A whole `ui` arrived since the current join: patches can apply. */
+  let synced = false;
+  let joinFailures = 0;
+  let gaveUp = false;
+  let resyncFailures = 0;
+  let resyncTimer: ReturnType<typeof setTimeout> | undefined;
+  let resyncWhenIdle = false;
+  let lingerTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Timers that drop confirmed optimistic updates; see {@link CONFIRMED_LAYER_GRACE_MS}. */
+  const graceTimers = new Set<ReturnType<typeof setTimeout>>();
+  /** Listener calls waiting for their reply, each with what settles it. */
+  const inFlight = new Map<Push, (error?: LenraError) => void>();
+  /** Stops watching the connection; set while the view is acquired. */
+  let unwatch: (() => void) | undefined;
+  /** The server's document, without optimistic updates. */
+  let base: Hydrated<T> | undefined;
+  /** Counts the server's documents and patches, to order optimistic updates against them. */
+  let version = 0;
+  let layers: OptimisticLayer[] = [];
+  /** Layers whose call succeeded: the server's next document includes them. */
+  const confirmed = new WeakSet<OptimisticLayer>();
+  let loading: Promise<ViewState<T>> | undefined;
+
+  const view: RouteView<T> = {
+    path,
+    getSnapshot,
+    subscribe(listener) {
+      context.assertAlive();
+      return store.subscribe(listener);
+    },
+    load() {
+      context.assertAlive();
+      const state = getSnapshot();
+      if (state.status !== "pending") return Promise.resolve(state);
+      loading ??= until(view, (s) => s.status !== "pending").finally(() => {
+        loading = undefined;
+      });
+      return loading;
+    },
+    retry,
+    dispose(error) {
+      clearTimeout(lingerTimer);
+      clearTimeout(resyncTimer);
+      for (const timer of graceTimers) clearTimeout(timer);
+      unwatch?.();
+      // Not joined anymore: a subscriber leaving later starts no linger timer.
+      unwatch = undefined;
+      channel = undefined;
+      resyncWhenIdle = false;
+      forget();
+      for (const settle of [...inFlight.values()]) settle(error);
+    },
+    clearData() {
+      forget();
+      synced = false;
+      store.set(PENDING as ViewState<T>);
+    },
+  };
+  return view;
 
   /** Drops the document, its listeners and optimistic updates. */
-  #forget() {
-    this.#hydrator = this.#createHydrator();
-    this.#base = undefined;
-    this.#layers = [];
+  function forget() {
+    hydrator = createHydrator(run);
+    base = undefined;
+    layers = [];
   }
 
   /** The document to show: the server's, with the optimistic updates still pending on top. */
-  #shown(): Hydrated<T> | undefined {
-    let data = this.#base;
+  function shown(): Hydrated<T> | undefined {
+    let data = base;
     if (data === undefined) return undefined;
-    for (const layer of [...this.#layers]) {
+    for (const layer of [...layers]) {
       try {
-        data = this.#hydrator.patch(data, layer.operations) as Hydrated<T>;
+        data = hydrator.patch(data, layer.operations) as Hydrated<T>;
       } catch {
         // The server's document moved on and the update no longer applies: drop it.
-        this.#layers = this.#layers.filter((l) => l !== layer);
+        layers = layers.filter((l) => l !== layer);
       }
     }
     return data;
   }
 
-  #dropLayer(layer: OptimisticLayer) {
-    if (!this.#layers.includes(layer)) return;
-    this.#layers = this.#layers.filter((l) => l !== layer);
-    this.#store.update({ data: this.#shown() });
+  function dropLayer(layer: OptimisticLayer) {
+    if (!layers.includes(layer)) return;
+    layers = layers.filter((l) => l !== layer);
+    store.update({ data: shown() });
   }
 
-  retry(): void {
-    this.#context.assertAlive();
-    if (!this.#unwatch) return;
-    this.#joinFailures = 0;
-    this.#gaveUp = false;
+  function retry(): void {
+    context.assertAlive();
+    if (!unwatch) return;
+    joinFailures = 0;
+    gaveUp = false;
     // A view in error starts over with a fresh join (the server renders it anew), pending
     // meanwhile: `load()` and Suspense wait for the outcome rather than the old error.
-    if (this.getSnapshot().status === "error") {
-      this.#leave();
-      this.#store.set(PENDING as ViewState<T>);
+    if (getSnapshot().status === "error") {
+      leave();
+      store.set(PENDING as ViewState<T>);
     }
-    if (!this.#channel) this.#join();
+    if (!channel) join();
   }
 
-  #acquire() {
-    if (this.#lingerTimer !== undefined) {
-      clearTimeout(this.#lingerTimer);
-      this.#lingerTimer = undefined;
+  function acquire() {
+    if (lingerTimer !== undefined) {
+      clearTimeout(lingerTimer);
+      lingerTimer = undefined;
       return;
     }
-    const { connection } = this.#context;
     let wasOpen = connection.state.getSnapshot().status === "open";
     const stopState = connection.state.subscribe(() => {
       const { status } = connection.state.getSnapshot();
       // A route refused for this identity may be allowed on the next connection (after login).
-      if (status === "open" && !wasOpen && this.#gaveUp) this.retry();
+      if (status === "open" && !wasOpen && gaveUp) retry();
       wasOpen = status === "open";
       // Stale the moment the socket is in doubt, not when phoenix notices later.
-      if (!wasOpen) this.#markStale();
+      if (!wasOpen) markStale();
       if (status === "unauthorized") {
-        this.#showError(
+        showError(
           new LenraError({
             code: "LENRA_UNAUTHORIZED",
             message:
@@ -269,258 +263,247 @@ export class RouteView<T = unknown> implements LenraView<T> {
     });
     // A frame that could not be read may have been one of this route's patches.
     const stopDrops = connection.onFrameDropped((topic) => {
-      if (this.#channel && (topic === undefined || topic === this.#channel.topic)) this.#resync();
+      if (channel && (topic === undefined || topic === channel.topic)) resync();
     });
-    this.#unwatch = () => {
+    unwatch = () => {
       stopState();
       stopDrops();
     };
-    this.#context.ensureConnected();
-    this.#join();
+    context.ensureConnected();
+    join();
   }
 
-  #release() {
-    if (!this.#unwatch) return;
-    this.#lingerTimer = setTimeout(() => {
-      this.#lingerTimer = undefined;
-      this.#unwatch?.();
-      this.#unwatch = undefined;
-      clearTimeout(this.#resyncTimer);
-      this.#resyncTimer = undefined;
-      this.#resyncWhenIdle = false;
-      this.#leave();
-      this.#joinFailures = 0;
-      this.#gaveUp = false;
-      this.#resyncFailures = 0;
-      this.#forget();
-      this.#store.set(PENDING as ViewState<T>);
-    }, this.#context.lingerMs);
+  function release() {
+    if (!unwatch) return;
+    lingerTimer = setTimeout(() => {
+      lingerTimer = undefined;
+      unwatch?.();
+      unwatch = undefined;
+      clearTimeout(resyncTimer);
+      resyncTimer = undefined;
+      resyncWhenIdle = false;
+      leave();
+      joinFailures = 0;
+      gaveUp = false;
+      resyncFailures = 0;
+      forget();
+      store.set(PENDING as ViewState<T>);
+    }, context.lingerMs);
   }
 
-  #join() {
-    const { connection, joinTimeoutMs, log } = this.#context;
-    const channel = connection.channel(`route:${this.path}`, { mode: "json" });
-    this.#channel = channel;
-    this.#synced = false;
-    channel.on("ui", (payload: unknown) => {
-      if (channel === this.#channel) this.#onUi(payload);
-    });
-    channel.on("patchUi", (payload: unknown) => {
-      if (channel === this.#channel) this.#onPatch(payload);
-    });
-    channel.on("error", (payload: unknown) => {
-      if (channel === this.#channel) this.#onRouteError(payload);
-    });
+  function join() {
+    const joined = connection.channel(`route:${path}`, { mode: "json" });
+    channel = joined;
+    synced = false;
+    // Events of a channel this view left (or replaced) are ignored.
+    const on =
+      <A extends unknown[]>(handle: (...args: A) => void) =>
+      (...args: A) => {
+        if (joined === channel) handle(...args);
+      };
+    joined.on("ui", on(onUi));
+    joined.on("patchUi", on(onPatch));
+    joined.on("error", on(onRouteError));
     // The socket dropped or the channel crashed on the server: phoenix rejoins by itself.
-    channel.onError(() => {
-      if (channel !== this.#channel) return;
-      this.#synced = false;
-      this.#markStale();
-    });
+    joined.onError(
+      on(() => {
+        synced = false;
+        markStale();
+      }),
+    );
     // The server closed the channel without our asking: join again through a resync.
-    channel.onClose(() => {
-      if (channel !== this.#channel) return;
-      this.#channel = undefined;
-      this.#synced = false;
-      log.debug("Channel closed by the server", { route: this.path });
-      this.#resync();
-    });
-    channel
-      .join(joinTimeoutMs)
-      .receive("ok", () => {
-        if (channel === this.#channel) this.#joinFailures = 0;
-      })
-      .receive("error", (response: unknown) => {
-        if (channel === this.#channel) this.#onJoinRefused(response);
-      })
-      .receive("timeout", () => {
-        if (channel === this.#channel) log.debug("Join timed out; retrying", { route: this.path });
-      });
+    joined.onClose(
+      on(() => {
+        channel = undefined;
+        synced = false;
+        log.debug("Channel closed by the server", { route: path });
+        resync();
+      }),
+    );
+    joined
+      .join(context.joinTimeoutMs)
+      .receive(
+        "ok",
+        on(() => {
+          joinFailures = 0;
+        }),
+      )
+      .receive("error", on(onJoinRefused))
+      .receive(
+        "timeout",
+        on(() => log.debug("Join timed out; retrying", { route: path })),
+      );
   }
 
-  #leave() {
-    const channel = this.#channel;
-    if (!channel) return;
-    this.#channel = undefined;
-    this.#synced = false;
-    channel.leave();
+  function leave() {
+    const left = channel;
+    if (!left) return;
+    channel = undefined;
+    synced = false;
+    left.leave();
   }
 
-  #onUi(payload: unknown) {
-    let base: Hydrated<T>;
+  function onUi(payload: unknown) {
+    let document: Hydrated<T>;
     try {
-      base = this.#hydrator.replace(payload) as Hydrated<T>;
+      document = hydrator.replace(payload) as Hydrated<T>;
     } catch (error) {
       // Such as a document nested too deep: kept out, shown as an error, asked for again.
-      this.#showError(error as LenraError);
-      this.#resync();
+      showError(error as LenraError);
+      resync();
       return;
     }
-    this.#synced = true;
-    this.#base = base;
-    this.#serverMovedOn();
-    this.#store.update({
-      status: "success",
-      data: this.#shown(),
-      error: undefined,
-      isStale: false,
-    });
+    synced = true;
+    base = document;
+    serverMovedOn();
+    store.update({ status: "success", data: shown(), error: undefined, isStale: false });
   }
 
   /** A new server document: optimistic updates already confirmed by a reply are now in it. */
-  #serverMovedOn() {
-    this.#version += 1;
-    this.#layers = this.#layers.filter((layer) => !this.#confirmed.has(layer));
+  function serverMovedOn() {
+    version += 1;
+    layers = layers.filter((layer) => !confirmed.has(layer));
   }
 
-  #onPatch(payload: unknown) {
-    if (!this.#synced) {
-      this.#context.log.debug("Patch before the document; resyncing", {
-        route: this.path,
-      });
-      this.#resync();
+  function onPatch(payload: unknown) {
+    if (!synced) {
+      log.debug("Patch before the document; resyncing", { route: path });
+      resync();
       return;
     }
     const operations = (payload as { patch?: unknown } | null)?.patch;
     try {
-      this.#base = this.#hydrator.patch(this.#base, operations) as Hydrated<T>;
+      base = hydrator.patch(base, operations) as Hydrated<T>;
     } catch (error) {
-      this.#context.log.warn("Patch failed; resyncing", {
-        route: this.path,
+      log.warn("Patch failed; resyncing", {
+        route: path,
         error: error instanceof Error ? error.message : String(error),
       });
-      this.#resync();
+      resync();
       return;
     }
-    this.#resyncFailures = 0;
-    this.#serverMovedOn();
-    this.#store.update({ data: this.#shown(), error: undefined });
+    resyncFailures = 0;
+    serverMovedOn();
+    store.update({ data: shown(), error: undefined });
   }
 
-  #onRouteError(payload: unknown) {
+  function onRouteError(payload: unknown) {
     const errors = readServerErrorDetails(payload);
-    const error = new LenraRouteError({
-      route: this.path,
-      errors,
-      response: payload,
-      message: `The route "${this.path}" reported an error: ${errors[0]!.message}`,
-    });
-    this.#showError(error);
+    showError(
+      new LenraRouteError({
+        route: path,
+        errors,
+        response: payload,
+        message: `The route "${path}" reported an error: ${errors[0]!.message}`,
+      }),
+    );
   }
 
   /** Shows `error`, keeping the data there is. */
-  #showError(error: LenraError) {
-    this.#context.log.warn("View error", { route: this.path, code: error.code });
-    const { data } = this.#store.getSnapshot();
-    this.#store.update({ status: data === undefined ? "error" : "success", error });
+  function showError(error: LenraError) {
+    log.warn("View error", { route: path, code: error.code });
+    const { data } = getSnapshot();
+    store.update({ status: data === undefined ? "error" : "success", error });
   }
 
-  #onJoinRefused(response: unknown) {
-    const { log, maxJoinAttempts } = this.#context;
+  function onJoinRefused(response: unknown) {
     const detail = readServerErrorDetail(response);
     const error = new LenraJoinError({
       ...detail,
-      route: this.path,
+      route: path,
       response,
-      message: `Could not join the route "${this.path}": ${detail.message}`,
+      message: `Could not join the route "${path}": ${detail.message}`,
     });
-    this.#joinFailures += 1;
-    log.warn("Join refused", {
-      route: this.path,
-      reason: error.reason,
-      attempt: this.#joinFailures,
-    });
+    joinFailures += 1;
+    log.warn("Join refused", { route: path, reason: error.reason, attempt: joinFailures });
     // The data shown belonged to an identity the route no longer accepts: drop it.
-    this.#forget();
+    forget();
     // The app's view failed to render (Lenra refuses the join then): joining again at once would
     // only run the failing view again. `retry()` or the next connection tries again.
-    this.#gaveUp = error.reason === APP_FAILURE_REASON || this.#joinFailures >= maxJoinAttempts;
+    gaveUp = error.reason === APP_FAILURE_REASON || joinFailures >= context.maxJoinAttempts;
     // Until the view gives up, phoenix joins again and the refusal may pass (a socket between
     // two identities): the view stays pending, and Suspense boundaries see only final errors.
-    this.#store.set(
-      this.#gaveUp ? { status: "error", data: undefined, error, isStale: false } : PENDING,
-    );
+    store.set(gaveUp ? { status: "error", data: undefined, error, isStale: false } : PENDING);
     // Phoenix would retry a refused join forever; stop until something changes.
-    if (this.#gaveUp) this.#leave();
+    if (gaveUp) leave();
   }
 
   /** Leaves and rejoins to get a whole document, once pending listener calls have settled. */
-  #resync() {
-    this.#synced = false;
-    this.#markStale();
-    if (this.#resyncTimer !== undefined || this.#resyncWhenIdle) return;
-    if (this.#inFlight.size > 0) {
+  function resync() {
+    synced = false;
+    markStale();
+    if (resyncTimer !== undefined || resyncWhenIdle) return;
+    if (inFlight.size > 0) {
       // Leaving now would drop the replies of calls already sent, turning calls that ran into
       // "outcome unknown" errors.
-      this.#resyncWhenIdle = true;
+      resyncWhenIdle = true;
       return;
     }
-    this.#resyncFailures += 1;
-    const delay = this.#context.resyncDelay(this.#resyncFailures);
-    this.#resyncTimer = setTimeout(() => {
-      this.#resyncTimer = undefined;
-      if (!this.#unwatch) return;
-      this.#leave();
-      this.#join();
-    }, delay);
+    resyncFailures += 1;
+    resyncTimer = setTimeout(() => {
+      resyncTimer = undefined;
+      if (!unwatch) return;
+      leave();
+      join();
+    }, context.resyncDelay(resyncFailures));
   }
 
-  #markStale() {
-    if (this.#store.getSnapshot().data !== undefined) this.#store.update({ isStale: true });
+  function markStale() {
+    if (getSnapshot().data !== undefined) store.update({ isStale: true });
   }
 
-  #run(code: string, event: unknown, options: RunOptions = {}): Promise<void> {
-    const channel = this.#channel;
-    const { listenerTimeoutMs } = this.#context;
+  function run(code: string, event: unknown, options: RunOptions = {}): Promise<void> {
+    const joined = channel;
+    const { listenerTimeoutMs } = context;
     try {
-      this.#context.assertAlive();
+      context.assertAlive();
     } catch (error) {
       return Promise.reject(error);
     }
-    if (!channel) {
+    if (!joined) {
       return Promise.reject(
         new LenraListenerError({
-          route: this.path,
+          route: path,
           reason: "view_closed",
           code: "LENRA_VIEW_CLOSED",
-          message: `A listener of "${this.path}" was called while its view had no subscriber: subscribe to the view first.`,
+          message: `A listener of "${path}" was called while its view had no subscriber: subscribe to the view first.`,
         }),
       );
     }
     const layer: OptimisticLayer | undefined = options.optimistic
-      ? { operations: options.optimistic, version: this.#version }
+      ? { operations: options.optimistic, version }
       : undefined;
-    if (layer && this.#base !== undefined) {
-      this.#layers = [...this.#layers, layer];
-      this.#store.update({ data: this.#shown() });
+    if (layer && base !== undefined) {
+      layers = [...layers, layer];
+      store.update({ data: shown() });
     }
     return new Promise<void>((resolve, reject) => {
       const payload = event === undefined ? { code } : { code, event };
-      const push = channel.push("run", payload, listenerTimeoutMs);
+      const push = joined.push("run", payload, listenerTimeoutMs);
       // Settles the call once: from its reply, its timeout, or `dispose()`.
       const settle = (error?: LenraError) => {
-        if (!this.#inFlight.delete(push)) return;
+        if (!inFlight.delete(push)) return;
         if (layer) {
-          if (error || this.#version > layer.version) {
+          if (error || version > layer.version) {
             // Failed: roll back. Succeeded and the server already sent its update: it shows it.
-            this.#dropLayer(layer);
+            dropLayer(layer);
           } else {
-            this.#confirmed.add(layer);
+            confirmed.add(layer);
             const timer = setTimeout(() => {
-              this.#graceTimers.delete(timer);
-              this.#dropLayer(layer);
+              graceTimers.delete(timer);
+              dropLayer(layer);
             }, CONFIRMED_LAYER_GRACE_MS);
-            this.#graceTimers.add(timer);
+            graceTimers.add(timer);
           }
         }
         if (error) reject(error);
         else resolve();
-        if (this.#inFlight.size === 0 && this.#resyncWhenIdle) {
-          this.#resyncWhenIdle = false;
-          this.#resync();
+        if (inFlight.size === 0 && resyncWhenIdle) {
+          resyncWhenIdle = false;
+          resync();
         }
       };
-      this.#inFlight.set(push, settle);
+      inFlight.set(push, settle);
       push
         .receive("ok", () => settle())
         .receive("error", (response: unknown) => {
@@ -529,15 +512,15 @@ export class RouteView<T = unknown> implements LenraView<T> {
           );
           settle(
             new LenraListenerError({
-              route: this.path,
+              route: path,
               reason: detail.reason,
               response,
-              message: `A listener of "${this.path}" failed: ${detail.message}`,
+              message: `A listener of "${path}" failed: ${detail.message}`,
             }),
           );
         })
         .receive("timeout", () =>
-          settle(new LenraListenerTimeoutError({ route: this.path, timeoutMs: listenerTimeoutMs })),
+          settle(new LenraListenerTimeoutError({ route: path, timeoutMs: listenerTimeoutMs })),
         );
     });
   }

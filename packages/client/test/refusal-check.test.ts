@@ -3,12 +3,17 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
-import { probeUpgrade, REFUSALS_BEFORE_SUSPICION, RefusalCheck } from "../src/refusal-check.ts";
+import {
+  createRefusalCheck,
+  probeUpgrade,
+  REFUSALS_BEFORE_SUSPICION,
+  type RefusalCheck,
+} from "../src/refusal-check.ts";
 
 /** A probe and a refresh that answer what the test says and count their calls. */
 function fakes(answers: { accepted?: boolean[]; refreshed?: boolean[] }) {
   const calls = { probe: 0, refresh: 0 };
-  const check = new RefusalCheck(
+  const check = createRefusalCheck(
     async () => {
       const accepted = answers.accepted?.[calls.probe];
       calls.probe += 1;

@@ -29,7 +29,7 @@ describe("createStore", () => {
   it("runs the first/last subscriber hooks and tolerates double unsubscribe", () => {
     const onFirstSubscribe = vi.fn();
     const onLastUnsubscribe = vi.fn();
-    const store = createStore({ n: 0 }, { onFirstSubscribe, onLastUnsubscribe });
+    const store = createStore({ n: 0 }, onFirstSubscribe, onLastUnsubscribe);
     const fn = () => {};
     const off1 = store.subscribe(fn);
     const off2 = store.subscribe(fn);

@@ -106,7 +106,7 @@ class Login implements AuthController {
   #popup: { window: Window; promise: Promise<void> } | undefined;
 
   constructor(settings: AuthSettings, host: AuthHost) {
-    const store = createStore(LOADING, { onFirstSubscribe: () => void this.#start() });
+    const store = createStore(LOADING, () => void this.#start());
     const { storage } = settings;
     this.#context = {
       settings,
