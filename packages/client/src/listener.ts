@@ -1,6 +1,7 @@
 import { LenraArgumentError, LenraPatchError } from "./errors.ts";
 import {
   applyPatchWith,
+  isContainer,
   type JsonPatchOperation,
   jsonEqual,
   type PatchHooks,
@@ -129,18 +130,18 @@ export function callListener<E>(
 
 /** Whether `value` is a listener object as the server sends it. */
 export function isListenerObject(value: unknown): value is ListenerObject {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
-  const object = value as Record<string, unknown>;
   return (
-    object._type === "listener" &&
-    typeof object.code === "string" &&
-    Object.hasOwn(object, "_type") &&
-    Object.hasOwn(object, "code")
+    isContainer(value) &&
+    !Array.isArray(value) &&
+    value._type === "listener" &&
+    typeof value.code === "string" &&
+    Object.hasOwn(value, "_type") &&
+    Object.hasOwn(value, "code")
   );
 }
 
 function isUiEvent(event: unknown): boolean {
-  if (typeof event !== "object" || event === null) return false;
+  if (!isContainer(event)) return false;
   const EventClass = (globalThis as { Event?: unknown }).Event;
   return (
     (typeof EventClass === "function" && event instanceof EventClass) || "nativeEvent" in event
@@ -210,10 +211,6 @@ function createListener(json: ListenerObject, call: ListenerCall): Listener {
  */
 export const MAX_DEPTH = 1000;
 
-function isObject(value: unknown): value is Record<string, unknown> | unknown[] {
-  return typeof value === "object" && value !== null;
-}
-
 /**
  * Creates the hydrator of one view. `call(code, event, options?)` runs a listener; `event` is
  * `undefined` when there is none to send. Each hydrator keeps its own `code -> function` cache,
@@ -264,7 +261,7 @@ export function createHydrator(call: ListenerCall): Hydrator {
   /** Hydrates a raw value without mutating it: only containers leading to a listener are copied. */
   function revive(value: unknown, depth = 0): unknown {
     visited++;
-    if (!isObject(value)) return value;
+    if (!isContainer(value)) return value;
     if (depth > MAX_DEPTH) {
       throw new LenraPatchError({
         failure: "too_deep",
@@ -277,7 +274,7 @@ export function createHydrator(call: ListenerCall): Hydrator {
       let copy: unknown[] | undefined;
       for (let i = 0; i < value.length; i++) {
         const item = value[i];
-        if (!isObject(item)) {
+        if (!isContainer(item)) {
           visited++;
           continue;
         }
@@ -293,7 +290,7 @@ export function createHydrator(call: ListenerCall): Hydrator {
     let copy: Record<string, unknown> | undefined;
     for (const key of Object.keys(value)) {
       const member = value[key];
-      if (!isObject(member)) {
+      if (!isContainer(member)) {
         visited++;
         continue;
       }
@@ -306,28 +303,19 @@ export function createHydrator(call: ListenerCall): Hydrator {
     return copy ?? value;
   }
 
-  /** The raw JSON of a live value, without mutating it. */
+  /**
+   * The raw JSON of a live value, without mutating it. Rare (a live value moved into a listener
+   * object), so arrays are walked by their keys like objects.
+   */
   function dehydrate(value: unknown): unknown {
     if (isListener(value)) return value.toJSON();
-    if (!isObject(value)) return value;
-    if (Array.isArray(value)) {
-      let copy: unknown[] | undefined;
-      for (let i = 0; i < value.length; i++) {
-        const item = value[i];
-        const raw = dehydrate(item);
-        if (raw !== item) {
-          copy ??= value.slice();
-          copy[i] = raw;
-        }
-      }
-      return copy ?? value;
-    }
+    if (!isContainer(value)) return value;
     let copy: Record<string, unknown> | undefined;
     for (const key of Object.keys(value)) {
-      const member = value[key];
+      const member = (value as Record<string, unknown>)[key];
       const raw = dehydrate(member);
       if (raw !== member) {
-        copy ??= { ...value };
+        copy ??= (Array.isArray(value) ? value.slice() : { ...value }) as Record<string, unknown>;
         setOwn(copy, key, raw);
       }
     }
@@ -356,7 +344,7 @@ export function createHydrator(call: ListenerCall): Hydrator {
     const walk = (node: unknown): void => {
       nodes++;
       if (isListener(node)) live.push(node);
-      else if (isObject(node)) for (const member of Object.values(node)) walk(member);
+      else if (isContainer(node)) for (const member of Object.values(node)) walk(member);
     };
     walk(doc);
     cache = live;

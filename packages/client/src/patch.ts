@@ -84,7 +84,12 @@ const ADD = 0;
 const REPLACE = 1;
 const REMOVE = 2;
 
-function isContainer(value: unknown): value is Container {
+/**
+ * Whether `value` is an object or an array (`null` is neither).
+ *
+ * @internal
+ */
+export function isContainer(value: unknown): value is Container {
   return typeof value === "object" && value !== null;
 }
 
@@ -139,294 +144,9 @@ function describe(operation: unknown): string {
 }
 
 /**
- * One patch being applied. Containers created here are "owned": they are unpublished, so later
- * operations of the same patch write into them in place instead of copying them again.
- */
-class Patcher {
-  root: unknown;
-  readonly #operations: readonly unknown[];
-  readonly #hooks: PatchHooks | undefined;
-  readonly #owned = new Set<object>();
-  #index = 0;
-  // The tokens of the last pointer parsed, to share equal tokens with the next one.
-  #lastTokens = ROOT;
-  // Set by `#parentOf` for the write that follows: whether the parent holds raw JSON (it is
-  // inside an opaque node), the opaque node's copy and its place, the parent's own place.
-  #raw = false;
-  #opened: JsonObject | undefined;
-  #openedIn: Container | undefined;
-  #openedKey: Key = "";
-  #grand: Container | undefined;
-  #grandKey: Key = "";
-  // Whether the walk copied a container: nothing below a copy can be owned.
-  #copied = false;
-  // Whether the value returned by the last `#read` or removal is raw JSON.
-  #valueRaw = false;
-
-  constructor(document: unknown, operations: readonly unknown[], hooks: PatchHooks | undefined) {
-    this.root = document;
-    this.#operations = operations;
-    this.#hooks = hooks;
-  }
-
-  run(): unknown {
-    const operations = this.#operations;
-    for (; this.#index < operations.length; this.#index++) {
-      const operation = operations[this.#index] as JsonObject;
-      if (!isContainer(operation) || isArray(operation)) {
-        this.#invalid("not an object");
-      }
-      const { op, path } = operation;
-      if (typeof path !== "string") this.#invalid('no string "path"');
-      // Fields first, then pointers, then the document: one order for every operation.
-      if (op === "add" || op === "replace") {
-        const value = this.#valueOf(operation);
-        this.#write(this.#parse(path), op === "add" ? ADD : REPLACE, value);
-      } else if (op === "remove") {
-        this.#write(this.#parse(path), REMOVE);
-      } else if (op === "test") {
-        const value = this.#valueOf(operation);
-        if (!jsonEqual(this.#read(this.#parse(path)), value, this.#hooks?.unwrap)) {
-          this.#fail("test_failed", "the value differs");
-        }
-      } else if (op === "move" || op === "copy") {
-        const pointer = hasOwn(operation, "from") ? operation.from : 0;
-        if (typeof pointer !== "string") this.#invalid('no string "from"');
-        const from = this.#parse(pointer as string);
-        const to = this.#parse(path);
-        if (op === "copy") {
-          const value = this.#read(from);
-          // The copy and the original are one object: neither may be written in place anymore.
-          if (isContainer(value)) this.#disown(value);
-          this.#write(to, ADD, value, this.#valueRaw);
-        } else if (from.length <= to.length && from.every((token, i) => token === to[i])) {
-          if (from.length < to.length) {
-            this.#invalid("a value cannot move into itself");
-          }
-          this.#read(from);
-        } else {
-          const value = this.#write(from, REMOVE);
-          this.#write(to, ADD, value, this.#valueRaw);
-        }
-      } else {
-        this.#invalid('unknown "op"');
-      }
-    }
-    return this.root;
-  }
-
-  /** Stops the patch with a failure of the current operation: nothing of it is published. */
-  #fail(failure: PatchFailure, detail: string): never {
-    const index = this.#index;
-    const operation = this.#operations[index];
-    throw new LenraPatchError({
-      failure,
-      index,
-      operation,
-      message: `JSON Patch operation ${index} (${describe(operation)}): ${detail}; nothing was applied.`,
-    });
-  }
-
-  #missing(): never {
-    return this.#fail("path_not_found", "the path does not exist");
-  }
-
-  #invalid(detail: string): never {
-    return this.#fail("invalid_operation", detail);
-  }
-
-  // An own member only: a polluted prototype must not supply a missing value.
-  #valueOf(operation: JsonObject): unknown {
-    return hasOwn(operation, "value") && operation.value !== undefined
-      ? operation.value
-      : this.#invalid('no "value"');
-  }
-
-  /**
-   * Splits an RFC 6901 pointer into unescaped tokens. A token spelled like the one at the same
-   * place in the previous pointer is that very string: property lookups then reuse the key V8
-   * already internalized, and comparing tokens is an identity check.
-   */
-  #parse(pointer: string): readonly string[] {
-    if (pointer === "") return ROOT;
-    if (pointer.charCodeAt(0) !== 47) {
-      this.#fail("invalid_pointer", 'a pointer must start with "/"');
-    }
-    const escaped = pointer.includes("~");
-    const last = this.#lastTokens;
-    const tokens: string[] = [];
-    for (let start = 1, end = 0; end !== pointer.length; start = end + 1) {
-      end = pointer.indexOf("/", start);
-      if (end < 0) end = pointer.length;
-      let token = pointer.slice(start, end);
-      if (escaped && token.includes("~")) {
-        // RFC 6901 §4: "~1" before "~0", so "~01" stays "~1"; any other "~" is malformed.
-        if (/~[^01]|~$/.test(token)) {
-          this.#fail("invalid_pointer", 'a "~" must be followed by 0 or 1');
-        }
-        token = token.replaceAll("~1", "/").replaceAll("~0", "~");
-      }
-      const known = last[tokens.length];
-      if (token === known) token = known;
-      else if (token === "__proto__") {
-        this.#fail("forbidden_path", '"__proto__" is not allowed');
-      }
-      tokens.push(token);
-    }
-    this.#lastTokens = tokens;
-    return tokens;
-  }
-
-  /** RFC 6901 §4 array index: "0" or digits without a leading zero; `-` only when adding. */
-  #arrayIndex(token: string, length: number, adding: boolean): number {
-    if (token === "-") {
-      return adding ? length : this.#missing();
-    }
-    let at = token === "" ? -1 : 0;
-    for (let i = 0; at >= 0 && i < token.length; i++) {
-      const digit = token.charCodeAt(i) - 48;
-      at = digit >= 0 && digit <= 9 && (i === 0 || at > 0) ? at * 10 + digit : -1;
-    }
-    if (at < 0) {
-      this.#fail("invalid_pointer", "not an array index");
-    }
-    return (adding ? at > length : at >= length) ? this.#missing() : at;
-  }
-
-  #put(parent: Container | undefined, key: Key, value: unknown): void {
-    if (parent) (parent as JsonObject)[key] = value;
-    else this.root = value;
-  }
-
-  /** Returns `value`, found at `parent[key]`, owned: itself when it is, else an owned copy. */
-  #own(value: unknown, parent: Container | undefined, key: Key): Container {
-    let copy: Container;
-    if (isContainer(value)) {
-      if (!this.#copied && this.#owned.has(value)) return value;
-      copy = isArray(value) ? value.slice() : { ...value };
-    } else {
-      // An opaque node on the way: its JSON is copied (never written into, it is published) and
-      // sealed again after the write.
-      const json = this.#raw ? undefined : this.#hooks?.unwrap(value);
-      if (!json) {
-        return this.#missing();
-      }
-      this.#raw = true;
-      copy = this.#opened = { ...json };
-      this.#openedIn = parent;
-      this.#openedKey = key;
-    }
-    this.#copied = true;
-    this.#owned.add(copy);
-    this.#put(parent, key, copy);
-    return copy;
-  }
-
-  /** The owned container holding the last token of `path`; every container on the way is owned. */
-  #parentOf(path: readonly string[]): Container {
-    this.#raw = this.#copied = false;
-    this.#opened = this.#grand = undefined;
-    let node = this.#own(this.root, undefined, "");
-    for (let depth = 0; depth < path.length - 1; depth++) {
-      const token = path[depth]!;
-      const key = isArray(node)
-        ? this.#arrayIndex(token, node.length, false)
-        : hasOwn(node, token)
-          ? token
-          : this.#missing();
-      this.#grand = node;
-      this.#grandKey = key;
-      node = this.#own((node as JsonObject)[key], node, key);
-    }
-    return node;
-  }
-
-  /** Follows `path` without writing; opaque nodes are read as their JSON object. */
-  #read(path: readonly string[]): unknown {
-    let node = this.root;
-    let raw = false;
-    for (const token of path) {
-      let parent = node;
-      if (!isContainer(parent)) {
-        parent = raw ? undefined : this.#hooks?.unwrap(parent);
-        if (!parent) return this.#missing();
-        raw = true;
-      }
-      node = isArray(parent)
-        ? parent[this.#arrayIndex(token, parent.length, false)]
-        : hasOwn(parent, token)
-          ? (parent as JsonObject)[token]
-          : this.#missing();
-    }
-    this.#valueRaw = raw;
-    return node;
-  }
-
-  /** Marks `value` and its owned descendants as shared again (they are the top of the tree). */
-  #disown(value: Container): void {
-    if (!this.#owned.delete(value)) return;
-    for (const child of isArray(value) ? value : Object.values(value)) {
-      if (isContainer(child)) this.#disown(child);
-    }
-  }
-
-  #convert(value: unknown, from: boolean, to: boolean): unknown {
-    const hooks = this.#hooks;
-    const type = typeof value;
-    // Primitives are the same raw and live: most patches carry nothing else.
-    if (!hooks || from === to || (type !== "object" && type !== "function")) return value;
-    return to ? hooks.dehydrate(value) : hooks.revive(value);
-  }
-
-  /** Asks the hooks what `node` is now, and puts that in its place. */
-  #seal(node: JsonObject, raw: boolean, parent: Container | undefined, key: Key): void {
-    const sealed = this.#hooks!.seal(node, raw);
-    if (sealed === node) return;
-    this.#disown(node);
-    this.#put(parent, key, sealed);
-  }
-
-  /** Adds, replaces or removes the value at `path`; returns the value removed. */
-  #write(path: readonly string[], mode: number, value?: unknown, isRaw = true): unknown {
-    const last = path.length - 1;
-    if (last < 0) {
-      if (mode === REMOVE) this.#invalid("the root cannot be removed");
-      this.root = this.#convert(value, isRaw, false);
-      return undefined;
-    }
-    const parent = this.#parentOf(path);
-    const key = path[last]!;
-    const raw = this.#raw;
-    let removed: unknown;
-    if (isArray(parent)) {
-      const at = this.#arrayIndex(key, parent.length, mode === ADD);
-      if (mode === REPLACE) parent[at] = this.#convert(value, isRaw, raw);
-      else if (mode === REMOVE)
-        removed = at === parent.length - 1 ? parent.pop() : parent.splice(at, 1)[0];
-      else if (at === parent.length) parent.push(this.#convert(value, isRaw, raw));
-      else parent.splice(at, 0, this.#convert(value, isRaw, raw));
-    } else {
-      if (mode !== ADD && !hasOwn(parent, key)) this.#missing();
-      removed = parent[key];
-      if (mode === REMOVE) delete parent[key];
-      else parent[key] = this.#convert(value, isRaw, raw);
-    }
-    // Re-establishes the opaque nodes: the one the write went through, or the parent when one of
-    // the two members that decide whether an object is a listener changed.
-    if (this.#hooks) {
-      const opened = this.#opened;
-      if (opened) this.#seal(opened, true, this.#openedIn, this.#openedKey);
-      else if ((key === "_type" || key === "code") && !isArray(parent)) {
-        this.#seal(parent, false, this.#grand, this.#grandKey);
-      }
-    }
-    this.#valueRaw = raw;
-    return removed;
-  }
-}
-
-/**
- * The engine behind {@link applyPatch}, with hooks for opaque nodes.
+ * The engine behind {@link applyPatch}, with hooks for opaque nodes. Containers created here are
+ * "owned": they are unpublished, so later operations of the same patch write into them in place
+ * instead of copying them again.
  *
  * @internal
  */
@@ -443,7 +163,256 @@ export function applyPatchWith(
       message: `A JSON Patch must be an array of operations, got ${operations === null ? "null" : typeof operations}.`,
     });
   }
-  return new Patcher(document, operations, hooks).run();
+  let root = document;
+  const owned = new Set<object>();
+  let index = 0;
+  // The tokens of the last pointer parsed, to share equal tokens with the next one.
+  let lastTokens = ROOT;
+  // Set by `parentOf` for the write that follows: whether the parent holds raw JSON (it is
+  // inside an opaque node), the opaque node's copy and its place, the parent's own place.
+  let raw = false;
+  let opened: JsonObject | undefined;
+  let openedIn: Container | undefined;
+  let openedKey: Key = "";
+  let grand: Container | undefined;
+  let grandKey: Key = "";
+  // Whether the walk copied a container: nothing below a copy can be owned.
+  let copied = false;
+  // Whether the value returned by the last `read` or removal is raw JSON.
+  let valueRaw = false;
+
+  for (; index < operations.length; index++) {
+    const operation = operations[index] as JsonObject;
+    if (!isContainer(operation) || isArray(operation)) invalid("not an object");
+    const { op, path } = operation;
+    if (typeof path !== "string") invalid('no string "path"');
+    // Fields first, then pointers, then the document: one order for every operation.
+    if (op === "add" || op === "replace") {
+      const value = valueIn(operation);
+      write(parse(path), op === "add" ? ADD : REPLACE, value);
+    } else if (op === "remove") {
+      write(parse(path), REMOVE);
+    } else if (op === "test") {
+      const value = valueIn(operation);
+      if (!jsonEqual(read(parse(path)), value, hooks?.unwrap)) {
+        fail("test_failed", "the value differs");
+      }
+    } else if (op === "move" || op === "copy") {
+      const pointer = hasOwn(operation, "from") ? operation.from : 0;
+      if (typeof pointer !== "string") invalid('no string "from"');
+      const from = parse(pointer as string);
+      const to = parse(path);
+      if (op === "copy") {
+        const value = read(from);
+        // The copy and the original are one object: neither may be written in place anymore.
+        if (isContainer(value)) disown(value);
+        write(to, ADD, value, valueRaw);
+      } else if (from.length <= to.length && from.every((token, i) => token === to[i])) {
+        if (from.length < to.length) invalid("a value cannot move into itself");
+        read(from);
+      } else {
+        const value = write(from, REMOVE);
+        write(to, ADD, value, valueRaw);
+      }
+    } else {
+      invalid('unknown "op"');
+    }
+  }
+  return root;
+
+  /** Stops the patch with a failure of the current operation: nothing of it is published. */
+  function fail(failure: PatchFailure, detail: string): never {
+    const operation = (operations as unknown[])[index];
+    throw new LenraPatchError({
+      failure,
+      index,
+      operation,
+      message: `JSON Patch operation ${index} (${describe(operation)}): ${detail}; nothing was applied.`,
+    });
+  }
+
+  function missing(): never {
+    return fail("path_not_found", "the path does not exist");
+  }
+
+  function invalid(detail: string): never {
+    return fail("invalid_operation", detail);
+  }
+
+  // An own member only: a polluted prototype must not supply a missing value.
+  function valueIn(operation: JsonObject): unknown {
+    return hasOwn(operation, "value") && operation.value !== undefined
+      ? operation.value
+      : invalid('no "value"');
+  }
+
+  /**
+   * Splits an RFC 6901 pointer into unescaped tokens. A token spelled like the one at the same
+   * place in the previous pointer is that very string: property lookups then reuse the key V8
+   * already internalized, and comparing tokens is an identity check.
+   */
+  function parse(pointer: string): readonly string[] {
+    if (pointer === "") return ROOT;
+    if (pointer.charCodeAt(0) !== 47) fail("invalid_pointer", 'a pointer must start with "/"');
+    const escaped = pointer.includes("~");
+    const last = lastTokens;
+    const tokens: string[] = [];
+    for (let start = 1, end = 0; end !== pointer.length; start = end + 1) {
+      end = pointer.indexOf("/", start);
+      if (end < 0) end = pointer.length;
+      let token = pointer.slice(start, end);
+      if (escaped && token.includes("~")) {
+        // RFC 6901 §4: "~1" before "~0", so "~01" stays "~1"; any other "~" is malformed.
+        if (/~[^01]|~$/.test(token)) fail("invalid_pointer", 'a "~" must be followed by 0 or 1');
+        token = token.replaceAll("~1", "/").replaceAll("~0", "~");
+      }
+      const known = last[tokens.length];
+      if (token === known) token = known;
+      else if (token === "__proto__") fail("forbidden_path", '"__proto__" is not allowed');
+      tokens.push(token);
+    }
+    lastTokens = tokens;
+    return tokens;
+  }
+
+  /** RFC 6901 §4 array index: "0" or digits without a leading zero; `-` only when adding. */
+  function arrayIndex(token: string, length: number, adding: boolean): number {
+    if (token === "-") return adding ? length : missing();
+    let at = token === "" ? -1 : 0;
+    for (let i = 0; at >= 0 && i < token.length; i++) {
+      const digit = token.charCodeAt(i) - 48;
+      at = digit >= 0 && digit <= 9 && (i === 0 || at > 0) ? at * 10 + digit : -1;
+    }
+    if (at < 0) fail("invalid_pointer", "not an array index");
+    return (adding ? at > length : at >= length) ? missing() : at;
+  }
+
+  function put(parent: Container | undefined, key: Key, value: unknown): void {
+    if (parent) (parent as JsonObject)[key] = value;
+    else root = value;
+  }
+
+  /** Returns `value`, found at `parent[key]`, owned: itself when it is, else an owned copy. */
+  function own(value: unknown, parent: Container | undefined, key: Key): Container {
+    let copy: Container;
+    if (isContainer(value)) {
+      if (!copied && owned.has(value)) return value;
+      copy = isArray(value) ? value.slice() : { ...value };
+    } else {
+      // An opaque node on the way: its JSON is copied (never written into, it is published) and
+      // sealed again after the write.
+      const json = raw ? undefined : hooks?.unwrap(value);
+      if (!json) return missing();
+      raw = true;
+      copy = opened = { ...json };
+      openedIn = parent;
+      openedKey = key;
+    }
+    copied = true;
+    owned.add(copy);
+    put(parent, key, copy);
+    return copy;
+  }
+
+  /** The owned container holding the last token of `path`; every container on the way is owned. */
+  function parentOf(path: readonly string[]): Container {
+    raw = copied = false;
+    opened = grand = undefined;
+    let node = own(root, undefined, "");
+    for (let depth = 0; depth < path.length - 1; depth++) {
+      const token = path[depth]!;
+      const key = isArray(node)
+        ? arrayIndex(token, node.length, false)
+        : hasOwn(node, token)
+          ? token
+          : missing();
+      grand = node;
+      grandKey = key;
+      node = own((node as JsonObject)[key], node, key);
+    }
+    return node;
+  }
+
+  /** Follows `path` without writing; opaque nodes are read as their JSON object. */
+  function read(path: readonly string[]): unknown {
+    let node = root;
+    let inside = false;
+    for (const token of path) {
+      let parent = node;
+      if (!isContainer(parent)) {
+        parent = inside ? undefined : hooks?.unwrap(parent);
+        if (!parent) return missing();
+        inside = true;
+      }
+      node = isArray(parent)
+        ? parent[arrayIndex(token, parent.length, false)]
+        : hasOwn(parent, token)
+          ? (parent as JsonObject)[token]
+          : missing();
+    }
+    valueRaw = inside;
+    return node;
+  }
+
+  /** Marks `value` and its owned descendants as shared again (they are the top of the tree). */
+  function disown(value: Container): void {
+    if (!owned.delete(value)) return;
+    for (const child of isArray(value) ? value : Object.values(value)) {
+      if (isContainer(child)) disown(child);
+    }
+  }
+
+  function convert(value: unknown, from: boolean, to: boolean): unknown {
+    const type = typeof value;
+    // Primitives are the same raw and live: most patches carry nothing else.
+    if (!hooks || from === to || (type !== "object" && type !== "function")) return value;
+    return to ? hooks.dehydrate(value) : hooks.revive(value);
+  }
+
+  /** Asks the hooks what `node` is now, and puts that in its place. */
+  function seal(node: JsonObject, isRaw: boolean, parent: Container | undefined, key: Key): void {
+    const sealed = hooks!.seal(node, isRaw);
+    if (sealed === node) return;
+    disown(node);
+    put(parent, key, sealed);
+  }
+
+  /** Adds, replaces or removes the value at `path`; returns the value removed. */
+  function write(path: readonly string[], mode: number, value?: unknown, isRaw = true): unknown {
+    const last = path.length - 1;
+    if (last < 0) {
+      if (mode === REMOVE) invalid("the root cannot be removed");
+      root = convert(value, isRaw, false);
+      return undefined;
+    }
+    const parent = parentOf(path);
+    const key = path[last]!;
+    const inside = raw;
+    let removed: unknown;
+    if (isArray(parent)) {
+      const at = arrayIndex(key, parent.length, mode === ADD);
+      if (mode === REPLACE) parent[at] = convert(value, isRaw, inside);
+      else if (mode === REMOVE)
+        removed = at === parent.length - 1 ? parent.pop() : parent.splice(at, 1)[0];
+      else if (at === parent.length) parent.push(convert(value, isRaw, inside));
+      else parent.splice(at, 0, convert(value, isRaw, inside));
+    } else {
+      if (mode !== ADD && !hasOwn(parent, key)) missing();
+      removed = parent[key];
+      if (mode === REMOVE) delete parent[key];
+      else parent[key] = convert(value, isRaw, inside);
+    }
+    // Re-establishes the opaque nodes: the one the write went through, or the parent when one of
+    // the two members that decide whether an object is a listener changed.
+    if (hooks) {
+      if (opened) seal(opened, true, openedIn, openedKey);
+      else if ((key === "_type" || key === "code") && !isArray(parent)) {
+        seal(parent, false, grand, grandKey);
+      }
+    }
+    valueRaw = inside;
+    return removed;
+  }
 }
 
 /**

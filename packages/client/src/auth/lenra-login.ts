@@ -4,9 +4,6 @@ import {
   type AuthState,
   GUEST,
   type LenraLogin,
-  type LoginOptions,
-  type LogoutOptions,
-  type RedirectCallbackResult,
 } from "../auth-state.ts";
 import { LenraArgumentError, LenraAuthError } from "../errors.ts";
 import { createStore, type WritableStore } from "../store.ts";
@@ -55,7 +52,7 @@ function isBrowser(): boolean {
  */
 export function lenraLogin(options: LenraLoginOptions): LenraLogin {
   const settings = readAuthOptions(options);
-  return { createAuth: (host) => new Login(settings, host) };
+  return { createAuth: (host) => createLogin(settings, host) };
 }
 
 /**
@@ -96,159 +93,155 @@ function openPopup(): Window | null {
   );
 }
 
-class Login implements AuthController {
-  readonly subscribe: (listener: () => void) => () => void;
-  readonly getSnapshot: () => AuthState;
-  readonly #context: LoginContext;
-  #session: Promise<Session> | undefined;
-  #loaded: Session | undefined;
-  #started: Promise<void> | undefined;
-  #popup: { window: Window; promise: Promise<void> } | undefined;
+/** The login of one client: its state, and the session loaded when there is something to do. */
+function createLogin(settings: AuthSettings, host: AuthHost): AuthController {
+  const store = createStore(LOADING, () => void start());
+  const { storage } = settings;
+  const context: LoginContext = {
+    settings,
+    host,
+    store,
+    // One session per client and authorization server.
+    key: `lenra:auth:${settings.clientId}:${settings.issuer ?? settings.baseUri}`,
+    AuthError: LenraAuthError,
+    ArgumentError: LenraArgumentError,
+    isBrowser,
+    storage: () =>
+      storage === "memory"
+        ? undefined
+        : typeof storage === "object"
+          ? storage
+          : storage === "local"
+            ? globalThis.localStorage
+            : globalThis.sessionStorage,
+  };
+  let session: Promise<Session> | undefined;
+  let loaded: Session | undefined;
+  let started: Promise<void> | undefined;
+  let popup: { window: Window; promise: Promise<void> } | undefined;
 
-  constructor(settings: AuthSettings, host: AuthHost) {
-    const store = createStore(LOADING, () => void this.#start());
-    const { storage } = settings;
-    this.#context = {
-      settings,
-      host,
-      store,
-      // One session per client and authorization server.
-      key: `lenra:auth:${settings.clientId}:${settings.issuer ?? settings.baseUri}`,
-      AuthError: LenraAuthError,
-      ArgumentError: LenraArgumentError,
-      isBrowser,
-      storage: () =>
-        storage === "memory"
-          ? undefined
-          : typeof storage === "object"
-            ? storage
-            : storage === "local"
-              ? globalThis.localStorage
-              : globalThis.sessionStorage,
-    };
-    this.subscribe = store.subscribe;
-    this.getSnapshot = store.getSnapshot;
-  }
+  const login: AuthController = {
+    subscribe: store.subscribe,
+    getSnapshot: store.getSnapshot,
 
-  isRedirectCallback(url?: string): boolean {
-    try {
-      const parsed = new URL(url ?? window.location.href);
-      // A path is of the page's origin (outside a browser it cannot match: false).
-      const expected = new URL(
-        this.#context.settings.redirectUri ?? "/redirect.html",
-        isBrowser() ? window.location.origin : undefined,
-      );
-      const params = parsed.searchParams;
-      return (
-        parsed.origin === expected.origin &&
-        parsed.pathname === expected.pathname &&
-        params.has("state") &&
-        (params.has("code") || params.has("error"))
-      );
-    } catch {
-      // No page, or no redirect URI to compare with.
-      return false;
-    }
-  }
-
-  async tokenForConnection(): Promise<string | undefined> {
-    await this.#start();
-    return this.getAccessToken();
-  }
-
-  async getAccessToken(): Promise<string | undefined> {
-    this.#context.host.assertAlive();
-    // With no session loaded nor stored, this is a guest: nothing to load.
-    const session = this.#session ?? (this.#hasStoredSession() ? this.#load() : undefined);
-    return (await session)?.getAccessToken();
-  }
-
-  login(options: LoginOptions = {}): Promise<void> {
-    const { settings, host } = this.#context;
-    try {
-      host.assertAlive();
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    if ((options.mode ?? settings.loginMode) === "popup") {
-      const pending = this.#popup;
-      if (pending && !pending.window.closed) {
-        pending.window.focus();
-        return pending.promise;
+    isRedirectCallback(url) {
+      try {
+        const parsed = new URL(url ?? window.location.href);
+        // A path is of the page's origin (outside a browser it cannot match: false).
+        const expected = new URL(
+          settings.redirectUri ?? "/redirect.html",
+          isBrowser() ? window.location.origin : undefined,
+        );
+        const params = parsed.searchParams;
+        return (
+          parsed.origin === expected.origin &&
+          parsed.pathname === expected.pathname &&
+          params.has("state") &&
+          (params.has("code") || params.has("error"))
+        );
+      } catch {
+        // No page, or no redirect URI to compare with.
+        return false;
       }
-      // Opened before anything is awaited, while the click's user activation still holds.
-      const popup = isBrowser() ? openPopup() : null;
-      const promise = this.#load()
-        .then((session) => session.popupLogin(popup, options))
-        .catch((error: unknown) => {
-          popup?.close();
-          throw error;
-        })
-        .finally(() => {
-          if (this.#popup?.promise === promise) this.#popup = undefined;
-        });
-      if (popup) this.#popup = { window: popup, promise };
-      return promise;
-    }
-    return this.#load().then((session) => session.redirectLogin(options));
-  }
+    },
 
-  handleRedirectCallback(url?: string): Promise<RedirectCallbackResult> {
+    async tokenForConnection() {
+      await start();
+      return login.getAccessToken();
+    },
+
+    async getAccessToken() {
+      host.assertAlive();
+      // With no session loaded nor stored, this is a guest: nothing to load.
+      return (await (session ?? (hasStoredSession() ? load() : undefined)))?.getAccessToken();
+    },
+
+    login(options = {}) {
+      try {
+        host.assertAlive();
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      if ((options.mode ?? settings.loginMode) === "popup") {
+        const pending = popup;
+        if (pending && !pending.window.closed) {
+          pending.window.focus();
+          return pending.promise;
+        }
+        // Opened before anything is awaited, while the click's user activation still holds.
+        const opened = isBrowser() ? openPopup() : null;
+        const promise = load()
+          .then((loadedSession) => loadedSession.popupLogin(opened, options))
+          .catch((error: unknown) => {
+            opened?.close();
+            throw error;
+          })
+          .finally(() => {
+            if (popup?.promise === promise) popup = undefined;
+          });
+        if (opened) popup = { window: opened, promise };
+        return promise;
+      }
+      return load().then((loadedSession) => loadedSession.redirectLogin(options));
+    },
+
+    handleRedirectCallback(url) {
+      try {
+        host.assertAlive();
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return load().then((loadedSession) => loadedSession.handleRedirectCallback(url));
+    },
+
+    async logout(options = {}) {
+      host.assertAlive();
+      await start();
+      return (await load()).logout(options);
+    },
+
+    async onTokenRejected() {
+      return (await session)?.onTokenRejected() ?? false;
+    },
+
+    markUnauthorized() {
+      // Only a token refused: it came from the session, so the session is loaded.
+      loaded?.markUnauthorized();
+    },
+  };
+  return login;
+
+  function hasStoredSession(): boolean {
     try {
-      this.#context.host.assertAlive();
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.#load().then((session) => session.handleRedirectCallback(url));
-  }
-
-  async logout(options: LogoutOptions = {}): Promise<void> {
-    this.#context.host.assertAlive();
-    await this.#start();
-    return (await this.#load()).logout(options);
-  }
-
-  async onTokenRejected(): Promise<boolean> {
-    return (await this.#session)?.onTokenRejected() ?? false;
-  }
-
-  markUnauthorized(): void {
-    // Only a token refused: it came from the session, so the session is loaded.
-    this.#loaded?.markUnauthorized();
-  }
-
-  #hasStoredSession(): boolean {
-    try {
-      return !!this.#context.storage()?.getItem(this.#context.key);
+      return !!context.storage()?.getItem(context.key);
     } catch {
       // Storage that throws on access (sandboxed frames) holds nothing for us.
       return false;
     }
   }
 
-  #load(): Promise<Session> {
-    this.#session ??= import("./session.ts").then(
-      ({ Session }) => (this.#loaded = new Session(this.#context)),
+  function load(): Promise<Session> {
+    session ??= import("./session.ts").then(
+      ({ Session }) => (loaded = new Session(context)),
       (error: unknown) => {
         // A chunk that failed to load (network) is tried again next time.
-        this.#session = undefined;
+        session = undefined;
         throw error;
       },
     );
-    return this.#session;
+    return session;
   }
 
   /** The startup checks: a login callback in the address bar, a stored session, or a guest. */
-  #start(): Promise<void> {
-    this.#started ??= this.#check();
-    return this.#started;
+  function start(): Promise<void> {
+    started ??= check();
+    return started;
   }
 
-  async #check(): Promise<void> {
-    const { settings, host, store, key } = this.#context;
+  async function check(): Promise<void> {
+    const { key } = context;
     if (host.signal.aborted) return;
-    const shared =
-      settings.storage === "local" && isBrowser() ? this.#context.storage() : undefined;
+    const shared = settings.storage === "local" && isBrowser() ? context.storage() : undefined;
     if (shared) {
       // Another tab logged in, refreshed its tokens or logged out.
       window.addEventListener(
@@ -256,16 +249,16 @@ class Login implements AuthController {
         (event) => {
           // `key` is null when the other tab cleared the whole storage.
           if ((event.key ?? key) !== key || event.storageArea !== shared) return;
-          if (this.#session || event.newValue) void this.#load().then((session) => session.sync());
+          if (session || event.newValue) void load().then((loadedSession) => loadedSession.sync());
         },
         { signal: host.signal },
       );
     }
-    if (settings.handleRedirectCallback && this.isRedirectCallback()) {
+    if (settings.handleRedirectCallback && login.isRedirectCallback()) {
       // A failed callback leaves its error in the state.
-      await this.handleRedirectCallback().catch(() => {});
-    } else if (this.#session || this.#hasStoredSession()) {
-      await (await this.#load()).restore();
+      await login.handleRedirectCallback().catch(() => {});
+    } else if (session || hasStoredSession()) {
+      await (await load()).restore();
     } else if (store.getSnapshot().status === "loading") {
       store.set(GUEST);
     }
