@@ -34,7 +34,7 @@ import { silenceConsole } from "./references.ts";
 import { cycle, mixed, operationCases, todoList } from "./workload.ts";
 
 const TOPIC = "route:/todos";
-const ENDPOINT = "ws://bench.invalid/socket";
+const ENDPOINT = "wss://bench.invalid/socket";
 
 let sink: unknown;
 

@@ -270,33 +270,18 @@ export function createHydrator(call: ListenerCall): Hydrator {
         message: `A value nested over ${MAX_DEPTH} levels deep was refused: check the app's view.`,
       });
     }
-    if (Array.isArray(value)) {
-      let copy: unknown[] | undefined;
-      for (let i = 0; i < value.length; i++) {
-        const item = value[i];
-        if (!isContainer(item)) {
-          visited++;
-          continue;
-        }
-        const revived = revive(item, depth + 1);
-        if (revived !== item) {
-          copy ??= value.slice();
-          copy[i] = revived;
-        }
-      }
-      return copy ?? value;
-    }
-    if (isListenerObject(value)) return listenerFor(value);
+    const array = Array.isArray(value);
+    if (!array && isListenerObject(value)) return listenerFor(value);
     let copy: Record<string, unknown> | undefined;
     for (const key of Object.keys(value)) {
-      const member = value[key];
+      const member = (value as Record<string, unknown>)[key];
       if (!isContainer(member)) {
         visited++;
         continue;
       }
       const revived = revive(member, depth + 1);
       if (revived !== member) {
-        copy ??= { ...value };
+        copy ??= (array ? value.slice() : { ...value }) as Record<string, unknown>;
         setOwn(copy, key, revived);
       }
     }
