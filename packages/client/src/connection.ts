@@ -353,8 +353,9 @@ export function createConnection(options: ConnectionOptions): Connection {
       sessionStorage: NO_STORAGE,
       decode,
       // The connection sends the heartbeats itself (see `beat`): phoenix's own heartbeat timeout
-      // closes the socket without a close event, so the status would never hear of it.
-      heartbeatIntervalMs: 2 ** 31 - 1,
+      // closes the socket without a close event, so the status would never hear of it. Every 23
+      // days is never.
+      heartbeatIntervalMs: 2e9,
     });
     created.onOpen(() => {
       if (live !== attempt) return;

@@ -478,8 +478,8 @@ export function createRouteView<T = unknown>(path: string, context: ViewContext)
       store.update({ data: shown() });
     }
     return new Promise<void>((resolve, reject) => {
-      const payload = event === undefined ? { code } : { code, event };
-      const push = joined.push("run", payload, listenerTimeoutMs);
+      // Without an event, `event: undefined` is left out of the JSON frame.
+      const push = joined.push("run", { code, event }, listenerTimeoutMs);
       // Settles the call once: from its reply, its timeout, or `dispose()`.
       const settle = (error?: LenraError) => {
         if (!inFlight.delete(push)) return;
