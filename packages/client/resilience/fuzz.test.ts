@@ -8,7 +8,6 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Connection, ConnectionState } from "../src/connection.ts";
 import { LenraPatchError } from "../src/errors.ts";
 import { createHydrator } from "../src/listener.ts";
-import { createLog } from "../src/logger.ts";
 import { applyPatch, type JsonPatchOperation } from "../src/patch.ts";
 import { createStore } from "../src/store.ts";
 import { createRouteView } from "../src/view.ts";
@@ -331,7 +330,7 @@ class FakeServer {
     } as unknown as Connection;
     return {
       connection,
-      log: createLog(undefined),
+      log: {},
       ensureConnected() {},
       assertAlive() {},
       lingerMs: 0,

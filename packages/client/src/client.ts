@@ -8,7 +8,7 @@ import {
   type ServerErrorDetail,
   wrongArgument,
 } from "./errors.ts";
-import { createLog, type LenraLogger } from "./logger.ts";
+import type { LenraLogger, Log } from "./logger.ts";
 import type { ReadableStore } from "./store.ts";
 import { createRouteView, type LenraView, type RouteView, type ViewContext } from "./view.ts";
 
@@ -268,7 +268,7 @@ export interface LenraClient {
  */
 export function createLenraClient(options: LenraClientOptions = {}): LenraClient {
   const settings = readOptions(options);
-  const log = createLog(options.logger);
+  const log: Log = options.logger ?? {};
   const views = new Map<string, RouteView>();
   // Aborted by dispose(): every event listener is registered with its signal.
   const lifetime = new AbortController();

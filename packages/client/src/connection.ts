@@ -233,7 +233,7 @@ export function createConnection(options: ConnectionOptions): Connection {
    * refusal. Its views turn stale now, and the next attempt follows one backoff step later.
    */
   function lost(why: string) {
-    log.warn(`${why}; reconnecting`);
+    log.warn?.(`${why}; reconnecting`);
     live = 0;
     socket?.disconnect();
     failed();
@@ -296,7 +296,7 @@ export function createConnection(options: ConnectionOptions): Connection {
       deliver({ join_ref, ref, topic, event, payload });
     } catch (error) {
       // The error's name only: a message may quote the frame, which holds view data.
-      log.warn("Dropped a frame; resyncing", { error: (error as Error).name });
+      log.warn?.("Dropped a frame; resyncing", { error: (error as Error).name });
       for (const listener of [...dropListeners]) {
         listener(typeof topic === "string" ? topic : undefined);
       }
@@ -332,7 +332,7 @@ export function createConnection(options: ConnectionOptions): Connection {
       schedule();
       return;
     }
-    log.warn("Token refused; stopped reconnecting");
+    log.warn?.("Token refused; stopped reconnecting");
     store.update({ status: "unauthorized", nextRetryAt: undefined });
     options.auth.markUnauthorized();
   }

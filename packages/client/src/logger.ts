@@ -13,16 +13,8 @@ export interface LenraLogger {
   error?(message: string, details?: Record<string, unknown>): void;
 }
 
-/** The logger the client calls internally: every level present, silent by default. */
-export type Log = Required<LenraLogger>;
-
-const silent = () => {};
-
-export function createLog(logger: LenraLogger | undefined): Log {
-  // Bind so `console` and class instances keep their `this`.
-  return {
-    debug: logger?.debug?.bind(logger) ?? silent,
-    warn: logger?.warn?.bind(logger) ?? silent,
-    error: logger?.error?.bind(logger) ?? silent,
-  };
-}
+/**
+ * The logger the client calls internally: the app's, or none (`{}`). Its methods are called as
+ * methods (`log.warn?.(…)`), so `console` and class instances keep their `this`.
+ */
+export type Log = LenraLogger;

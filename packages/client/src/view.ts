@@ -316,7 +316,7 @@ export function createRouteView<T = unknown>(path: string, context: ViewContext)
       on(() => {
         channel = undefined;
         synced = false;
-        log.debug("Channel closed by the server", { route: path });
+        log.debug?.("Channel closed by the server", { route: path });
         resync();
       }),
     );
@@ -331,7 +331,7 @@ export function createRouteView<T = unknown>(path: string, context: ViewContext)
       .receive("error", on(onJoinRefused))
       .receive(
         "timeout",
-        on(() => log.debug("Join timed out; retrying", { route: path })),
+        on(() => log.debug?.("Join timed out; retrying", { route: path })),
       );
   }
 
@@ -367,7 +367,7 @@ export function createRouteView<T = unknown>(path: string, context: ViewContext)
 
   function onPatch(payload: unknown) {
     if (!synced) {
-      log.debug("Patch before the document; resyncing", { route: path });
+      log.debug?.("Patch before the document; resyncing", { route: path });
       resync();
       return;
     }
@@ -375,7 +375,7 @@ export function createRouteView<T = unknown>(path: string, context: ViewContext)
     try {
       base = hydrator.patch(base, operations) as Hydrated<T>;
     } catch (error) {
-      log.warn("Patch failed; resyncing", {
+      log.warn?.("Patch failed; resyncing", {
         route: path,
         error: error instanceof Error ? error.message : String(error),
       });
@@ -401,7 +401,7 @@ export function createRouteView<T = unknown>(path: string, context: ViewContext)
 
   /** Shows `error`, keeping the data there is. */
   function showError(error: LenraError) {
-    log.warn("View error", { route: path, code: error.code });
+    log.warn?.("View error", { route: path, code: error.code });
     const { data } = getSnapshot();
     store.update({ status: data === undefined ? "error" : "success", error });
   }
@@ -415,7 +415,7 @@ export function createRouteView<T = unknown>(path: string, context: ViewContext)
       message: `Could not join the route "${path}": ${detail.message}`,
     });
     joinFailures += 1;
-    log.warn("Join refused", { route: path, reason: error.reason, attempt: joinFailures });
+    log.warn?.("Join refused", { route: path, reason: error.reason, attempt: joinFailures });
     // The data shown belonged to an identity the route no longer accepts: drop it.
     forget();
     // The app's view failed to render (Lenra refuses the join then): joining again at once would

@@ -117,7 +117,7 @@ export class Session {
     try {
       await this.#refresh();
     } catch {
-      this.#host.log.warn(
+      this.#host.log.warn?.(
         "The stored session could not be redeemed yet; retrying when a token is needed",
       );
     }
@@ -246,7 +246,7 @@ export class Session {
       ]);
       revoked = results.every((result) => result.status === "fulfilled");
     }
-    if (!revoked) this.#host.log.warn("Token revocation failed; the tokens were forgotten anyway");
+    if (!revoked) this.#host.log.warn?.("Token revocation failed; the tokens were forgotten anyway");
     const postLogout = options.postLogoutRedirectUri ?? this.#settings.postLogoutRedirectUri;
     const url =
       options.endSession &&
@@ -381,7 +381,7 @@ export class Session {
         next = await flows.refreshTokens(this.#flowContext, server, stored.refreshToken);
       } catch (error) {
         if (error instanceof this.#context.AuthError && error.code === "LENRA_SESSION_EXPIRED") {
-          this.#host.log.warn("The refresh token was refused; the session ended");
+          this.#host.log.warn?.("The refresh token was refused; the session ended");
           // Unless another tab has stored another session meanwhile.
           if (this.#read()?.refreshToken === stored.refreshToken) this.#write(undefined);
           this.#endSession(error);
@@ -483,7 +483,7 @@ export class Session {
       else storage?.removeItem(key);
     } catch {
       this.#memoryOnly = true;
-      this.#host.log.warn("The token storage could not be written; the session stays in memory");
+      this.#host.log.warn?.("The token storage could not be written; the session stays in memory");
     }
   }
 
@@ -516,7 +516,7 @@ export class Session {
           const wait = Math.min(REFRESH_RETRY_MAX_MS, ((tokens.expiresAt ?? 0) - Date.now()) / 2);
           const lasts = wait >= REFRESH_RETRY_MIN_MS;
           const retryAt = Date.now() + wait;
-          this.#host.log.warn(
+          this.#host.log.warn?.(
             `Refreshing the session ahead of expiry failed; retrying ${lasts ? `in ${Math.round(wait)} ms` : "when a token is needed"}`,
           );
           if (lasts && this.#tokens === tokens) this.#schedule(tokens, retryAt);
