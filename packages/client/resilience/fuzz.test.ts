@@ -337,7 +337,6 @@ class FakeServer {
       listenerTimeoutMs: 1000,
       joinTimeoutMs: 1000,
       maxJoinAttempts: 3,
-      resyncDelay: () => 0,
     };
   }
 

@@ -320,7 +320,6 @@ export function createLenraClient(options: LenraClientOptions = {}): LenraClient
         connection.connect();
       }
     },
-    resyncDelay: (attempt) => (attempt <= 1 ? 0 : Math.min(30_000, 500 * 2 ** (attempt - 2))),
   };
 
   let pendingRoutes: Promise<JsonRoute[]> | undefined;

@@ -278,12 +278,8 @@ export function applyPatchWith(
   /** RFC 6901 §4 array index: "0" or digits without a leading zero; `-` only when adding. */
   function arrayIndex(token: string, length: number, adding: boolean): number {
     if (token === "-") return adding ? length : missing();
-    let at = token === "" ? -1 : 0;
-    for (let i = 0; at >= 0 && i < token.length; i++) {
-      const digit = token.charCodeAt(i) - 48;
-      at = digit >= 0 && digit <= 9 && (i === 0 || at > 0) ? at * 10 + digit : -1;
-    }
-    if (at < 0) fail("invalid_pointer", "not an array index");
+    if (!/^(0|[1-9]\d*)$/.test(token)) fail("invalid_pointer", "not an array index");
+    const at = +token;
     return (adding ? at > length : at >= length) ? missing() : at;
   }
 

@@ -101,9 +101,11 @@ export interface ViewContext {
   joinTimeoutMs: number;
   /** Refused joins tried in a row before giving up until the next connection or `retry()`. */
   maxJoinAttempts: number;
-  /** Delay before the n-th resync in a row (n >= 1). */
-  resyncDelay(attempt: number): number;
 }
+
+/** The delay before the n-th resync in a row (n >= 1): none, then 0.5 s doubling up to 30 s. */
+const resyncDelay = (attempt: number) =>
+  attempt <= 1 ? 0 : Math.min(30_000, 500 * 2 ** (attempt - 2));
 
 const PENDING: ViewState<never> = Object.freeze({
   status: "pending",
@@ -377,7 +379,8 @@ export function createRouteView<T = unknown>(path: string, context: ViewContext)
     } catch (error) {
       log.warn?.("Patch failed; resyncing", {
         route: path,
-        error: error instanceof Error ? error.message : String(error),
+        // A LenraPatchError, which never quotes a value.
+        error: (error as Error).message,
       });
       resync();
       return;
@@ -445,7 +448,7 @@ export function createRouteView<T = unknown>(path: string, context: ViewContext)
       if (!unwatch) return;
       leave();
       join();
-    }, context.resyncDelay(resyncFailures));
+    }, resyncDelay(resyncFailures));
   }
 
   function markStale() {
