@@ -455,23 +455,18 @@ export function createRouteView<T = unknown>(path: string, context: ViewContext)
     if (getSnapshot().data !== undefined) store.update({ isStale: true });
   }
 
+  /** Runs a listener. Called by an async method of the listener, which turns a throw into a rejection. */
   function run(code: string, event: unknown, options: RunOptions = {}): Promise<void> {
     const joined = channel;
     const { listenerTimeoutMs } = context;
-    try {
-      context.assertAlive();
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    context.assertAlive();
     if (!joined) {
-      return Promise.reject(
-        new LenraListenerError({
-          route: path,
-          reason: "view_closed",
-          code: "LENRA_VIEW_CLOSED",
-          message: `A listener of "${path}" was called while its view had no subscriber: subscribe to the view first.`,
-        }),
-      );
+      throw new LenraListenerError({
+        route: path,
+        reason: "view_closed",
+        code: "LENRA_VIEW_CLOSED",
+        message: `A listener of "${path}" was called while its view had no subscriber: subscribe to the view first.`,
+      });
     }
     const layer: OptimisticLayer | undefined = options.optimistic
       ? { operations: options.optimistic, version }

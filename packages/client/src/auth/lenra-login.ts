@@ -156,12 +156,10 @@ function createLogin(settings: AuthSettings, host: AuthHost): AuthController {
       return (await (session ?? (hasStoredSession() ? load() : undefined)))?.getAccessToken();
     },
 
-    login(options = {}) {
-      try {
-        host.assertAlive();
-      } catch (error) {
-        return Promise.reject(error);
-      }
+    // Async, so that a throw rejects; nothing is awaited before the popup opens, within the
+    // click's user activation.
+    async login(options = {}) {
+      host.assertAlive();
       if ((options.mode ?? settings.loginMode) === "popup") {
         const pending = popup;
         if (pending && !pending.window.closed) {
@@ -182,16 +180,12 @@ function createLogin(settings: AuthSettings, host: AuthHost): AuthController {
         if (opened) popup = { window: opened, promise };
         return promise;
       }
-      return load().then((loadedSession) => loadedSession.redirectLogin(options));
+      return (await load()).redirectLogin(options);
     },
 
-    handleRedirectCallback(url) {
-      try {
-        host.assertAlive();
-      } catch (error) {
-        return Promise.reject(error);
-      }
-      return load().then((loadedSession) => loadedSession.handleRedirectCallback(url));
+    async handleRedirectCallback(url) {
+      host.assertAlive();
+      return (await load()).handleRedirectCallback(url);
     },
 
     async logout(options = {}) {

@@ -246,7 +246,8 @@ export class Session {
       ]);
       revoked = results.every((result) => result.status === "fulfilled");
     }
-    if (!revoked) this.#host.log.warn?.("Token revocation failed; the tokens were forgotten anyway");
+    if (!revoked)
+      this.#host.log.warn?.("Token revocation failed; the tokens were forgotten anyway");
     const postLogout = options.postLogoutRedirectUri ?? this.#settings.postLogoutRedirectUri;
     const url =
       options.endSession &&
