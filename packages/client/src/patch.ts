@@ -113,22 +113,17 @@ export function setOwn(target: JsonObject, key: string, value: unknown): void {
 }
 
 /**
- * Deep JSON equality: object members in any order, arrays in order, numbers by value. Opaque
- * nodes compare as their JSON object when `unwrap` is given.
+ * Deep JSON equality: object members in any order, arrays in order, numbers by value.
  *
  * @internal
  */
-export function jsonEqual(a: unknown, b: unknown, unwrap?: PatchHooks["unwrap"]): boolean {
+export function jsonEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
-  if (unwrap !== undefined) {
-    if (typeof a === "function") a = unwrap(a) ?? a;
-    if (typeof b === "function") b = unwrap(b) ?? b;
-  }
   if (!isContainer(a) || !isContainer(b) || isArray(a) !== isArray(b)) return false;
   const keys = Object.keys(a);
   if (keys.length !== Object.keys(b).length) return false;
   for (const key of keys) {
-    if (!hasOwn(b, key) || !jsonEqual((a as JsonObject)[key], (b as JsonObject)[key], unwrap)) {
+    if (!hasOwn(b, key) || !jsonEqual((a as JsonObject)[key], (b as JsonObject)[key])) {
       return false;
     }
   }
@@ -194,7 +189,8 @@ export function applyPatchWith(
       write(parse(path), REMOVE);
     } else if (op === "test") {
       const value = valueIn(operation);
-      if (!jsonEqual(read(parse(path)), value, hooks?.unwrap)) {
+      // Opaque nodes compare as their JSON.
+      if (!jsonEqual(convert(read(parse(path)), valueRaw, true), convert(value, false, true))) {
         fail("test_failed", "the value differs");
       }
     } else if (op === "move" || op === "copy") {

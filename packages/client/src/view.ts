@@ -187,7 +187,8 @@ export function createRouteView<T = unknown>(path: string, context: ViewContext)
       channel = undefined;
       resyncWhenIdle = false;
       forget();
-      for (const settle of [...inFlight.values()]) settle(error);
+      // Each call deletes itself as it settles, which a Map's iteration allows.
+      for (const settle of inFlight.values()) settle(error);
     },
     clearData() {
       forget();
@@ -208,7 +209,8 @@ export function createRouteView<T = unknown>(path: string, context: ViewContext)
   function shown(): Hydrated<T> | undefined {
     let data = base;
     if (data === undefined) return undefined;
-    for (const layer of [...layers]) {
+    // Dropping a layer assigns a new list: this loop goes on over the one it started with.
+    for (const layer of layers) {
       try {
         data = hydrator.patch(data, layer.operations) as Hydrated<T>;
       } catch {
