@@ -222,7 +222,7 @@ export function createGuestAuth(host: AuthHost): AuthController {
   // Every action fails once the client is disposed; a guest has no token.
   const guest = async () => void host.assertAlive();
   const noLogin = async (): Promise<never> => {
-    await guest();
+    host.assertAlive();
     throw new LenraAuthError({
       code: "LENRA_LOGIN_NOT_CONFIGURED",
       message:

@@ -307,10 +307,6 @@ export function createHydrator(call: ListenerCall): Hydrator {
     return copy ?? value;
   }
 
-  function unwrap(node: unknown): ListenerObject | undefined {
-    return isListener(node) ? node.toJSON() : undefined;
-  }
-
   function seal(object: Record<string, unknown>, raw: boolean): unknown {
     const listener = isListenerObject(object);
     // A listener object is a leaf holding raw JSON; anything else holds live values.
@@ -320,7 +316,7 @@ export function createHydrator(call: ListenerCall): Hydrator {
     return listener ? listenerFor(object as ListenerObject) : object;
   }
 
-  const hooks: PatchHooks = { revive, dehydrate, unwrap, seal };
+  const hooks: PatchHooks = { revive, dehydrate, seal };
 
   /** Keeps only the listeners present in `doc`, measuring what the next compaction will cost. */
   function compact(doc: unknown): void {

@@ -61,13 +61,14 @@ export type JsonPatchOperation =
 export interface PatchHooks {
   /** Turns a raw value entering the live document into its live form; must not mutate it. */
   revive(value: unknown): unknown;
-  /** Turns a live value entering an opaque node's JSON into raw JSON; must not mutate it. */
+  /**
+   * Turns a live value entering an opaque node's JSON into raw JSON; must not mutate it. An
+   * opaque node becomes the JSON object it stands for.
+   */
   dehydrate(value: unknown): unknown;
-  /** The JSON object an opaque node stands for, or `undefined` when `node` is ordinary. */
-  unwrap(node: unknown): Readonly<Record<string, unknown>> | undefined;
   /**
    * Called with an object written in this patch whose opaqueness may have changed: `raw` tells
-   * whether its members are raw (it was unwrapped) or live. Returns what the document must hold
+   * whether its members are raw (it was an opaque node's JSON) or live. Returns what the document must hold
    * there: an opaque node, or the object itself with its members converted in place.
    */
   seal(object: Record<string, unknown>, raw: boolean): unknown;
@@ -293,8 +294,8 @@ export function applyPatchWith(
     } else {
       // An opaque node on the way: its JSON is copied (never written into, it is published) and
       // sealed again after the write.
-      const json = raw ? undefined : hooks?.unwrap(value);
-      if (!json) return missing();
+      const json = raw ? undefined : convert(value, false, true);
+      if (!isContainer(json)) return missing();
       raw = true;
       copy = opened = { ...json };
       openedIn = parent;
@@ -332,8 +333,8 @@ export function applyPatchWith(
     for (const token of path) {
       let parent = node;
       if (!isContainer(parent)) {
-        parent = inside ? undefined : hooks?.unwrap(parent);
-        if (!parent) return missing();
+        parent = inside ? undefined : convert(parent, false, true);
+        if (!isContainer(parent)) return missing();
         inside = true;
       }
       node = isArray(parent)
