@@ -313,10 +313,10 @@ export function createLenraClient(options: LenraClientOptions = {}): LenraClient
     connection,
     log,
     assertAlive,
-    // Unless the app closed the connection on purpose, or the server refuses the token.
+    // Only a socket never asked for: one under way needs nothing, and one closed by the app or
+    // refused by the server stays so until `connect()`.
     ensureConnected: () => {
-      const { status } = connection.state.getSnapshot();
-      if (settings.autoConnect && status !== "closed" && status !== "unauthorized") {
+      if (settings.autoConnect && connection.state.getSnapshot().status === "idle") {
         connection.connect();
       }
     },
@@ -416,7 +416,7 @@ function resolve(value: Params | (() => Params) | undefined): Params {
 function readOptions(options: LenraClientOptions) {
   if (typeof options !== "object" || !options) {
     throw new LenraArgumentError({
-      message: "createLenraClient(options): options must be an object.",
+      message: "createLenraClient: `options` must be an object.",
     });
   }
   const { socketEndpoint = DEFAULT_SOCKET_ENDPOINT, login } = options;

@@ -264,7 +264,7 @@ export function createConnection(options: ConnectionOptions): Connection {
     if (!found) {
       throw new LenraArgumentError({
         message:
-          'No WebSocket implementation found: pass the `transport` option (for Node, `import { WebSocket } from "ws"`).',
+          'No WebSocket found: pass the `transport` option (in Node, `import { WebSocket } from "ws"`).',
       });
     }
     return found;
