@@ -195,7 +195,7 @@ export interface AuthHost {
 /** The login as the client sees it. */
 export interface AuthController extends LenraAuth {
   /** The token for the next socket connection (waits for the startup checks). */
-  tokenForConnection(): Promise<string | undefined>;
+  socketToken(): Promise<string | undefined>;
   /** The socket server refused our token: try one refresh; true when a new token is ready. */
   onTokenRejected(): Promise<boolean>;
   /** The socket server kept refusing the token. */
@@ -238,7 +238,7 @@ export function createGuestAuth(host: AuthHost): AuthController {
     isRedirectCallback: () => false,
     logout: guest,
     getAccessToken: guest,
-    tokenForConnection: guest,
+    socketToken: guest,
     onTokenRejected: async () => false,
     markUnauthorized() {},
   };

@@ -301,7 +301,7 @@ export function createLenraClient(options: LenraClientOptions = {}): LenraClient
       if (Object.keys(context).length > 0) params.context = context;
       return params;
     },
-    getAccessToken: options.getAccessToken ?? (() => auth.tokenForConnection()),
+    getAccessToken: options.getAccessToken ?? (() => auth.socketToken()),
     auth,
     transport: options.transport,
     log,

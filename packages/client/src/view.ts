@@ -78,7 +78,7 @@ export interface RunOptions {
 
 /** An optimistic update shown on top of the server's document while its call runs. */
 interface OptimisticLayer {
-  readonly operations: readonly JsonPatchOperation[];
+  readonly patch: readonly JsonPatchOperation[];
   /** The server's document version when the call was sent. */
   readonly version: number;
 }
@@ -212,7 +212,7 @@ export function createRouteView<T = unknown>(path: string, context: ViewContext)
     // Dropping a layer assigns a new list: this loop goes on over the one it started with.
     for (const layer of layers) {
       try {
-        data = hydrator.patch(data, layer.operations) as Hydrated<T>;
+        data = hydrator.patch(data, layer.patch) as Hydrated<T>;
       } catch {
         // The server's document moved on and the update no longer applies: drop it.
         layers = layers.filter((l) => l !== layer);
@@ -471,7 +471,7 @@ export function createRouteView<T = unknown>(path: string, context: ViewContext)
       });
     }
     const layer: OptimisticLayer | undefined = options.optimistic
-      ? { operations: options.optimistic, version }
+      ? { patch: options.optimistic, version }
       : undefined;
     if (layer && base !== undefined) {
       layers = [...layers, layer];

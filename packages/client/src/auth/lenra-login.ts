@@ -145,7 +145,7 @@ function createLogin(settings: AuthSettings, host: AuthHost): AuthController {
       }
     },
 
-    async tokenForConnection() {
+    async socketToken() {
       await start();
       return login.getAccessToken();
     },
