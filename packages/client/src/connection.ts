@@ -78,11 +78,11 @@ const IDLE: ConnectionState = Object.freeze({
 
 // Phoenix uses its session storage only to remember a long-poll fallback, which is never
 // enabled here: this one keeps it from touching the page's storage at all (sandboxed frames throw).
-const NO_STORAGE = Object.freeze({
+const NO_STORAGE = {
   getItem: () => null,
   setItem() {},
   removeItem() {},
-});
+};
 
 /** The client's connection: the socket's state, its channels, and what the app asks of it. */
 export interface Connection {
@@ -332,7 +332,7 @@ export function createConnection(options: ConnectionOptions): Connection {
       schedule();
       return;
     }
-    log.warn?.("Token refused; stopped reconnecting");
+    // No log: the state says it, and the views show it as their error.
     store.update({ status: "unauthorized", nextRetryAt: undefined });
     options.auth.markUnauthorized();
   }

@@ -78,7 +78,7 @@ type JsonObject = Record<string, unknown>;
 type Container = JsonObject | unknown[];
 type Key = string | number;
 
-const ROOT: readonly string[] = Object.freeze([]);
+const ROOT: readonly string[] = [];
 const hasOwn = Object.hasOwn;
 const isArray = Array.isArray;
 const ADD = 0;

@@ -404,9 +404,8 @@ export function createRouteView<T = unknown>(path: string, context: ViewContext)
     );
   }
 
-  /** Shows `error`, keeping the data there is. */
+  /** Shows `error`, keeping the data there is (no log: the view's state says it). */
   function showError(error: LenraError) {
-    log.warn?.("View error", { route: path, code: error.code });
     const { data } = getSnapshot();
     store.update({ status: data === undefined ? "error" : "success", error });
   }
