@@ -59,6 +59,8 @@ export async function bundleSize(
       splitting: true,
       format: "esm",
       platform: "browser",
+      // What Vite 7 builds for by default (baseline-widely-available: Chrome and Edge 107, Firefox
+      // 104, Safari 16) gives the same bytes: class fields and #private members stay as written.
       target: "es2022",
       outdir: join(dir, "out"),
       write: false,
