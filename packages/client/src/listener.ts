@@ -258,9 +258,14 @@ export function createHydrator(call: ListenerCall): Hydrator {
     return listener;
   }
 
-  /** Hydrates a raw value without mutating it: only containers leading to a listener are copied. */
-  function revive(value: unknown, depth = 0): unknown {
+  /**
+   * Converts a value without mutating it: only containers leading to what changes are copied.
+   * `live`: hydrates raw JSON, listener objects becoming functions. Otherwise gives the raw JSON
+   * of a live value (rare: a live value moved into a listener object).
+   */
+  function convert(value: unknown, live: boolean, depth = 0): unknown {
     visited++;
+    if (!live && isListener(value)) return value.toJSON();
     if (!isContainer(value)) return value;
     if (depth > MAX_DEPTH) {
       throw new LenraPatchError({
@@ -271,48 +276,32 @@ export function createHydrator(call: ListenerCall): Hydrator {
       });
     }
     const array = Array.isArray(value);
-    if (!array && isListenerObject(value)) return listenerFor(value);
+    if (live && !array && isListenerObject(value)) return listenerFor(value);
     let copy: Record<string, unknown> | undefined;
     for (const key of Object.keys(value)) {
       const member = (value as Record<string, unknown>)[key];
-      if (!isContainer(member)) {
+      // Raw JSON holds nothing to convert in a primitive; a live value's function is a listener.
+      if (live && !isContainer(member)) {
         visited++;
         continue;
       }
-      const revived = revive(member, depth + 1);
-      if (revived !== member) {
+      const converted = convert(member, live, depth + 1);
+      if (converted !== member) {
         copy ??= (array ? value.slice() : { ...value }) as Record<string, unknown>;
-        setOwn(copy, key, revived);
+        setOwn(copy, key, converted);
       }
     }
     return copy ?? value;
   }
 
-  /**
-   * The raw JSON of a live value, without mutating it. Rare (a live value moved into a listener
-   * object), so arrays are walked by their keys like objects.
-   */
-  function dehydrate(value: unknown): unknown {
-    if (isListener(value)) return value.toJSON();
-    if (!isContainer(value)) return value;
-    let copy: Record<string, unknown> | undefined;
-    for (const key of Object.keys(value)) {
-      const member = (value as Record<string, unknown>)[key];
-      const raw = dehydrate(member);
-      if (raw !== member) {
-        copy ??= (Array.isArray(value) ? value.slice() : { ...value }) as Record<string, unknown>;
-        setOwn(copy, key, raw);
-      }
-    }
-    return copy ?? value;
-  }
+  const revive = (value: unknown) => convert(value, true);
+  const dehydrate = (value: unknown) => convert(value, false);
 
   function seal(object: Record<string, unknown>, raw: boolean): unknown {
     const listener = isListenerObject(object);
     // A listener object is a leaf holding raw JSON; anything else holds live values.
     if (listener === raw) return listener ? listenerFor(object) : object;
-    const convert = raw ? revive : dehydrate;
-    for (const key of Object.keys(object)) setOwn(object, key, convert(object[key]));
+    for (const key of Object.keys(object)) setOwn(object, key, convert(object[key], raw));
     return listener ? listenerFor(object as ListenerObject) : object;
   }
 
@@ -338,7 +327,7 @@ export function createHydrator(call: ListenerCall): Hydrator {
       made = [];
       visited = 0;
       try {
-        const hydrated = revive(json);
+        const hydrated = convert(json, true);
         // Only the listeners of this document survive: the cache cannot outgrow it.
         cache = made;
         liveAtWalk = made.length;
