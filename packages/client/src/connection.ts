@@ -123,7 +123,7 @@ export interface Connection {
  *
  * The socket is created on first use, never at construction: the phoenix client registers window
  * listeners in its constructor, and nothing may touch `window` before the app asks for a
- * connection (server-side rendering).
+ * connection (server-side rendering). Its state is local variables (see `applyPatchWith`).
  */
 export function createConnection(options: ConnectionOptions): Connection {
   const { log, signal } = options;

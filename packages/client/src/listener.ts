@@ -280,7 +280,7 @@ export function createHydrator(call: ListenerCall): Hydrator {
     let copy: Record<string, unknown> | undefined;
     for (const key of Object.keys(value)) {
       const member = (value as Record<string, unknown>)[key];
-      // Raw JSON holds nothing to convert in a primitive; a live value's function is a listener.
+      // Nothing to hydrate in a primitive. Dehydrating goes on: a listener is a function.
       if (live && !isContainer(member)) {
         visited++;
         continue;
@@ -294,9 +294,6 @@ export function createHydrator(call: ListenerCall): Hydrator {
     return copy ?? value;
   }
 
-  const revive = (value: unknown) => convert(value, true);
-  const dehydrate = (value: unknown) => convert(value, false);
-
   function seal(object: Record<string, unknown>, raw: boolean): unknown {
     const listener = isListenerObject(object);
     // A listener object is a leaf holding raw JSON; anything else holds live values.
@@ -305,7 +302,11 @@ export function createHydrator(call: ListenerCall): Hydrator {
     return listener ? listenerFor(object as ListenerObject) : object;
   }
 
-  const hooks: PatchHooks = { revive, dehydrate, seal };
+  const hooks: PatchHooks = {
+    revive: (value) => convert(value, true),
+    dehydrate: (value) => convert(value, false),
+    seal,
+  };
 
   /** Keeps only the listeners present in `doc`, measuring what the next compaction will cost. */
   function compact(doc: unknown): void {

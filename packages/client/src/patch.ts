@@ -142,7 +142,9 @@ function describe(operation: unknown): string {
 /**
  * The engine behind {@link applyPatch}, with hooks for opaque nodes. Containers created here are
  * "owned": they are unpublished, so later operations of the same patch write into them in place
- * instead of copying them again.
+ * instead of copying them again. The state of one patch is local variables of this call, as in
+ * the view and the connection: a bundle carries them as one-letter names, where a class carries
+ * `this.#field` at every use (or helper calls, when its target has no `#private` fields).
  *
  * @internal
  */

@@ -128,8 +128,8 @@ export interface RouteView<T = unknown> extends LenraView<T> {
 /**
  * One route subscription: joins `route:<path>` on the first subscriber, leaves `lingerMs` after
  * the last one, keeps the hydrated document and resyncs (leave + rejoin, which makes the server
- * send a whole `ui`) whenever a patch cannot be applied. A closure rather than a class: its
- * state is local variables, which minify to one letter where `this.#field` does not.
+ * send a whole `ui`) whenever a patch cannot be applied. Its state is local variables, which a
+ * bundle carries as one-letter names (see `applyPatchWith`).
  */
 export function createRouteView<T = unknown>(path: string, context: ViewContext): RouteView<T> {
   const { connection, log } = context;
