@@ -11,6 +11,8 @@ export default {
   tsconfig: "./tsconfig.docs.json",
   out: "./docs/api",
   readme: "none",
+  // Source links name the project's repository, so the build needs no git remote.
+  sourceLinkTemplate: "https://github.com/lenra-io/client-lib-js/blob/{gitRevision}/{path}#L{line}",
   // `pnpm typecheck` checks the types; TypeDoc only reads them.
   skipErrorChecking: true,
   treatWarningsAsErrors: true,

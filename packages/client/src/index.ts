@@ -61,6 +61,7 @@ export type { ReadableStore } from "./store.ts";
 export type { LenraView, ViewState, ViewStatus } from "./view.ts";
 export {
   loadView,
+  PENDING_RESULT,
   SKIP,
   shallowEqual,
   ViewObserver,

@@ -89,7 +89,17 @@ export function shallowEqual(a: unknown, b: unknown): boolean {
   return true;
 }
 
-const SKIPPED = Object.freeze({
+/**
+ * The result of a view that shows nothing yet: skipped (`SKIP`), not subscribed, or rendered on
+ * the server. Pending, without data or error; the same frozen object every time.
+ *
+ * @example
+ * ```ts
+ * // React: what the server renders and hydration starts from.
+ * useSyncExternalStore(subscribe, getSnapshot, () => PENDING_RESULT);
+ * ```
+ */
+export const PENDING_RESULT: ViewResult<never> = Object.freeze({
   data: undefined,
   status: "pending",
   error: undefined,
@@ -98,7 +108,7 @@ const SKIPPED = Object.freeze({
   isError: false,
   isStale: false,
   isPreviousData: false,
-}) satisfies ViewResult<never>;
+});
 
 /**
  * Observes one view for a framework binding, with `select`, `keepPreviousData` and `SKIP`. It is
@@ -117,7 +127,7 @@ const SKIPPED = Object.freeze({
 export class ViewObserver<T = unknown, S = Hydrated<T>> implements ReadableStore<ViewResult<S>> {
   readonly #client: LenraClient;
   #options: ViewObserverOptions<T, S>;
-  #result: ViewResult<S> = SKIPPED;
+  #result: ViewResult<S> = PENDING_RESULT;
   /** The inputs `#result` was computed from. */
   #inputs: { state: ViewState<T> | undefined; options: ViewObserverOptions<T, S> } | undefined;
   /** The last data shown for a path, before `select`, for `keepPreviousData`. */
@@ -169,7 +179,7 @@ export class ViewObserver<T = unknown, S = Hydrated<T>> implements ReadableStore
     const inputs = this.#inputs;
     if (inputs && inputs.state === state && inputs.options === options) return this.#result;
     this.#inputs = { state, options };
-    const next = state ? this.#compute(state, options) : SKIPPED;
+    const next = state ? this.#compute(state, options) : PENDING_RESULT;
     if (!sameResult(next, this.#result)) this.#result = next;
     return this.#result;
   };

@@ -1,6 +1,7 @@
 "use client";
 import {
   type Hydrated,
+  PENDING_RESULT,
   SKIP,
   ViewObserver,
   type ViewObserverOptions,
@@ -21,17 +22,7 @@ export type SuspenseViewResult<S> = ViewResult<S> & { readonly data: S };
 
 // What the server renders and what hydration starts from, whatever the client already holds,
 // so the markup matches; nothing is joined on the server.
-const SERVER_RESULT: ViewResult<never> = Object.freeze({
-  data: undefined,
-  status: "pending",
-  error: undefined,
-  isPending: true,
-  isSuccess: false,
-  isError: false,
-  isStale: false,
-  isPreviousData: false,
-});
-const serverResult = () => SERVER_RESULT;
+const serverResult = () => PENDING_RESULT;
 
 /**
  * The live data of the JSON route `path`, re-rendering only when what the component sees changes.
