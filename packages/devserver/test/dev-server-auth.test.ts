@@ -26,7 +26,8 @@ beforeAll(async () => {
   // One app process serves both dev servers, given as a URL (the `--app <url>` mode).
   app = await startAppProcess({ dir: counterAppDir });
   server = await startDevServer({ app: app.url, port: 0, authPort: 0 });
-  shortLived = await startDevServer({ app: app.url, port: 0, authPort: 0, accessTokenTtl: 1 });
+  // Tokens for 3 s: long enough to connect with one on a loaded machine, short enough to outlive.
+  shortLived = await startDevServer({ app: app.url, port: 0, authPort: 0, accessTokenTtl: 3 });
   as = await discover(asAuthServer(server));
   shortAs = await discover(asAuthServer(shortLived));
 });
@@ -85,11 +86,13 @@ describe("sockets authenticated with the dev OAuth server", () => {
   });
 
   it("answers HTTP 403 once the token expired", async () => {
+    const asked = Date.now();
     const { tokens } = await login(shortAs, { username: "carol" });
-    expect(tokens.expires_in).toBe(1);
+    expect(tokens.expires_in).toBe(3);
     const endpoint = socketEndpoint(shortLived.socketUrl, { token: tokens.access_token });
     expect(await upgradeStatus(endpoint)).toBe(101);
-    await sleep(1_100);
+    // Past the expiry, whole seconds rounded up.
+    await sleep(asked + 4_100 - Date.now());
     expect(await upgradeStatus(endpoint)).toBe(403);
     // A token is checked when the socket connects; a socket already open stays open.
   });
