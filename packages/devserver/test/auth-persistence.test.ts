@@ -130,7 +130,8 @@ describe("an auth server on a data file", () => {
     const store = await createDataStore({ file, saveDelayMs: 0 });
     const auth = await startAuthServer({
       port: 0,
-      accessTokenTtl: 1,
+      // Long enough to be saved before it expires on a loaded machine.
+      accessTokenTtl: 3,
       persistence: store.section("auth"),
     });
     const { tokens } = await login(await discover(auth), { username: "otto" });
@@ -142,7 +143,7 @@ describe("an auth server on a data file", () => {
     expect(await ids()).toEqual([tokens.access_token]);
     await vi.waitFor(
       async () => expect(await auth.verifyAccessToken(tokens.access_token)).toBeUndefined(),
-      { timeout: 5_000, interval: 100 },
+      { timeout: 6_000, interval: 100 },
     );
     await auth.close();
     await store.close();
