@@ -11,6 +11,7 @@ import {
   discover,
   login,
   open,
+  postForm,
 } from "./fixtures/auth/oauth.ts";
 
 let server: AuthServer;
@@ -51,24 +52,6 @@ function formFields(html: string): { action: string; csrf: string } {
   return { action, csrf };
 }
 
-async function postLogin(
-  url: URL,
-  cookies: CookieJar,
-  fields: Record<string, string>,
-): Promise<Response> {
-  const headers = new Headers({ "Content-Type": "application/x-www-form-urlencoded" });
-  const cookie = cookies.getCookieStringSync(url);
-  if (cookie) headers.set("Cookie", cookie);
-  const response = await fetch(url, {
-    method: "POST",
-    headers,
-    body: new URLSearchParams(fields),
-    redirect: "manual",
-  });
-  for (const setCookie of response.headers.getSetCookie()) cookies.setCookieSync(setCookie, url);
-  return response;
-}
-
 describe("the dev login page", () => {
   it("is a small accessible form bound to its interaction", async () => {
     const { page } = await openLoginPage();
@@ -101,7 +84,7 @@ describe("the dev login page", () => {
     const { page, cookies } = await openLoginPage();
     const { csrf } = formFields(page.html!);
     const evil = `"><script>alert(1)</script><img src=x onerror=alert(2)>`;
-    const response = await postLogin(page.url, cookies, { csrf, username: evil, action: "login" });
+    const response = await postForm(page.url, cookies, { csrf, username: evil, action: "login" });
     expect(response.status).toBe(400);
     const html = await response.text();
     expect(html).not.toContain("<script>alert(1)</script>");
@@ -150,7 +133,7 @@ describe("the dev login page", () => {
 
   it("refuses a form without the page's csrf value", async () => {
     const { page, cookies } = await openLoginPage();
-    const response = await postLogin(page.url, cookies, {
+    const response = await postForm(page.url, cookies, {
       csrf: "forged",
       username: "mallory",
       action: "login",
@@ -162,7 +145,7 @@ describe("the dev login page", () => {
   it("refuses a form posted without the interaction cookie (cross-site)", async () => {
     const { page } = await openLoginPage();
     const { csrf } = formFields(page.html!);
-    const response = await postLogin(page.url, new CookieJar(), {
+    const response = await postForm(page.url, new CookieJar(), {
       csrf,
       username: "mallory",
       action: "login",
@@ -175,7 +158,7 @@ describe("the dev login page", () => {
     const first = await openLoginPage();
     const second = await openLoginPage(first.cookies);
     // The jar now holds the second interaction's cookie only for its own path.
-    const response = await postLogin(second.page.url, second.cookies, {
+    const response = await postForm(second.page.url, second.cookies, {
       csrf: formFields(first.page.html!).csrf,
       username: "mallory",
       action: "login",
@@ -186,7 +169,7 @@ describe("the dev login page", () => {
   it("cancels back to the client with access_denied and the state", async () => {
     const { page, cookies, request } = await openLoginPage();
     const { csrf } = formFields(page.html!);
-    const posted = await postLogin(page.url, cookies, { csrf, action: "cancel" });
+    const posted = await postForm(page.url, cookies, { csrf, action: "cancel" });
     expect(posted.status).toBe(303);
     const result = await open(new URL(posted.headers.get("Location")!, page.url), cookies);
     expect(result.location?.origin).toBe(DEV_ORIGIN);

@@ -14,6 +14,7 @@ import {
   discover,
   login,
   open,
+  postForm,
   redeem,
 } from "./fixtures/auth/oauth.ts";
 
@@ -98,7 +99,7 @@ describe("prompt=select_account", () => {
     const request = await authorizationRequest(as, { params: { prompt: "select_account" } });
     const page = await open(request.url, cookies);
     const csrf = /name="csrf" value="([^"]+)"/.exec(page.html!)?.[1] as string;
-    const response = await post(page.url, cookies, { csrf, action: "cancel" });
+    const response = await postForm(page.url, cookies, { csrf, action: "cancel" });
     const back = await open(new URL(response.headers.get("Location")!, page.url), cookies);
     expect(back.location?.searchParams.get("error")).toBe("access_denied");
     expect(back.location?.searchParams.get("state")).toBe(request.state);
@@ -108,7 +109,7 @@ describe("prompt=select_account", () => {
     const cookies = await signedIn("erin");
     const request = await authorizationRequest(as, { params: { prompt: "select_account" } });
     const page = await open(request.url, cookies);
-    const response = await post(page.url, cookies, { csrf: "forged", action: "continue" });
+    const response = await postForm(page.url, cookies, { csrf: "forged", action: "continue" });
     expect(response.status).toBe(403);
   });
 });
@@ -158,7 +159,7 @@ describe("login_hint", () => {
     });
     const page = await open(chooser.url, cookies);
     const csrf = /name="csrf" value="([^"]+)"/.exec(page.html!)?.[1] as string;
-    const form = await post(page.url, cookies, { csrf, action: "another" });
+    const form = await postForm(page.url, cookies, { csrf, action: "another" });
     expect(form.status).toBe(200);
     expect(await form.text()).toMatch(/<input id="username"[^>]* value="kai">/);
 
@@ -177,21 +178,3 @@ describe("login_hint", () => {
     expect(page.html).not.toContain("<script>alert");
   });
 });
-
-async function post(
-  url: URL,
-  cookies: CookieJar,
-  fields: Record<string, string>,
-): Promise<Response> {
-  const headers = new Headers({ "Content-Type": "application/x-www-form-urlencoded" });
-  const cookie = cookies.getCookieStringSync(url);
-  if (cookie) headers.set("Cookie", cookie);
-  const response = await fetch(url, {
-    method: "POST",
-    headers,
-    body: new URLSearchParams(fields),
-    redirect: "manual",
-  });
-  for (const setCookie of response.headers.getSetCookie()) cookies.setCookieSync(setCookie, url);
-  return response;
-}
