@@ -30,6 +30,19 @@ async function expectWithin5s<T>(read: () => Promise<T>, expected: T): Promise<v
   await expect.poll(read, { timeout: 5_000, message: "live within 5 s" }).toBe(expected);
 }
 
+/**
+ * Restarts the dev server with the global counter raised by 5 while it was down (only a rejoin
+ * after the restart can show it), then expects the page to show it within 5 s, connected.
+ */
+async function restartWithGlobalChange(app: AppPage, before: number): Promise<void> {
+  await harness.stopDevServer();
+  await expect.poll(() => app.text("connection")).toBeOneOf(NOT_CONNECTED);
+  await harness.editStoppedData((store) => harness.addToGlobal(5, store));
+  await harness.startDevServer();
+  await expectWithin5s(() => app.number("global-value"), before + 5);
+  await app.expectConnected();
+}
+
 afterAll(async () => {
   await browser?.close();
   await harness?.close();
@@ -435,15 +448,8 @@ describe.each(EXAMPLES.map((example) => [example.name, example] as const))(
       const start = await app.connectedGlobalValue();
       await app.markDocument();
 
-      await harness.stopDevServer();
-      await expect.poll(() => app.text("connection")).toBeOneOf(NOT_CONNECTED);
-      // Changed while the page cannot hear of it: only a rejoin after the restart can show it.
-      await harness.editStoppedData((store) => harness.addToGlobal(5, store));
-      await harness.startDevServer();
-
-      // Live again within 5 s of the server being ready.
-      await expectWithin5s(() => app.number("global-value"), start + 5);
-      await app.expectConnected();
+      // Changed while the page cannot hear of it; live again within 5 s of the server being ready.
+      await restartWithGlobalChange(app, start);
       // The rejoined view is live again, both ways.
       harness.addToGlobal(1);
       await app.expectNumber("global-value", start + 6);
@@ -490,14 +496,8 @@ describe.each(EXAMPLES.map((example) => [example.name, example] as const))(
       await app.markDocument();
 
       // The OAuth server's keys and tokens are in the data file: the page's tokens stay good.
-      await harness.stopDevServer();
-      await expect.poll(() => app.text("connection")).toBeOneOf(NOT_CONNECTED);
-      await harness.editStoppedData((store) => harness.addToGlobal(5, store));
-      await harness.startDevServer();
-
       // Signed in and live again within 5 s of the server being ready.
-      await expectWithin5s(() => app.number("global-value"), start + 5);
-      await app.expectConnected();
+      await restartWithGlobalChange(app, start);
       await app.expectText("auth-status", "authenticated");
       await app.expectText("user", username);
       await app.byTestId("me-inc").click();
