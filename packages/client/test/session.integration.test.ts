@@ -106,6 +106,38 @@ describe("a stored session", () => {
     expect(harness.socketTokens.at(-1)).toBeUndefined();
   });
 
+  it("is taken up as stored when the version record names a write the storage never got", async () => {
+    harness = await startAuthHarness();
+    tabs = installTabs();
+    const first = page();
+    await harness.login(first, "alice");
+    const before = stored();
+    await first.dispose();
+    // A tab that went between its two writes: IndexedDB names a version localStorage never shows.
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const request = indexedDB.open("lenra-auth");
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    await new Promise((resolve) => {
+      const transaction = db.transaction("session-versions", "readwrite");
+      transaction
+        .objectStore("session-versions")
+        .put("lost", `lenra:auth:${CLIENT_ID}:${harness.auth.url}`);
+      transaction.oncomplete = resolve;
+    });
+    db.close();
+
+    const warnings: string[] = [];
+    const next = page({ logger: { warn: (message: string) => warnings.push(message) } });
+    const state = await waitFor(next.auth, (s) => s.status === "authenticated", {
+      what: "the stored session taken up",
+    });
+    expect(state.user?.sub).toBe("alice");
+    expect(warnings).toContain("The stored session did not catch up with the latest write in time");
+    expect(refreshes().map((r) => r.body.get("refresh_token"))).toEqual([before?.refreshToken]);
+  });
+
   it('is not kept with `storage: "memory"`, and kept for the tab only with `"session"`', async () => {
     harness = await startAuthHarness();
     tabs = installTabs();

@@ -8,6 +8,7 @@ import type { LenraAuthError, LenraErrorCode } from "../errors.ts";
 import type { AuthorizationServer, FlowContext, LoginTransaction } from "./flows.ts";
 import type { LoginContext } from "./lenra-login.ts";
 import { waitForPopupCallback } from "./popup.ts";
+import { createSessionVersion, type SessionVersion } from "./session-version.ts";
 import { parseStoredSession, type StoredSession, type TokenSet } from "./token-store.ts";
 import { TransactionStore } from "./transactions.ts";
 
@@ -26,6 +27,12 @@ const TRANSACTION_TTL_MS = 10 * 60 * 1000;
 const REFRESH_RETRY_MAX_MS = 30_000;
 /** ...and not when expiry is this close: the next token request refreshes then. */
 const REFRESH_RETRY_MIN_MS = 200;
+/**
+ * How long a tab waits for its copy of the storage to show another tab's latest write, read
+ * again every `CATCH_UP_POLL_MS` (see `SessionVersion`). A few milliseconds as a rule.
+ */
+const CATCH_UP_MS = 2_000;
+const CATCH_UP_POLL_MS = 10;
 const CALLBACK_PARAMS = [
   "code",
   "state",
@@ -56,6 +63,11 @@ function isFresh(tokens: TokenSet): boolean {
   return tokens.expiresAt === undefined || tokens.expiresAt - Date.now() > refreshLeeway(tokens);
 }
 
+/** Any unique text: it only tells one login, or one write, from another. */
+function uniqueText(): string {
+  return `${Date.now().toString(36)}.${Math.random().toString(36).slice(2)}`;
+}
+
 function open(url: string, openUrl: ((url: string) => void | Promise<void>) | undefined) {
   return (openUrl ?? ((u: string) => window.location.assign(u)))(url);
 }
@@ -66,7 +78,7 @@ function open(url: string, openUrl: ((url: string) => void | Promise<void>) | un
  * session by redeeming its refresh token, and follows what other tabs write: a refresh of the
  * same login changes nothing here, another login is taken up, a removal is a logout. Refreshes
  * are single flight, and with shared storage one tab at a time (a Web Lock), each reading the
- * latest refresh token first, so two tabs never redeem the same one.
+ * latest refresh token first (see `SessionVersion`), so two tabs never redeem the same one.
  */
 export class Session {
   readonly #context: LoginContext;
@@ -83,6 +95,8 @@ export class Session {
   #memory: StoredSession | undefined;
   /** A write to the storage failed: the session is kept in memory from then on. */
   #memoryOnly = false;
+  /** The latest write of a storage shared by tabs (`undefined` for a storage of this tab's own). */
+  readonly #version: SessionVersion | undefined;
   #flows: Promise<Flows> | undefined;
   #server: Promise<AuthorizationServer> | undefined;
   #refreshing: Promise<TokenSet | undefined> | undefined;
@@ -101,6 +115,8 @@ export class Session {
       fetch: settings.fetch ?? host.fetch,
       AuthError: context.AuthError,
     };
+    this.#version =
+      settings.storage === "local" ? createSessionVersion(context.key, host.signal) : undefined;
     host.signal.addEventListener("abort", () => clearTimeout(this.#timer), { once: true });
   }
 
@@ -232,7 +248,7 @@ export class Session {
     const refreshToken = this.#read()?.refreshToken ?? tokens?.refreshToken;
     const afterLogout = options.afterLogout ?? this.#settings.afterLogout;
     // Forget first, here and in every tab: whatever revocation does, the session is over.
-    this.#write(undefined);
+    void this.#write(undefined);
     this.#endSession(undefined, { disconnect: afterLogout === "disconnect" });
     if (!tokens && !refreshToken) return;
     const [flows, server] = await this.#authorizationServer().catch(() => []);
@@ -344,9 +360,10 @@ export class Session {
   async #redeem(url: URL, transaction: LoginTransaction): Promise<void> {
     const [flows, server] = await this.#authorizationServer();
     const tokens = await flows.redeemCallback(this.#flowContext, server, url, transaction);
-    // Any unique text: it only tells one login from another.
-    const id = `${Date.now().toString(36)}.${Math.random().toString(36).slice(2)}`;
-    this.#write(tokens.refreshToken ? { id, refreshToken: tokens.refreshToken } : undefined);
+    const id = uniqueText();
+    const { refreshToken } = tokens;
+    // Under the lock: a refresh of the previous session in another tab cannot write after it.
+    await this.#locked(() => this.#write(refreshToken ? { id, refreshToken } : undefined));
     this.#signedIn(tokens, id);
   }
 
@@ -366,10 +383,10 @@ export class Session {
     return this.#refreshing;
   }
 
-  async #doRefresh(force: boolean): Promise<TokenSet | undefined> {
-    const run = async () => {
+  #doRefresh(force: boolean): Promise<TokenSet | undefined> {
+    return this.#locked(async () => {
       // Read under the lock: another tab may have rotated the refresh token, logged in or out.
-      const stored = this.#read();
+      const stored = await this.#readLatest();
       const tokens = this.#tokens;
       if (!stored) {
         this.#endSession();
@@ -384,22 +401,56 @@ export class Session {
         if (error instanceof this.#context.AuthError && error.code === "LENRA_SESSION_EXPIRED") {
           this.#host.log.warn?.("The refresh token was refused; the session ended");
           // Unless another tab has stored another session meanwhile.
-          if (this.#read()?.refreshToken === stored.refreshToken) this.#write(undefined);
+          if (this.#read()?.refreshToken === stored.refreshToken) await this.#write(undefined);
           this.#endSession(error);
           return undefined;
         }
         throw error;
       }
-      this.#write({ id: stored.id, refreshToken: next.refreshToken ?? stored.refreshToken });
+      // Another tab logged out while the request ran: the session is over, these tokens with it.
+      if (!this.#read() || (await this.#version?.read()) === null) {
+        const revoke = next.refreshToken ?? next.accessToken;
+        const hint = next.refreshToken ? "refresh_token" : "access_token";
+        flows.revokeToken(this.#flowContext, server, revoke, hint).catch(() => {});
+        this.#endSession();
+        return undefined;
+      }
+      await this.#write({ id: stored.id, refreshToken: next.refreshToken ?? stored.refreshToken });
       this.#signedIn(next, stored.id);
       return next;
-    };
+    });
+  }
+
+  /**
+   * Runs `task` holding the session's Web Lock when the storage is shared by tabs: a refresh token
+   * is used by one tab at a time, and each write of the session comes after the previous one.
+   */
+  #locked<T>(task: () => Promise<T>): Promise<T> {
     const locks = typeof navigator !== "undefined" ? navigator.locks : undefined;
-    // With storage shared by tabs, a refresh token may be used by one tab only at a time.
     if (this.#settings.storage === "local" && locks) {
-      return locks.request(`${this.#context.key}:refresh`, run);
+      return locks.request(`${this.#context.key}:refresh`, task) as Promise<T>;
     }
-    return run();
+    return task();
+  }
+
+  /**
+   * The stored session as the latest write left it, in any tab. This tab's copy of the storage
+   * may not show another tab's write yet (see `SessionVersion`): it is read again until it shows
+   * the latest version, for up to `CATCH_UP_MS`, then taken as it is.
+   */
+  async #readLatest(): Promise<StoredSession | undefined> {
+    const latest = this.#memoryOnly ? undefined : await this.#version?.read();
+    const deadline = Date.now() + CATCH_UP_MS;
+    let stored = this.#read();
+    while (latest !== undefined && (stored?.version ?? null) !== latest) {
+      if (Date.now() >= deadline) {
+        this.#host.log.warn?.("The stored session did not catch up with the latest write in time");
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, CATCH_UP_POLL_MS));
+      stored = this.#read();
+    }
+    return stored;
   }
 
   /** The access token expired and there is no refresh token: back to guest, cleanly. */
@@ -429,7 +480,8 @@ export class Session {
     if (hadTokens || logout) {
       this.#host.onIdentityChange({ clearData: true, disconnect: !!logout?.disconnect });
     }
-    this.#guest(error);
+    // A guest already keeps what it was told (an expired session), unless there is news.
+    if (error || this.#store.getSnapshot().status !== "guest") this.#guest(error);
   }
 
   /**
@@ -474,18 +526,26 @@ export class Session {
     return this.#memory;
   }
 
-  #write(session: StoredSession | undefined) {
-    this.#memory = session;
+  /**
+   * Stores `session` (or removes it) as a new version; resolves once every tab can tell it is
+   * the latest (see `SessionVersion`).
+   */
+  #write(session: Omit<StoredSession, "version"> | undefined): Promise<void> {
+    const version = uniqueText();
+    const entry = session && { ...session, version };
+    this.#memory = entry;
     try {
       const storage = this.#storage();
       const key = this.#context.key;
       // One JSON entry: replacing it (refresh-token rotation) is a single atomic write.
-      if (session) storage?.setItem(key, JSON.stringify(session));
+      if (entry) storage?.setItem(key, JSON.stringify(entry));
       else storage?.removeItem(key);
     } catch {
       this.#memoryOnly = true;
       this.#host.log.warn?.("The token storage could not be written; the session stays in memory");
     }
+    if (this.#memoryOnly || !this.#version) return Promise.resolve();
+    return this.#version.write(entry ? version : null);
   }
 
   /**

@@ -21,6 +21,8 @@ export interface TokenSet {
 export interface StoredSession {
   readonly id: string;
   readonly refreshToken: string;
+  /** Which write this is: tells a tab whether its copy of the storage is the latest (see `SessionVersion`). */
+  readonly version?: string;
 }
 
 /** Reads a stored session, ignoring anything malformed rather than trusting it. */
@@ -34,6 +36,10 @@ export function parseStoredSession(raw: string | null | undefined): StoredSessio
   return typeof value?.id === "string" &&
     typeof value.refreshToken === "string" &&
     value.refreshToken
-    ? { id: value.id, refreshToken: value.refreshToken }
+    ? {
+        id: value.id,
+        refreshToken: value.refreshToken,
+        version: typeof value.version === "string" ? value.version : undefined,
+      }
     : undefined;
 }
