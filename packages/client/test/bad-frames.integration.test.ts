@@ -3,13 +3,9 @@
  * does: frames that are not Phoenix frames, replies with statuses nobody knows, documents nested
  * too deep, unknown events and topics, prototype pollution. None may throw into the app, leave a
  * call or a view waiting forever, or leave a view showing a document as if it were in sync.
- * The server here is hand-made (`@lenra/test-utils/scripted-server`), over real websockets.
+ * The server here is hand-made (`support/scripted-server.ts`), over real websockets.
  */
-import {
-  type ScriptedServer,
-  type ScriptedSocket,
-  startScriptedServer,
-} from "@lenra/test-utils/scripted-server";
+
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import {
@@ -18,6 +14,11 @@ import {
   LenraErrorCode,
   type Listener,
 } from "../src/index.ts";
+import {
+  type ScriptedServer,
+  type ScriptedSocket,
+  startScriptedServer,
+} from "./support/scripted-server.ts";
 import { sleep, waitFor } from "./support/server.ts";
 
 interface Counter {

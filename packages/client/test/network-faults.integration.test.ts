@@ -1,11 +1,10 @@
 /**
- * The client against the dev server through a loopback fault proxy (`@lenra/test-utils/fault-proxy`):
+ * The client against the dev server through a loopback fault proxy (`support/fault-proxy.ts`):
  * what networks and gateways do to a live page. Each test asserts the exact outcome; the
  * detection times are printed, not asserted (the machine is shared), and `connection-watchdog.test.ts`
  * checks them on a fake clock.
  */
 import { listener } from "@lenra/devserver/testing";
-import { type FaultProxy, startFaultProxy } from "@lenra/test-utils/fault-proxy";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   type ConnectionStatus,
@@ -15,6 +14,7 @@ import {
   type Listener,
 } from "../src/index.ts";
 import { type AuthHarness, CLIENT_ID, startAuthHarness } from "./support/auth.ts";
+import { type FaultProxy, startFaultProxy } from "./support/fault-proxy.ts";
 import { type Harness, startHarness, waitFor } from "./support/server.ts";
 
 interface State {

@@ -1,6 +1,6 @@
 import { createServer, type Server, Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { type FaultProxy, startFaultProxy } from "../src/fault-proxy.ts";
+import { type FaultProxy, startFaultProxy } from "./support/fault-proxy.ts";
 
 let echo: Server | undefined;
 let proxy: FaultProxy | undefined;
