@@ -48,6 +48,17 @@ function statuses(store: {
 
 const refreshes = () => harness.tokenRequests.filter((r) => r.grantType === "refresh_token");
 
+/** Alice logs in on a page that is then closed: the session it left in the storage. */
+async function sessionOfAClosedPage() {
+  harness = await startAuthHarness();
+  tabs = installTabs();
+  const first = page();
+  await harness.login(first, "alice");
+  const session = stored();
+  await first.dispose();
+  return session;
+}
+
 describe("a stored session", () => {
   it("is taken up by the next page: loading, then the same user, never a guest in between", async () => {
     harness = await startAuthHarness();
@@ -81,12 +92,7 @@ describe("a stored session", () => {
   });
 
   it("ends as a guest with an expired-session error when the server refuses it, and is removed", async () => {
-    harness = await startAuthHarness();
-    tabs = installTabs();
-    const first = page();
-    await harness.login(first, "alice");
-    const refreshToken = stored()?.refreshToken ?? "";
-    await first.dispose();
+    const refreshToken = (await sessionOfAClosedPage())?.refreshToken ?? "";
     // Revoked behind the page's back, as a server that forgot its grants would.
     const revoked = await fetch(harness.auth.endpoints.revocation, {
       method: "POST",
@@ -107,12 +113,7 @@ describe("a stored session", () => {
   });
 
   it("is taken up as stored when the version record names a write the storage never got", async () => {
-    harness = await startAuthHarness();
-    tabs = installTabs();
-    const first = page();
-    await harness.login(first, "alice");
-    const before = stored();
-    await first.dispose();
+    const before = await sessionOfAClosedPage();
     // A tab that went between its two writes: IndexedDB names a version localStorage never shows.
     const db = await new Promise<IDBDatabase>((resolve, reject) => {
       const request = indexedDB.open("lenra-auth");

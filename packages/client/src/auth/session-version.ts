@@ -39,7 +39,9 @@ export function createSessionVersion(key: string, signal: AbortSignal): SessionV
           signal.addEventListener("abort", () => db.close(), { once: true });
           resolve(db);
         };
-        request.onerror = request.onblocked = () => resolve(undefined);
+        // Blocked only while another tab's older connection is open: it closes on `versionchange`,
+        // then this request succeeds.
+        request.onerror = () => resolve(undefined);
       } catch {
         // No IndexedDB (Node, some private modes) or one that refuses this origin.
         resolve(undefined);
