@@ -169,7 +169,7 @@ export class RouteChannel implements ChannelHandler {
       this.#context.push("ui", next);
       return;
     }
-    const patch = documents.patchText(previous, next);
+    const patch = documents.patchPayload(previous, next);
     if (patch !== undefined) this.#context.pushEncoded("patchUi", patch);
   }
 

@@ -1,3 +1,4 @@
+import { EncodedPayload } from "../protocol/frames.ts";
 import { type JsonValue, toJsonSnapshot } from "../shared/json.ts";
 import { diffDocuments } from "./diff.ts";
 
@@ -14,7 +15,7 @@ export class SharedDocuments {
   /** Containers known to be JSON: a document that shares most of its parts costs what is new. */
   readonly #json = new WeakSet<object>();
   readonly #copies = new WeakMap<object, JsonValue>();
-  readonly #patches = new WeakMap<object, { next: object; text: string | undefined }>();
+  readonly #patches = new WeakMap<object, { next: object; payload: EncodedPayload | undefined }>();
 
   /**
    * `document` as the client receives it: the document itself when it is JSON already (plain
@@ -63,10 +64,10 @@ export class SharedDocuments {
   }
 
   /**
-   * The `patchUi` payload turning snapshot `previous` into snapshot `next`, as JSON text, or
+   * The `patchUi` payload turning snapshot `previous` into snapshot `next`, encoded, or
    * `undefined` when they are equal.
    */
-  patchText(previous: JsonValue, next: JsonValue): string | undefined {
+  patchPayload(previous: JsonValue, next: JsonValue): EncodedPayload | undefined {
     const cacheable =
       typeof previous === "object" &&
       previous !== null &&
@@ -74,11 +75,11 @@ export class SharedDocuments {
       next !== null;
     if (cacheable) {
       const known = this.#patches.get(previous);
-      if (known?.next === next) return known.text;
+      if (known?.next === next) return known.payload;
     }
     const patch = diffDocuments(previous, next);
-    const text = patch.length === 0 ? undefined : JSON.stringify({ patch });
-    if (cacheable) this.#patches.set(previous, { next, text });
-    return text;
+    const payload = patch.length === 0 ? undefined : new EncodedPayload(JSON.stringify({ patch }));
+    if (cacheable) this.#patches.set(previous, { next, payload });
+    return payload;
   }
 }

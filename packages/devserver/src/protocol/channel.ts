@@ -1,7 +1,7 @@
 import type { JsonObject } from "../shared/json.ts";
 import type { Log } from "../shared/log.ts";
 import type { EventLog } from "./event-log.ts";
-import type { ReplyStatus } from "./frames.ts";
+import type { EncodedPayload, ReplyStatus } from "./frames.ts";
 
 /** A channel's answer to a join or an incoming event. Phoenix requires a map as response. */
 export interface ChannelReply {
@@ -28,8 +28,8 @@ export interface ChannelContext<A> {
   readonly events: EventLog;
   /** Sends an event to the client; ignored (returns false) unless the channel is joined. */
   push(event: string, payload: JsonObject): boolean;
-  /** Like {@link push}, with a payload already serialized to a JSON object's text. */
-  pushEncoded(event: string, payloadText: string): boolean;
+  /** Like {@link push}, with a payload serialized once for every channel it goes to. */
+  pushEncoded(event: string, payload: EncodedPayload): boolean;
   /** Ends the channel with `phx_error`, as when a Phoenix channel process crashes. */
   crash(error: unknown): void;
 }

@@ -11,8 +11,8 @@ import type {
 import type { EventLog } from "./event-log.ts";
 import {
   decodeFrame,
+  type EncodedPayload,
   encodeMessage,
-  encodeMessageWithPayloadText,
   encodeReply,
   type PhoenixMessage,
 } from "./frames.ts";
@@ -375,7 +375,7 @@ export class PhoenixConnection<A> {
       log: this.#log,
       events: this.#events,
       push: (event, payload) => this.#pushOn(record, event, payload),
-      pushEncoded: (event, payloadText) => this.#pushEncodedOn(record, event, payloadText),
+      pushEncoded: (event, payload) => this.#pushEncodedOn(record, event, payload),
       crash: (error) => this.#crash(record, error),
     };
   }
@@ -386,12 +386,10 @@ export class PhoenixConnection<A> {
     return this.#send(encodeMessage(record.joinRef, null, record.topic, event, payload));
   }
 
-  #pushEncodedOn(record: ChannelRecord, event: string, payloadText: string): boolean {
+  #pushEncodedOn(record: ChannelRecord, event: string, payload: EncodedPayload): boolean {
     if (!this.#isCurrent(record)) return false;
     this.#events.record({ type: "push", socketId: this.id, topic: record.topic, event });
-    return this.#send(
-      encodeMessageWithPayloadText(record.joinRef, null, record.topic, event, payloadText),
-    );
+    return this.#send(payload.message(record.joinRef, record.topic, event));
   }
 
   #isCurrent(record: ChannelRecord): boolean {
@@ -431,9 +429,10 @@ export class PhoenixConnection<A> {
     safeTerminate(record.handler, reason, this.#log);
   }
 
-  #send(text: string): boolean {
+  /** Sends a message as a text frame: `message` is its text, or that text's UTF-8 bytes. */
+  #send(message: string | Buffer): boolean {
     if (this.#ws.readyState !== WebSocket.OPEN) return false;
-    this.#ws.send(text);
+    this.#ws.send(message, { binary: false });
     return true;
   }
 

@@ -79,12 +79,16 @@ export type ProtocolEventType = ProtocolEventData["type"];
 
 /**
  * An in-memory log of protocol events with per-type and per-topic counters. Counters stay exact
- * even when old events are dropped to bound memory.
+ * even when old events are dropped to bound memory. Recording is on every push's path (a fan-out
+ * to 500 sessions records 500 events), so it allocates nothing but the event itself.
  */
 export class EventLog {
   readonly #limit: number;
-  readonly #events: ProtocolEvent[] = [];
-  readonly #counts = new Map<string, number>();
+  /** The newest `#size` events, oldest at `#start`, in a ring of `#limit` slots. */
+  readonly #ring: ProtocolEvent[] = [];
+  #start = 0;
+  #size = 0;
+  readonly #counts = new Map<string, { total: number; topics: Map<string, number> }>();
   readonly #waiters = new Set<() => void>();
   #seq = 0;
 
@@ -93,24 +97,40 @@ export class EventLog {
   }
 
   record(data: ProtocolEventData): void {
-    const event = { ...data, seq: ++this.#seq, at: Date.now() } as ProtocolEvent;
-    this.#events.push(event);
-    if (this.#events.length > this.#limit) this.#events.shift();
-    this.#bump(event.type);
-    if ("topic" in event) this.#bump(`${event.type}\u0000${event.topic}`);
-    for (const wake of [...this.#waiters]) wake();
+    const event = data as ProtocolEventData & { seq: number; at: number };
+    event.seq = ++this.#seq;
+    event.at = Date.now();
+    if (this.#size < this.#limit) {
+      this.#ring.push(event);
+      this.#size++;
+    } else {
+      this.#ring[this.#start] = event;
+      this.#start = (this.#start + 1) % this.#limit;
+    }
+    let counts = this.#counts.get(event.type);
+    if (counts === undefined) {
+      counts = { total: 0, topics: new Map() };
+      this.#counts.set(event.type, counts);
+    }
+    counts.total++;
+    if ("topic" in event) counts.topics.set(event.topic, (counts.topics.get(event.topic) ?? 0) + 1);
+    if (this.#waiters.size > 0) for (const wake of [...this.#waiters]) wake();
   }
 
   get events(): readonly ProtocolEvent[] {
-    return this.#events.slice();
+    return [...this.#ring.slice(this.#start), ...this.#ring.slice(0, this.#start)];
   }
 
   count(type: ProtocolEventType, topic?: string): number {
-    return this.#counts.get(topic === undefined ? type : `${type}\u0000${topic}`) ?? 0;
+    const counts = this.#counts.get(type);
+    if (counts === undefined) return 0;
+    return topic === undefined ? counts.total : (counts.topics.get(topic) ?? 0);
   }
 
   clear(): void {
-    this.#events.length = 0;
+    this.#ring.length = 0;
+    this.#start = 0;
+    this.#size = 0;
     this.#counts.clear();
   }
 
@@ -151,9 +171,5 @@ export class EventLog {
   subscribe(wake: () => void): () => void {
     this.#waiters.add(wake);
     return () => this.#waiters.delete(wake);
-  }
-
-  #bump(key: string): void {
-    this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
   }
 }
