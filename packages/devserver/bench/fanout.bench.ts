@@ -11,7 +11,10 @@
  * values, never go back). Prints p50/p99/max, and whether every session ends on the value the data
  * store holds.
  *
- *   pnpm bench:fanout     SESSIONS=500 RUNS=200 INTERVAL_MS=5 SENDERS=10 WARMUP=50 by default
+ * Each load is measured on 500 sessions and on 10, the reference, in the same run.
+ *
+ *   pnpm bench:fanout     SESSIONS=500 RUNS=200 SENDERS=10 WARMUP=50 by default, and
+ *                         INTERVAL_MS=20 then 5 unless given
  */
 import { fileURLToPath } from "node:url";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
@@ -53,37 +56,166 @@ function percentile(sorted: number[], p: number): number {
 /** The reference the figures are compared with: the same load sent to this many sessions. */
 const REFERENCE_SESSIONS = 10;
 
+/**
+ * The loads measured unless INTERVAL_MS names one: a change every 20 ms (50 a second), then
+ * every 5 ms (200 a second, where renders fold and the two cores run out).
+ */
+const INTERVALS_MS = [20, 5];
+
 async function main(): Promise<void> {
-  const settings: Omit<Settings, "socketUrl"> = {
+  const base = {
     sessions: Number(process.env.SESSIONS ?? 500),
     runs: Number(process.env.RUNS ?? 200),
-    intervalMs: Number(process.env.INTERVAL_MS ?? 5),
     senders: Number(process.env.SENDERS ?? 10),
     warmup: Number(process.env.WARMUP ?? 50),
   };
-  const reference = await measure({ ...settings, sessions: REFERENCE_SESSIONS }, false);
-  const measured = await measure(settings, true);
-  const ratio = (key: "p50" | "p99") => (measured[key] / reference[key]).toFixed(1);
-  console.log(
-    `\nagainst ${REFERENCE_SESSIONS} sessions in the same run (p50 ${reference.p50.toFixed(1)} ms, p99 ${reference.p99.toFixed(1)} ms): p50 x${ratio("p50")}, p99 x${ratio("p99")}`,
-  );
-  if (settings.sessions === 500) {
+  const intervals = process.env.INTERVAL_MS ? [Number(process.env.INTERVAL_MS)] : INTERVALS_MS;
+  const targets: string[] = [];
+  for (const intervalMs of intervals) {
+    const settings = { ...base, intervalMs };
+    const reference = await measure(devServer, { ...settings, sessions: REFERENCE_SESSIONS });
+    const floor = await measure(transportFloor, settings);
+    const measured = await measure(devServer, settings, true);
+    const figures = (f: Figures) => `p50 ${f.p50.toFixed(1)} ms, p99 ${f.p99.toFixed(1)} ms`;
+    const ratio = (of: Figures, key: keyof Figures) => `x${(measured[key] / of[key]).toFixed(1)}`;
     console.log(
-      `Target at 500 sessions: p99 ${measured.p99.toFixed(1)} ms (<= 30: ${measured.p99 <= 30 ? "met" : "NOT met"})`,
+      [
+        `against ${REFERENCE_SESSIONS} sessions in the same run (${figures(reference)}): p50 ${ratio(reference, "p50")}, p99 ${ratio(reference, "p99")}`,
+        `against the transport floor, ${settings.sessions} sessions on a bare Phoenix server folding changes the same way, with no app (${figures(floor)}): p50 ${ratio(floor, "p50")}, p99 ${ratio(floor, "p99")}`,
+      ].join("\n"),
     );
+    const perSecond = Math.round(1000 / intervalMs);
+    targets.push(
+      `${perSecond} changes a second: p99 ${measured.p99.toFixed(1)} ms (${measured.p99 <= 30 ? "met" : "NOT met"}; the floor alone ${floor.p99.toFixed(1)} ms)`,
+    );
+  }
+  if (base.sessions === 500) {
+    console.log(`\nTarget at 500 sessions, p99 <= 30 ms:\n  ${targets.join("\n  ")}`);
   }
 }
 
-/** One run on a fresh dev server; prints its figures when `verbose`. */
-async function measure(
-  settings: Omit<Settings, "socketUrl">,
-  verbose: boolean,
-): Promise<{ p50: number; p99: number }> {
+interface Figures {
+  p50: number;
+  p99: number;
+}
+
+/** A server the clients measure: where they connect, and the value the counter holds there. */
+interface Backend {
+  readonly socketUrl: string;
+  /** The counter's value as the server holds it. */
+  stored(): number;
+  /** Documents rendered so far (app view renders, or fan-outs on the floor). */
+  renders(): number;
+  /** Prints what the server did to get the sessions joined. */
+  describeJoin(): string;
+  close(): Promise<void>;
+}
+
+/** The dev server running the real counter app. */
+async function devServer(): Promise<Backend> {
   const { startDevServer } = await import("../src/index.ts");
   const counterApp = fileURLToPath(new URL("../../../examples/counter-app", import.meta.url));
   const server = await startDevServer({ app: counterApp, port: 0, authPort: 0 });
-  const stored = () =>
-    (server.store.find("counter", { query: { user: "global" } })[0]?.count as number) ?? Number.NaN;
+  return {
+    socketUrl: server.socketUrl,
+    stored: () =>
+      (server.store.find("counter", { query: { user: "global" } })[0]?.count as number) ??
+      Number.NaN,
+    renders: () => server.stats().viewRenders,
+    describeJoin: () =>
+      `${server.stats().renderGroups} render group, ${server.stats().viewRenders} view renders`,
+    close: () => server.close(),
+  };
+}
+
+/**
+ * What the same clients cost with nothing behind the socket: a bare server speaking just enough
+ * Phoenix (joins, heartbeats, `run`) that counts the runs and sends each session the patch, built
+ * once. It folds changes as a dev server route does (no fan-out overlaps, and one rests as long as
+ * the last one took), so the difference to the dev server is the app, the data and the render.
+ */
+async function transportFloor(): Promise<Backend> {
+  const { WebSocketServer } = await import("ws");
+  const server = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: false });
+  await new Promise<void>((resolve) => server.once("listening", () => resolve()));
+  const joined = new Map<WebSocket, string>();
+  let value = 0;
+  let fanOuts = 0;
+  let dirty = false;
+  let running = false;
+  let lastFanOutMs = 0;
+  let lastFanOutEnd = 0;
+  const fanOut = async () => {
+    running = true;
+    while (dirty) {
+      const rest = lastFanOutMs - (performance.now() - lastFanOutEnd);
+      if (rest > 1) await new Promise((resolve) => setTimeout(resolve, rest));
+      await new Promise((resolve) => setImmediate(resolve));
+      dirty = false;
+      const start = performance.now();
+      const payload = JSON.stringify({ patch: [{ op: "replace", path: "/value", value }] });
+      const messages = new Map<string, Buffer>();
+      for (const [socket, joinRef] of joined) {
+        let message = messages.get(joinRef);
+        if (!message) {
+          const head = `[${JSON.stringify(joinRef)},null,${JSON.stringify(TOPIC)},"patchUi",`;
+          message = Buffer.from(`${head}${payload}]`);
+          messages.set(joinRef, message);
+        }
+        socket.send(message, { binary: false });
+      }
+      fanOuts++;
+      lastFanOutEnd = performance.now();
+      lastFanOutMs = lastFanOutEnd - start;
+    }
+    running = false;
+  };
+  server.on("connection", (socket: WebSocket) => {
+    socket.on("close", () => joined.delete(socket));
+    socket.on("message", (data) => {
+      const [joinRef, ref, topic, event] = JSON.parse(String(data)) as [
+        string,
+        string,
+        string,
+        string,
+      ];
+      const reply = (response: object = {}) =>
+        socket.send(JSON.stringify([joinRef, ref, topic, "phx_reply", { status: "ok", response }]));
+      if (event === "phx_join") {
+        reply();
+        joined.set(socket, joinRef);
+        const ui = { value, onIncrement: { _type: "listener", code: "increment" } };
+        socket.send(JSON.stringify([joinRef, null, topic, "ui", ui]));
+      } else if (event === "run") {
+        value++;
+        reply();
+        dirty = true;
+        if (!running) void fanOut();
+      } else {
+        reply();
+      }
+    });
+  });
+  const { port } = server.address() as { port: number };
+  return {
+    socketUrl: `ws://127.0.0.1:${port}/socket`,
+    stored: () => value,
+    renders: () => fanOuts,
+    describeJoin: () => "bare server",
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+const TOPIC = "route:/counter/global";
+
+/** One run on a fresh server; prints its figures when `verbose`. */
+async function measure(
+  start: () => Promise<Backend>,
+  settings: Omit<Settings, "socketUrl">,
+  verbose = false,
+): Promise<Figures> {
+  const server = await start();
+  const stored = () => server.stored();
 
   // A worker does not inherit the tsx loader: it registers it, then loads this same file.
   const entry = `import { register } from ${JSON.stringify(import.meta.resolve("tsx/esm/api"))};
@@ -101,10 +233,10 @@ await import(${JSON.stringify(import.meta.url)});`;
         if (!verbose) return;
         console.log(
           `${settings.sessions} sessions joined /counter/global in ${message.joinMs.toFixed(0)} ms ` +
-            `(${server.stats().renderGroups} render group, ${server.stats().viewRenders} view renders)`,
+            `(${server.describeJoin()})`,
         );
       } else if (message.type === "measuring") {
-        rendersBefore = server.stats().viewRenders;
+        rendersBefore = server.renders();
         send({ type: "measure", base: stored() });
       } else if (message.type === "done") {
         resolve(message.report);
@@ -113,7 +245,7 @@ await import(${JSON.stringify(import.meta.url)});`;
       }
     });
   });
-  const renders = server.stats().viewRenders - rendersBefore;
+  const renders = server.renders() - rendersBefore;
   const finalValue = stored();
   await new Promise<void>((resolve) => {
     worker.on("message", (message: FromWorker) => {
@@ -181,7 +313,7 @@ async function clients(settings: Settings): Promise<void> {
         params: { app: "counter-app" },
       });
       socket.connect();
-      const channel = socket.channel("route:/counter/global", { mode: "json" });
+      const channel = socket.channel(TOPIC, { mode: "json" });
       const client: Client = { socket, channel, document: undefined, value: Number.NaN };
       all.push(client);
       await new Promise<void>((resolve, reject) => {
