@@ -34,4 +34,19 @@ describe("EncodedPayload", () => {
     expect(texts.size).toBe(others.length + 1);
     for (const bytes of others) expect(JSON.parse(bytes.toString("utf8"))[4]).toEqual(payload);
   });
+
+  it("keeps a bounded number of messages, and builds the others right each time", () => {
+    const encoded = new EncodedPayload(JSON.stringify(payload));
+    const joinRefs = Array.from({ length: 20 }, (_, i) => String(i + 1));
+    const first = joinRefs.map((joinRef) => encoded.message(joinRef, "route:/a", "patchUi"));
+    const again = joinRefs.map((joinRef) => encoded.message(joinRef, "route:/a", "patchUi"));
+
+    const kept = again.filter((bytes, i) => bytes === first[i]).length;
+    expect(kept).toBe(8);
+    again.forEach((bytes, i) => {
+      expect(bytes.toString("utf8")).toBe(
+        encodeMessage(joinRefs[i] ?? null, null, "route:/a", "patchUi", payload),
+      );
+    });
+  });
 });

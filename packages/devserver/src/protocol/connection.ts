@@ -50,6 +50,8 @@ interface ChannelRecord {
 }
 
 const UNMATCHED_TOPIC = { reason: "unmatched topic" };
+/** `ws` sends a `Buffer` as a binary frame unless told otherwise. */
+const TEXT_FRAME = { binary: false } as const;
 const JOIN_CRASHED = { reason: "join crashed" };
 const MALFORMED = { reason: "malformed message" };
 
@@ -432,7 +434,7 @@ export class PhoenixConnection<A> {
   /** Sends a message as a text frame: `message` is its text, or that text's UTF-8 bytes. */
   #send(message: string | Buffer): boolean {
     if (this.#ws.readyState !== WebSocket.OPEN) return false;
-    this.#ws.send(message, { binary: false });
+    this.#ws.send(message, TEXT_FRAME);
     return true;
   }
 

@@ -84,10 +84,9 @@ export type ProtocolEventType = ProtocolEventData["type"];
  */
 export class EventLog {
   readonly #limit: number;
-  /** The newest `#size` events, oldest at `#start`, in a ring of `#limit` slots. */
+  /** The newest events, oldest at `#start`, in a ring of at most `#limit` slots. */
   readonly #ring: ProtocolEvent[] = [];
   #start = 0;
-  #size = 0;
   readonly #counts = new Map<string, { total: number; topics: Map<string, number> }>();
   readonly #waiters = new Set<() => void>();
   #seq = 0;
@@ -96,13 +95,13 @@ export class EventLog {
     this.#limit = limit;
   }
 
+  /** Records `data`, which becomes the event itself: pass an object of its own. */
   record(data: ProtocolEventData): void {
     const event = data as ProtocolEventData & { seq: number; at: number };
     event.seq = ++this.#seq;
     event.at = Date.now();
-    if (this.#size < this.#limit) {
+    if (this.#ring.length < this.#limit) {
       this.#ring.push(event);
-      this.#size++;
     } else {
       this.#ring[this.#start] = event;
       this.#start = (this.#start + 1) % this.#limit;
@@ -130,7 +129,6 @@ export class EventLog {
   clear(): void {
     this.#ring.length = 0;
     this.#start = 0;
-    this.#size = 0;
     this.#counts.clear();
   }
 

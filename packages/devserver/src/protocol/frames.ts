@@ -85,6 +85,13 @@ export function encodeMessage(
 }
 
 /**
+ * How many distinct messages an {@link EncodedPayload} keeps. Sessions of one route mostly share
+ * a join ref; a fan-out to sessions with more distinct ones builds the rest per push, so what a
+ * payload holds stays within this many copies of it however many sessions it goes to.
+ */
+const SHARED_MESSAGES = 8;
+
+/**
  * A push payload serialized once for many channels. The message for each channel differs only
  * in its join ref and topic, so the bytes of each distinct message are built once and shared:
  * a patch fanned out to 500 sessions of one route costs one encoding, not 500.
@@ -105,7 +112,7 @@ export class EncodedPayload {
     let bytes = this.#messages.get(head);
     if (bytes === undefined) {
       bytes = Buffer.from(`${head}${this.text}]`);
-      this.#messages.set(head, bytes);
+      if (this.#messages.size < SHARED_MESSAGES) this.#messages.set(head, bytes);
     }
     return bytes;
   }
