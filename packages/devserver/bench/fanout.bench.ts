@@ -21,6 +21,7 @@ import { isMainThread, parentPort, Worker, workerData } from "node:worker_thread
 import jsonPatch, { type Operation } from "fast-json-patch";
 import { type Channel, Socket } from "phoenix";
 import { WebSocket } from "ws";
+import { EncodedPayload, encodeMessage, encodeReply } from "../src/protocol/frames.ts";
 
 interface Settings {
   socketUrl: string;
@@ -106,7 +107,7 @@ interface Backend {
   stored(): number;
   /** Documents rendered so far (app view renders, or fan-outs on the floor). */
   renders(): number;
-  /** Prints what the server did to get the sessions joined. */
+  /** What the server did to get the sessions joined, for the report. */
   describeJoin(): string;
   close(): Promise<void>;
 }
@@ -153,16 +154,10 @@ async function transportFloor(): Promise<Backend> {
       await new Promise((resolve) => setImmediate(resolve));
       dirty = false;
       const start = performance.now();
-      const payload = JSON.stringify({ patch: [{ op: "replace", path: "/value", value }] });
-      const messages = new Map<string, Buffer>();
+      const patch = [{ op: "replace", path: "/value", value }];
+      const payload = new EncodedPayload(JSON.stringify({ patch }));
       for (const [socket, joinRef] of joined) {
-        let message = messages.get(joinRef);
-        if (!message) {
-          const head = `[${JSON.stringify(joinRef)},null,${JSON.stringify(TOPIC)},"patchUi",`;
-          message = Buffer.from(`${head}${payload}]`);
-          messages.set(joinRef, message);
-        }
-        socket.send(message, { binary: false });
+        socket.send(payload.message(joinRef, TOPIC, "patchUi"), { binary: false });
       }
       fanOuts++;
       lastFanOutEnd = performance.now();
@@ -179,13 +174,12 @@ async function transportFloor(): Promise<Backend> {
         string,
         string,
       ];
-      const reply = (response: object = {}) =>
-        socket.send(JSON.stringify([joinRef, ref, topic, "phx_reply", { status: "ok", response }]));
+      const reply = () => socket.send(encodeReply(joinRef, ref, topic, "ok", {}));
       if (event === "phx_join") {
         reply();
         joined.set(socket, joinRef);
         const ui = { value, onIncrement: { _type: "listener", code: "increment" } };
-        socket.send(JSON.stringify([joinRef, null, topic, "ui", ui]));
+        socket.send(encodeMessage(joinRef, null, topic, "ui", ui));
       } else if (event === "run") {
         value++;
         reply();
